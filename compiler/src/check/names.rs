@@ -1,0 +1,83 @@
+//! Interface and namespace name rules.
+//!
+//! Linux interface names are 1-15 bytes (IFNAMSIZ less the NUL), not `.` or `..`, and
+//! contain no `/`, `:` or whitespace (the kernel's dev_valid_name, plus `:` which
+//! iproute2 reserves for aliases).
+
+use super::Checker;
+use crate::diag::Diagnostic;
+use crate::node::Spanned;
+
+/// The longest interface name the kernel accepts.
+pub const IFNAMSIZ_MAX: usize = 15;
+
+/// Why `name` is not a valid interface name, if it is not.
+pub fn interface_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an interface name cannot be empty".into());
+    }
+    if name.len() > IFNAMSIZ_MAX {
+        return Some(format!("`{name}` is {} bytes long; interface names have at most 15", name.len()));
+    }
+    if name == "." || name == ".." {
+        return Some(format!("`{name}` is not a valid interface name"));
+    }
+    if let Some(c) = name.chars().find(|c| *c == '/' || *c == ':' || c.is_whitespace()) {
+        return Some(format!("interface names cannot contain {c:?}"));
+    }
+    None
+}
+
+/// Reports an invalid interface name at its location. `what` names the property.
+pub fn interface_name(cx: &mut Checker, what: &str, name: &Spanned<String>) -> bool {
+    match interface_name_problem(&name.value) {
+        None => true,
+        Some(problem) => {
+            cx.report(
+                Diagnostic::error("conlink::check::interface_name", format!("invalid {what}: {problem}"))
+                    .at(name.span, "invalid interface name")
+                    .help("use 1-15 bytes without `/`, `:` or spaces"),
+            );
+            false
+        }
+    }
+}
+
+/// Node names become part of namespace names under /run/netns, so they follow the same
+/// rules as file names there, kept to a portable set of characters.
+pub fn node_name(cx: &mut Checker, name: &Spanned<String>) -> bool {
+    let n = &name.value;
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && n != "."
+        && n != "..";
+    if !ok {
+        cx.report(
+            Diagnostic::error("conlink::check::node_name", format!("invalid node name `{n}`"))
+                .at(name.span, "invalid node name")
+                .help("node names use 1-64 letters, digits, `-`, `_` or `.`"),
+        );
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interface_name_problem as p;
+
+    #[test]
+    fn interface_name_rules() {
+        assert!(p("eth0").is_none());
+        assert!(p("a23456789012345").is_none());
+        assert!(p("a234567890123456").unwrap().contains("16 bytes"));
+        assert!(p("").is_some());
+        assert!(p(".").is_some());
+        assert!(p("..").is_some());
+        assert!(p("a/b").is_some());
+        assert!(p("a:b").is_some());
+        assert!(p("a b").is_some());
+        // Length is in bytes, not characters.
+        assert!(p("ééééééééé").is_some());
+    }
+}

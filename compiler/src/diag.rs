@@ -1,0 +1,253 @@
+//! Diagnostics: one type for every error and warning the compiler reports.
+//!
+//! Stages collect [`Diagnostic`]s instead of returning on the first problem, so a user
+//! sees every error of a run at once. A diagnostic is plain data (code, message, spans);
+//! rendering happens at the end, either as rustc-style text through miette or as JSON
+//! objects for editors and CI.
+
+use crate::source::{SourceMap, Span};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A span with the text shown under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable identifier, e.g. `conlink::schema::unknown_key`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is. `None` only for problems with no place in any file
+    /// (e.g. a `--scale` option naming an unknown service).
+    pub primary: Option<Label>,
+    /// Other places worth showing ("first defined here").
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+    /// JSON pointer of the offending node inside its file's document, when known.
+    pub pointer: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+            pointer: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    /// Sets the primary location and the text under it.
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.primary = Some(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn pointer(mut self, pointer: impl Into<String>) -> Diagnostic {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The diagnostics of one compilation, in the order they were found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(ds);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Orders diagnostics by file and position so output does not depend on which
+    /// stage found what first; diagnostics without a place go last.
+    pub fn sort(&mut self) {
+        self.0.sort_by_key(|d| {
+            let place = d.primary.as_ref().map(|l| (l.span.file, l.span.start, l.span.end));
+            (place.is_none(), place, d.severity)
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Rendering through miette.
+
+/// Adapter that lets miette render one of our diagnostics against its source file.
+struct MietteView<'a> {
+    diag: &'a Diagnostic,
+    source: Option<miette::NamedSource<String>>,
+}
+
+impl fmt::Debug for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for MietteView<'_> {}
+
+fn miette_label(l: &Label) -> miette::LabeledSpan {
+    miette::LabeledSpan::new(Some(l.message.clone()), l.span.start as usize, l.span.len())
+}
+
+impl miette::Diagnostic for MietteView<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let primary = self.diag.primary.as_ref()?;
+        // Secondary labels can only be drawn when they are in the same file.
+        let same_file = self.diag.secondary.iter().filter(move |l| l.span.file == primary.span.file);
+        Some(Box::new(std::iter::once(primary).chain(same_file).map(miette_label)))
+    }
+}
+
+/// Renders diagnostics as rustc-style text. `color` selects ANSI colours; tests use
+/// `false` and a fixed width so snapshots are stable.
+pub fn render_text(diags: &Diagnostics, sources: &SourceMap, color: bool, width: usize) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .without_syntax_highlighting()
+        .with_width(width)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diags.iter() {
+        let source = d.primary.as_ref().map(|l| {
+            let f = sources.get(l.span.file);
+            miette::NamedSource::new(f.name.clone(), f.text.clone())
+        });
+        let view = MietteView { diag: d, source };
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, &view);
+        // Secondary labels in other files are listed as notes, since miette draws one
+        // source per report.
+        if let Some(p) = &d.primary {
+            for l in d.secondary.iter().filter(|l| l.span.file != p.span.file) {
+                let f = sources.get(l.span.file);
+                let (line, col) = f.line_col(l.span.start);
+                out.push_str(&format!("  note: {} ({}:{}:{})\n", l.message, f.name, line, col));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One diagnostic as a JSON object, for `--format json`.
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: Severity,
+    code: &'a str,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    pointer: Option<&'a str>,
+    label: Option<&'a str>,
+    help: Option<&'a str>,
+}
+
+/// Renders diagnostics as a JSON array (one object per diagnostic).
+pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {
+    let items: Vec<JsonDiagnostic<'_>> = diags
+        .iter()
+        .map(|d| {
+            let place = d.primary.as_ref().map(|l| {
+                let f = sources.get(l.span.file);
+                (f, f.line_col(l.span.start), f.line_col(l.span.end), l)
+            });
+            JsonDiagnostic {
+                severity: d.severity,
+                code: d.code,
+                message: &d.message,
+                file: place.map(|p| p.0.name.as_str()),
+                line: place.map(|p| p.1 .0),
+                column: place.map(|p| p.1 .1),
+                end_line: place.map(|p| p.2 .0),
+                end_column: place.map(|p| p.2 .1),
+                pointer: d.pointer.as_deref(),
+                label: place.map(|p| p.3.message.as_str()),
+                help: d.help.as_deref(),
+            }
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
+    s.push('\n');
+    s
+}

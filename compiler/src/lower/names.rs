@@ -1,0 +1,176 @@
+//! Names and values the lowering derives: outer interface names (with the 15-byte
+//! rule), MAC addresses, replica offsets and the project's interface group.
+//!
+//! Everything here is a pure function of the configuration, so the same input gives
+//! the same names and addresses on every run and every machine (plan.md §1).
+
+use crate::model::Target;
+use crate::plan::Mac;
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// FNV-1a, 64 bits: tiny, stable across Rust versions and platforms (unlike
+/// `std::hash`), and good enough to spread names; collisions are checked anyway.
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            // A separator, so ("ab","c") and ("a","bc") hash differently.
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The interface group of a project: non-zero (0 is every interface's default group)
+/// and below 2^31 (some tools print groups as signed).
+pub fn project_group(project: &str) -> u32 {
+    1 + (fnv1a(&[b"conlink-group", project.as_bytes()]) % 0x7fff_fffe) as u32
+}
+
+/// The outer end's name before shortening (config.md §4.2).
+pub fn long_outer_name(target: &Target, replica: Option<u32>, dev: &str) -> String {
+    match (target, replica) {
+        (Target::Service(s), Some(i)) => format!("{s}_{i}-{dev}"),
+        (t, _) => format!("{}-{dev}", t.name()),
+    }
+}
+
+/// Shortens a name to 15 bytes when needed: the first 7 bytes (on a character
+/// boundary) of the long name, `-`, and 7 hex digits of its hash. Returns the name to
+/// use and, when shortened, the full name (recorded as an altname).
+pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
+    if long.len() <= 15 {
+        return (long.to_string(), None);
+    }
+    let mut cut = 7;
+    while !long.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let prefix: String = long[..cut].chars().map(|c| if c == '/' || c == ':' || c.is_whitespace() { '_' } else { c }).collect();
+    let hash = fnv1a(&[long.as_bytes()]) & 0x0fff_ffff;
+    (format!("{prefix}-{hash:07x}"), Some(long.to_string()))
+}
+
+/// A MAC derived from a link's identity: locally administered, unicast, the same on
+/// every run (config.md §4.2; conlink 2.x drew a random one per start).
+pub fn derived_mac(project: &str, target: &Target, replica: Option<u32>, dev: &str) -> Mac {
+    let replica = replica.unwrap_or(0).to_string();
+    let h = fnv1a(&[
+        b"conlink-mac",
+        project.as_bytes(),
+        target.kind().as_bytes(),
+        target.name().as_bytes(),
+        replica.as_bytes(),
+        dev.as_bytes(),
+    ]);
+    let mut mac = Mac::from_u64(h);
+    // Locally administered (bit 1) and unicast (bit 0 clear).
+    mac.0[0] = (mac.0[0] | 0x02) & 0xfe;
+    mac
+}
+
+/// `mac + offset` as a 48-bit number, or `None` past ff:ff:ff:ff:ff:ff.
+pub fn offset_mac(mac: Mac, offset: u32) -> Option<Mac> {
+    let v = mac.to_u64().checked_add(u64::from(offset))?;
+    (v <= 0xffff_ffff_ffff).then(|| Mac::from_u64(v))
+}
+
+/// Why an address offset failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OffsetError {
+    /// The address left its subnet.
+    LeavesSubnet(IpAddr),
+    /// The address became the subnet's IPv4 broadcast address.
+    Broadcast(IpAddr),
+}
+
+/// `addr + offset` within the same prefix (config.md §4.2: leaving the subnet is an
+/// error; 2.x silently wrapped into the next subnet).
+pub fn offset_addr(net: IpNet, offset: u32) -> Result<IpNet, OffsetError> {
+    if offset == 0 {
+        return Ok(net);
+    }
+    let addr = match net.addr() {
+        IpAddr::V4(a) => u32::from(a).checked_add(offset).map(|v| IpAddr::V4(v.into())),
+        IpAddr::V6(a) => u128::from(a).checked_add(u128::from(offset)).map(|v| IpAddr::V6(v.into())),
+    };
+    let Some(addr) = addr.filter(|a| net.contains(a)) else {
+        let shown = match net.addr() {
+            IpAddr::V4(a) => IpAddr::V4(u32::from(a).wrapping_add(offset).into()),
+            IpAddr::V6(a) => IpAddr::V6(u128::from(a).wrapping_add(u128::from(offset)).into()),
+        };
+        return Err(OffsetError::LeavesSubnet(shown));
+    };
+    if let IpNet::V4(n) = net {
+        if n.prefix_len() < 31 && addr == IpAddr::V4(n.broadcast()) {
+            return Err(OffsetError::Broadcast(addr));
+        }
+    }
+    Ok(IpNet::new(addr, net.prefix_len()).expect("same prefix length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept_and_long_ones_hashed() {
+        assert_eq!(fit_interface_name("web_1-eth0"), ("web_1-eth0".to_string(), None));
+        let (short, full) = fit_interface_name("frontend_12-eth0");
+        assert_eq!(short.len(), 15);
+        assert!(short.starts_with("fronten-"), "{short}");
+        assert_eq!(full.as_deref(), Some("frontend_12-eth0"));
+        // Deterministic, and different long names give different short ones.
+        assert_eq!(fit_interface_name("frontend_12-eth0").0, short);
+        assert_ne!(fit_interface_name("frontend_13-eth0").0, short);
+        // Multi-byte characters are never split.
+        let (s, _) = fit_interface_name("ééééééééé-eth0");
+        assert!(s.len() <= 15);
+    }
+
+    #[test]
+    fn derived_macs_are_local_unicast_and_stable() {
+        let t = Target::Service("web".into());
+        let a = derived_mac("p", &t, Some(1), "eth0");
+        assert_eq!(a, derived_mac("p", &t, Some(1), "eth0"));
+        assert_ne!(a, derived_mac("p", &t, Some(2), "eth0"));
+        assert_ne!(a, derived_mac("q", &t, Some(1), "eth0"));
+        assert_eq!(a.0[0] & 0x03, 0x02);
+    }
+
+    #[test]
+    fn mac_offsets_carry_and_stop_at_the_end() {
+        let m = Mac::parse("02:00:00:00:00:ff").unwrap();
+        assert_eq!(offset_mac(m, 1).unwrap().to_string(), "02:00:00:00:01:00");
+        let last = Mac::parse("ff:ff:ff:ff:ff:fe").unwrap();
+        assert!(offset_mac(last, 1).is_some());
+        assert!(offset_mac(last, 2).is_none());
+    }
+
+    #[test]
+    fn address_offsets_stay_in_the_subnet() {
+        let n: IpNet = "10.0.1.1/24".parse().unwrap();
+        assert_eq!(offset_addr(n, 2).unwrap().to_string(), "10.0.1.3/24");
+        assert_eq!(offset_addr(n, 253).unwrap().to_string(), "10.0.1.254/24");
+        assert!(matches!(offset_addr(n, 254), Err(OffsetError::Broadcast(_))));
+        assert!(matches!(offset_addr(n, 255), Err(OffsetError::LeavesSubnet(_))));
+        let v6: IpNet = "fd00::1/126".parse().unwrap();
+        assert_eq!(offset_addr(v6, 2).unwrap().to_string(), "fd00::3/126");
+        assert!(offset_addr(v6, 3).is_err());
+    }
+
+    #[test]
+    fn groups_are_nonzero_and_positive() {
+        for p in ["a", "b", "demo", ""] {
+            let g = project_group(p);
+            assert!(g >= 1 && g < 0x8000_0000);
+        }
+        assert_ne!(project_group("a"), project_group("b"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The shared `network` unit: conlink's namespace, nodes, bridges and tunnels.
+
+use super::{Lowering, UnitBuilder};
+use crate::diag::Diagnostic;
+use crate::model::{BridgeMode, TunnelKind};
+use crate::plan::{LinkSpec, Ns, Op, OvsTunnel, Qdisc, UnitKind};
+
+pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
+    let mut u = UnitBuilder::new("network".into(), UnitKind::Network, Vec::new());
+    let conlink = Ns::Conlink;
+    u.step(&conlink, Op::NetnsAdd);
+    // Forwarded ports are routed through conlink's namespace.
+    if cx.cfg.links.iter().any(|l| !l.forwards.is_empty()) {
+        u.step(&conlink, Op::Sysctl { key: "net.ipv4.ip_forward".into(), value: "1".into() });
+    }
+
+    for n in &cx.cfg.nodes {
+        let ns = Ns::Node(n.name.value.clone());
+        u.step(&ns, Op::NetnsAdd);
+        // A new namespace has its loopback down (test-machine notes).
+        u.step(&ns, Op::LinkUp { dev: "lo".into() });
+        for (key, value) in &n.sysctls {
+            u.step(&ns, Op::Sysctl { key: key.clone(), value: value.clone() });
+        }
+    }
+
+    for b in &cx.cfg.bridges {
+        let name = b.name.value.clone();
+        match cx.mode(&name) {
+            BridgeMode::Linux | BridgeMode::Auto => {
+                cx.claim_conlink_name(&name, b.name.span, format!("bridge `{name}`"));
+                u.step(
+                    &conlink,
+                    Op::LinkAdd { name: name.clone(), netns: None, mtu: b.mtu, mac: None, altname: None, spec: LinkSpec::Bridge },
+                );
+                u.step(&conlink, Op::LinkUp { dev: name });
+            }
+            BridgeMode::Ovs => {
+                cx.claim_conlink_name(&name, b.name.span, format!("bridge `{name}`"));
+                u.step(&conlink, Op::OvsBridgeAdd { bridge: name.clone() });
+                u.step(&conlink, Op::LinkUp { dev: name });
+            }
+            // A patch has no device: its links are joined by the `patch:` unit.
+            BridgeMode::Patch => {}
+        }
+    }
+
+    for t in &cx.cfg.tunnels {
+        let name = t.name();
+        let bridge = t.bridge.value.clone();
+        cx.claim_conlink_name(&name, t.span, format!("{} tunnel {}", t.kind.as_str(), t.vni));
+        match cx.mode(&bridge) {
+            BridgeMode::Ovs => {
+                if t.netem.is_some() || !t.ips.is_empty() || t.mtu.is_some() || t.mac.is_some() {
+                    cx.diags.push(
+                        Diagnostic::error(
+                            "conlink::lower::ovs_tunnel_options",
+                            format!("tunnel {name} joins Open vSwitch bridge `{bridge}`, where it is an OVS port with no kernel device: `netem`, `ip`, `mtu` and `mac` cannot be set"),
+                        )
+                        .at(t.span, "tunnel on an OVS bridge")
+                        .help("put the tunnel on a linux bridge (`mode: linux`) to shape or address it"),
+                    );
+                }
+                u.step(
+                    &conlink,
+                    Op::OvsPortAdd {
+                        bridge,
+                        port: name,
+                        tunnel: Some(OvsTunnel {
+                            kind: t.kind.as_str().into(),
+                            remote: t.remote,
+                            vni: t.vni,
+                            dstport: t.dstport,
+                        }),
+                    },
+                );
+            }
+            _ => {
+                let spec = match t.kind {
+                    TunnelKind::Vxlan => LinkSpec::Vxlan { vni: t.vni, remote: t.remote, dstport: t.dstport },
+                    TunnelKind::Geneve => LinkSpec::Geneve { vni: t.vni, remote: t.remote, dstport: t.dstport },
+                };
+                // Created from the underlay (the host namespace), straight into
+                // conlink's: the UDP socket stays in the underlay (plan.md).
+                u.step(
+                    &Ns::Host,
+                    Op::LinkAdd {
+                        name: name.clone(),
+                        netns: Some(Ns::Conlink),
+                        mtu: t.mtu,
+                        mac: t.mac,
+                        altname: None,
+                        spec,
+                    },
+                );
+                u.step(&conlink, Op::LinkSetMaster { dev: name.clone(), master: bridge });
+                for ip in &t.ips {
+                    u.step(&conlink, Op::AddrAdd { dev: name.clone(), addr: ip.value });
+                }
+                u.step(&conlink, Op::LinkUp { dev: name.clone() });
+                if let Some(n) = &t.netem {
+                    u.step(&conlink, Op::QdiscAdd { dev: name, qdisc: Qdisc::Netem { netem: n.clone() } });
+                }
+            }
+        }
+    }
+    u.finish()
+}

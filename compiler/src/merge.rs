@@ -1,0 +1,176 @@
+//! Merging configuration fragments into one configuration (config.md §1).
+//!
+//! Fragments arrive in merge order (each compose file's top-level `x-network`, then its
+//! services' `x-network`s, then the network files). Top-level lists are concatenated;
+//! then links with the same `(target, dev)`, bridges with the same name, tunnels with the
+//! same `(type, vni)` and nodes with the same name are folded into one, in source order:
+//! a later scalar replaces an earlier one and lists are concatenated. "String or list"
+//! properties were already normalised to lists when read ([`crate::model::StrList`]), so
+//! a string merged after a list appends to it.
+
+use crate::model::{Bridge, Config, Link, NodeDef, StrList, Target, Tunnel};
+use crate::node::Spanned;
+use indexmap::map::Entry;
+use indexmap::IndexMap;
+
+/// Merges fragments in order.
+pub fn merge(fragments: Vec<Config>) -> Config {
+    let mut all = Config::default();
+    for f in fragments {
+        all.links.extend(f.links);
+        all.bridges.extend(f.bridges);
+        all.tunnels.extend(f.tunnels);
+        all.commands.extend(f.commands);
+        all.nodes.extend(f.nodes);
+    }
+    Config {
+        links: merge_links_by_target_dev(all.links),
+        bridges: merge_by_key(all.bridges, |b| Some(b.bridge.value.clone()), merge_bridge),
+        tunnels: merge_by_key(all.tunnels, |t| Some((t.kind.value, t.vni.value)), merge_tunnel),
+        commands: all.commands,
+        nodes: merge_by_key(all.nodes, |n| Some(n.name.value.clone()), merge_node),
+    }
+}
+
+/// Folds items with the same key into the first one, keeping first-appearance order.
+/// Items without a key (`None`) are kept as they are; later checks report them.
+fn merge_by_key<T, K: std::hash::Hash + Eq>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> Option<K>,
+    fold: impl Fn(&mut T, T),
+) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = Vec::with_capacity(items.len());
+    let mut index: IndexMap<K, usize> = IndexMap::with_capacity(items.len());
+    for item in items {
+        match key(&item) {
+            None => slots.push(Some(item)),
+            Some(k) => match index.entry(k) {
+                Entry::Occupied(e) => {
+                    let first = slots[*e.get()].as_mut().expect("kept slot");
+                    fold(first, item);
+                }
+                Entry::Vacant(e) => {
+                    e.insert(slots.len());
+                    slots.push(Some(item));
+                }
+            },
+        }
+    }
+    slots.into_iter().flatten().collect()
+}
+
+/// Links are one link per `(target, dev)`; `dev` defaults to `eth0`.
+pub fn merge_links_by_target_dev(links: Vec<Spanned<Link>>) -> Vec<Spanned<Link>> {
+    merge_by_key(
+        links,
+        |l: &Spanned<Link>| l.target().map(|t: Target| (t, l.dev().to_string())),
+        |a, b| merge_link(&mut a.value, b.value),
+    )
+}
+
+/// A later scalar replaces an earlier one.
+fn replace<T>(into: &mut Option<T>, from: Option<T>) {
+    if from.is_some() {
+        *into = from;
+    }
+}
+
+/// Lists are concatenated.
+fn append(into: &mut Option<StrList>, from: Option<StrList>) {
+    match (into.as_mut(), from) {
+        (Some(a), Some(b)) => a.0.extend(b.0),
+        (None, Some(b)) => *into = Some(b),
+        (_, None) => {}
+    }
+}
+
+fn merge_link(a: &mut Link, b: Link) {
+    replace(&mut a.kind, b.kind);
+    replace(&mut a.service, b.service);
+    replace(&mut a.container, b.container);
+    replace(&mut a.node, b.node);
+    replace(&mut a.bridge, b.bridge);
+    replace(&mut a.dev, b.dev);
+    replace(&mut a.outer_dev, b.outer_dev);
+    append(&mut a.ip, b.ip);
+    replace(&mut a.mac, b.mac);
+    replace(&mut a.mtu, b.mtu);
+    append(&mut a.route, b.route);
+    replace(&mut a.nat, b.nat);
+    append(&mut a.netem, b.netem);
+    append(&mut a.ethtool, b.ethtool);
+    replace(&mut a.mode, b.mode);
+    replace(&mut a.vlanid, b.vlanid);
+    append(&mut a.forward, b.forward);
+}
+
+fn merge_bridge(a: &mut Bridge, b: Bridge) {
+    replace(&mut a.mode, b.mode);
+    replace(&mut a.mtu, b.mtu);
+}
+
+fn merge_tunnel(a: &mut Tunnel, b: Tunnel) {
+    a.bridge = b.bridge;
+    a.remote = b.remote;
+    append(&mut a.netem, b.netem);
+    replace(&mut a.dstport, b.dstport);
+    replace(&mut a.mtu, b.mtu);
+    append(&mut a.ip, b.ip);
+    replace(&mut a.mac, b.mac);
+}
+
+fn merge_node(a: &mut NodeDef, b: NodeDef) {
+    for (k, v) in b.sysctls {
+        a.sysctls.insert(k, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mtu;
+    use crate::source::Span;
+
+    fn s(v: &str) -> Spanned<String> {
+        Spanned::new(v.to_string(), Span::default())
+    }
+
+    fn link(service: &str, dev: Option<&str>) -> Spanned<Link> {
+        Spanned::new(Link { service: Some(s(service)), dev: dev.map(s), ..Link::default() }, Span::default())
+    }
+
+    fn values(l: &Option<StrList>) -> Vec<&str> {
+        l.as_ref().map(|l| l.0.iter().map(|s| s.value.as_str()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn links_with_same_target_and_dev_merge_in_order() {
+        let mut a = link("web", None);
+        a.ip = Some(StrList(vec![s("10.0.0.1/24"), s("fd00::1/64")]));
+        a.mtu = Some(Spanned::new(Mtu(1500), Span::default()));
+        let mut b = link("web", Some("eth0"));
+        // A string after a list appends (2.x split it into characters).
+        b.ip = Some(StrList(vec![s("10.0.1.1/24")]));
+        b.mtu = Some(Spanned::new(Mtu(9000), Span::default()));
+        let c = link("web", Some("eth1"));
+        let merged = merge_links_by_target_dev(vec![a, b, c]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(values(&merged[0].ip), ["10.0.0.1/24", "fd00::1/64", "10.0.1.1/24"]);
+        assert_eq!(merged[0].mtu.unwrap().value, Mtu(9000));
+        assert_eq!(merged[1].dev(), "eth1");
+    }
+
+    #[test]
+    fn different_targets_do_not_merge() {
+        let a = link("web", None);
+        let b = Spanned::new(Link { container: Some(s("web")), ..Link::default() }, Span::default());
+        assert_eq!(merge_links_by_target_dev(vec![a, b]).len(), 2);
+    }
+
+    #[test]
+    fn links_without_one_target_are_kept_for_the_checks() {
+        let a = Spanned::<Link>::default();
+        let b = Spanned::<Link>::default();
+        assert_eq!(merge_links_by_target_dev(vec![a, b]).len(), 2);
+    }
+}

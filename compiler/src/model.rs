@@ -1,0 +1,460 @@
+//! The configuration language as Rust types (config.md §2–§9).
+//!
+//! These types are the single source of truth for the language: the JSON Schema that
+//! editors and `conlink validate` use is generated from them (see [`crate::schema`]),
+//! and the typed configuration is deserialized into them from the YAML tree, with a
+//! [`Spanned`] wherever a later check may need to point at a value.
+//!
+//! They describe what the user wrote, after interpolation and merging, before any
+//! checking beyond the schema: strings such as addresses and routes stay strings
+//! here and are parsed by the checks, which can then report every error at once.
+
+use crate::node::Spanned;
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
+
+/// conlink network configuration: links, bridges, tunnels, commands and nodes.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Interfaces to create inside targets (services, containers or nodes).
+    #[serde(default)]
+    pub links: Vec<Spanned<Link>>,
+    /// Bridges (broadcast domains) that veth links and tunnels join. Every bridge named
+    /// by a link or tunnel exists whether or not it is listed here.
+    #[serde(default)]
+    pub bridges: Vec<Bridge>,
+    /// Overlay tunnels joining a bridge to the same bridge on another host.
+    #[serde(default)]
+    pub tunnels: Vec<Tunnel>,
+    /// Commands run inside targets once all their links are up.
+    #[serde(default)]
+    pub commands: Vec<Spanned<Command>>,
+    /// Network namespaces that conlink creates and owns (no container engine needed).
+    #[serde(default)]
+    pub nodes: Vec<NodeDef>,
+}
+
+/// The kind of interface a link creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A veth pair: `dev` in the target, the outer end on a bridge in conlink's namespace.
+    Veth,
+    /// A dummy interface inside the target.
+    Dummy,
+    /// An 802.1Q VLAN interface on `outer-dev` (a host interface), moved into the target.
+    Vlan,
+    /// An ipvlan interface on `outer-dev`.
+    Ipvlan,
+    /// A macvlan interface on `outer-dev`.
+    Macvlan,
+    /// An ipvtap interface on `outer-dev`.
+    Ipvtap,
+    /// A macvtap interface on `outer-dev`.
+    Macvtap,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Veth => "veth",
+            LinkKind::Dummy => "dummy",
+            LinkKind::Vlan => "vlan",
+            LinkKind::Ipvlan => "ipvlan",
+            LinkKind::Macvlan => "macvlan",
+            LinkKind::Ipvtap => "ipvtap",
+            LinkKind::Macvtap => "macvtap",
+        }
+    }
+
+    /// Kinds created on a parent interface in the host namespace (`outer-dev`).
+    pub fn has_parent(self) -> bool {
+        matches!(
+            self,
+            LinkKind::Vlan | LinkKind::Ipvlan | LinkKind::Macvlan | LinkKind::Ipvtap | LinkKind::Macvtap
+        )
+    }
+}
+
+/// A link: one interface inside one target.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Link {
+    /// Interface kind (default `veth`).
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<LinkKind>>,
+    /// Target: every replica of this compose service.
+    pub service: Option<Spanned<String>>,
+    /// Target: one container, by its exact name.
+    pub container: Option<Spanned<String>>,
+    /// Target: a conlink node (a network namespace listed under `nodes`).
+    pub node: Option<Spanned<String>>,
+    /// Bridge the outer end of a veth link joins (required for veth, forbidden otherwise).
+    pub bridge: Option<Spanned<String>>,
+    /// Interface name inside the target (default `eth0`).
+    pub dev: Option<Spanned<String>>,
+    /// veth: name of the outer end (generated when absent). vlan/ipvlan/macvlan/ipvtap/
+    /// macvtap: the parent interface in the host namespace (required).
+    pub outer_dev: Option<Spanned<String>>,
+    /// Address(es) of `dev` in CIDR form (IPv4 or IPv6); a replica `i` of a service gets
+    /// each address + (i-1).
+    pub ip: Option<StrList>,
+    /// MAC address of `dev` (`xx:xx:xx:xx:xx:xx`); derived from the link's identity when absent.
+    pub mac: Option<Spanned<String>>,
+    /// MTU of `dev` (veth: both ends), 68-65535. Default 65535 for veth and dummy.
+    pub mtu: Option<Spanned<Mtu>>,
+    /// Route(s) via `dev`, in `ip route add` syntax without `dev`, e.g. `default via 10.0.0.1`.
+    pub route: Option<StrList>,
+    /// Stateless 1:1 NAT: traffic arriving on `dev` is DNATed to this IPv4 address, traffic
+    /// leaving `dev` is SNATed to the link's own address. Needs an IPv4 `ip`.
+    pub nat: Option<Spanned<String>>,
+    /// `tc qdisc … netem` options on `dev`, e.g. `delay 40ms loss 1%`; list items are joined.
+    pub netem: Option<StrList>,
+    /// ethtool settings on `dev` as ethtool arguments without the device, e.g. `-K tx off`.
+    pub ethtool: Option<StrList>,
+    /// macvlan/macvtap mode (private, vepa, bridge, passthru, source) or ipvlan/ipvtap mode
+    /// (l2, l3, l3s).
+    pub mode: Option<Spanned<String>>,
+    /// VLAN id 1-4094 (vlan links only, required there).
+    pub vlanid: Option<Spanned<VlanId>>,
+    /// Port forward(s) `EXTERNAL:INTERNAL/tcp|udp` from conlink's external interface to this
+    /// link's address (veth links with `ip` on a linux or ovs bridge).
+    pub forward: Option<StrList>,
+}
+
+/// How a bridge is realised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BridgeMode {
+    /// `ovs` where Open vSwitch is usable, otherwise `linux`; decided when planning.
+    Auto,
+    /// A Linux bridge in conlink's namespace.
+    Linux,
+    /// An Open vSwitch bridge.
+    Ovs,
+    /// No bridge device: exactly two links joined by tc redirects, so every frame passes.
+    Patch,
+}
+
+impl BridgeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BridgeMode::Auto => "auto",
+            BridgeMode::Linux => "linux",
+            BridgeMode::Ovs => "ovs",
+            BridgeMode::Patch => "patch",
+        }
+    }
+}
+
+/// A bridge.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bridge {
+    /// Bridge name (an interface name in conlink's namespace).
+    pub bridge: Spanned<String>,
+    /// `auto` (default: the `--default-bridge-mode` option), `linux`, `ovs` or `patch`.
+    pub mode: Option<Spanned<BridgeMode>>,
+    /// MTU of the bridge device (extension).
+    pub mtu: Option<Spanned<Mtu>>,
+}
+
+/// Tunnel encapsulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelKind {
+    Geneve,
+    Vxlan,
+}
+
+impl TunnelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelKind::Geneve => "geneve",
+            TunnelKind::Vxlan => "vxlan",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            TunnelKind::Geneve => 6081,
+            TunnelKind::Vxlan => 4789,
+        }
+    }
+}
+
+/// An overlay tunnel to another host, joined to a bridge.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tunnel {
+    /// `geneve` or `vxlan`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<TunnelKind>,
+    /// The bridge the tunnel interface joins.
+    pub bridge: Spanned<String>,
+    /// IP address of the other host.
+    pub remote: Spanned<String>,
+    /// Virtual network identifier, 0-16777215.
+    pub vni: Spanned<Vni>,
+    /// `tc qdisc … netem` options on the tunnel interface.
+    pub netem: Option<StrList>,
+    /// UDP destination port (default 6081 for geneve, 4789 for vxlan).
+    pub dstport: Option<Spanned<Port>>,
+    /// MTU of the tunnel interface (extension).
+    pub mtu: Option<Spanned<Mtu>>,
+    /// Address(es) on the tunnel interface (extension).
+    pub ip: Option<StrList>,
+    /// MAC address of the tunnel interface (extension).
+    pub mac: Option<Spanned<String>>,
+}
+
+/// A command to run inside a target.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    /// Target: every replica of this compose service.
+    pub service: Option<Spanned<String>>,
+    /// Target: one container, by its exact name.
+    pub container: Option<Spanned<String>>,
+    /// Target: a conlink node.
+    pub node: Option<Spanned<String>>,
+    /// A string runs as `sh -c STRING`; a list runs directly as argv.
+    pub command: Spanned<CommandLine>,
+}
+
+/// What a command runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CommandLine {
+    /// Run by `sh -c` inside the target.
+    Shell(String),
+    /// Run directly (argv), no shell.
+    Argv(Vec<String>),
+}
+
+/// A node: a network namespace conlink creates, names, owns and removes.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeDef {
+    /// Node name; links and commands target it with `node: NAME`.
+    pub name: Spanned<String>,
+    /// sysctls set inside the node's namespace, e.g. `net.ipv4.ip_forward: 1`.
+    #[serde(default)]
+    pub sysctls: IndexMap<String, Spanned<SysctlValue>>,
+}
+
+/// A sysctl value as written (a number, a boolean or a string).
+#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[schemars(transparent)]
+pub struct SysctlValue(#[schemars(with = "SysctlValueSchema")] pub String);
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum SysctlValueSchema {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            Int(i64),
+            Bool(bool),
+            Str(String),
+        }
+        Ok(SysctlValue(match Any::deserialize(d)? {
+            Any::Int(i) => i.to_string(),
+            Any::Bool(b) => u8::from(b).to_string(),
+            Any::Str(s) => s,
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// "A string or a list of strings", normalised to a list when read (config.md §1: so a
+// string merged after a list appends instead of being split into characters).
+
+/// A string or a list of strings, always held as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StrList(pub Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for StrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not an untagged enum: serde buffers untagged input, which would lose spans.
+        crate::de::string_or_list(d).map(StrList)
+    }
+}
+
+impl JsonSchema for StrList {
+    fn schema_name() -> Cow<'static, str> {
+        "StringOrList".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}}
+            ]
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Integers that may also be written as interpolated strings (`mtu: ${MTU:-1500}`).
+//
+// Before schema validation, strings at these properties that are decimal integers are
+// turned into integers (see `crate::fragments::coerce_numbers`), so the schema checks
+// their range like any other integer. The schema still accepts strings containing `$`
+// so that editors do not flag a `${VAR}` that only the tool can expand.
+
+macro_rules! ranged_int {
+    ($(#[$doc:meta])* $name:ident: $ty:ty, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub $ty);
+
+        impl $name {
+            pub const MIN: $ty = $min;
+            pub const MAX: $ty = $max;
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = i64::deserialize(d)?;
+                if v < ($min as i64) || v > ($max as i64) {
+                    return Err(serde::de::Error::custom(format!(
+                        "{} is out of range {}-{}", v, $min, $max
+                    )));
+                }
+                Ok($name(v as $ty))
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "anyOf": [
+                        {"type": "integer", "minimum": $min, "maximum": $max},
+                        {"type": "string", "pattern": NUMERIC_STRING_PATTERN}
+                    ]
+                })
+            }
+        }
+    };
+}
+
+/// Strings accepted where an integer is expected: a decimal integer, or anything with a
+/// `$` (an interpolation only the tool can expand).
+pub const NUMERIC_STRING_PATTERN: &str = r"^\s*[0-9]+\s*$|\$";
+
+ranged_int!(
+    /// An MTU, 68-65535.
+    Mtu: u32, 68, 65535
+);
+ranged_int!(
+    /// An 802.1Q VLAN id, 1-4094.
+    VlanId: u16, 1, 4094
+);
+ranged_int!(
+    /// A VXLAN/Geneve network identifier, 0-16777215.
+    Vni: u32, 0, 16_777_215
+);
+ranged_int!(
+    /// A UDP port, 1-65535.
+    Port: u16, 1, 65535
+);
+
+/// The properties that hold integers, per top-level section, for the coercion of
+/// interpolated numeric strings.
+pub const NUMERIC_PROPERTIES: &[(&str, &[&str])] = &[
+    ("links", &["mtu", "vlanid"]),
+    ("bridges", &["mtu"]),
+    ("tunnels", &["vni", "dstport", "mtu"]),
+];
+
+// ---------------------------------------------------------------------------------
+// Targets.
+
+/// Where a link or command lives (config.md §3).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Service(String),
+    Container(String),
+    Node(String),
+}
+
+impl Target {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Service(_) => "service",
+            Target::Container(_) => "container",
+            Target::Node(_) => "node",
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Service(n) | Target::Container(n) | Target::Node(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind(), self.name())
+    }
+}
+
+/// The target fields a link or command carries, found once for both.
+pub fn targets_of<'a>(
+    service: &'a Option<Spanned<String>>,
+    container: &'a Option<Spanned<String>>,
+    node: &'a Option<Spanned<String>>,
+) -> Vec<(Target, &'a Spanned<String>)> {
+    let mut out = Vec::new();
+    if let Some(s) = service {
+        out.push((Target::Service(s.value.clone()), s));
+    }
+    if let Some(s) = container {
+        out.push((Target::Container(s.value.clone()), s));
+    }
+    if let Some(s) = node {
+        out.push((Target::Node(s.value.clone()), s));
+    }
+    out
+}
+
+impl Link {
+    /// The link's target, if it names exactly one.
+    pub fn target(&self) -> Option<Target> {
+        let t = targets_of(&self.service, &self.container, &self.node);
+        (t.len() == 1).then(|| t.into_iter().next().map(|(t, _)| t)).flatten()
+    }
+
+    pub fn kind(&self) -> LinkKind {
+        self.kind.as_ref().map_or(LinkKind::Veth, |k| k.value)
+    }
+
+    pub fn dev(&self) -> &str {
+        self.dev.as_ref().map_or("eth0", |d| d.value.as_str())
+    }
+}
+
+impl Command {
+    pub fn target(&self) -> Option<Target> {
+        let t = targets_of(&self.service, &self.container, &self.node);
+        (t.len() == 1).then(|| t.into_iter().next().map(|(t, _)| t)).flatten()
+    }
+}

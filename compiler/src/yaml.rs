@@ -1,0 +1,1242 @@
+//! YAML parsing into [`crate::node::Node`] trees.
+//!
+//! [`parse`] drives saphyr-parser's event stream and builds the tree itself, so that it
+//! controls everything conlink cares about: byte-offset spans on every node and key,
+//! YAML 1.2 core-schema resolution of plain scalars (an unquoted `00:0a:0b:0c:0d:01`
+//! stays a string, `yes` is not a boolean), anchors and aliases expanded with a cap
+//! against alias bombs, `<<` merge keys, and duplicate keys reported as errors rather
+//! than silently overwritten. Problems are returned as [`Diagnostic`]s; the parser never
+//! panics, whatever the input.
+
+use crate::diag::Diagnostic;
+use crate::node::{Key, Node, Value};
+use crate::source::{FileId, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
+use std::collections::{HashMap, HashSet};
+
+/// Upper bound on the number of nodes in one document, counting every copy an alias
+/// makes. A handful of nested aliases can otherwise describe an exponentially large
+/// tree ("billion laughs"); real configuration files are many orders of magnitude
+/// smaller than this.
+const MAX_NODES: usize = 1_000_000;
+
+/// Upper bound on collection nesting. Later stages (serde, the schema validator,
+/// dropping the tree) recurse per level, so an absurdly deep document must be refused
+/// here instead of overflowing the stack there.
+const MAX_DEPTH: usize = 256;
+
+/// Prefix of the tags of the YAML core schema (`!!str` is `tag:yaml.org,2002:str`).
+const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// Parses one YAML file (a single document) into a [`Node`] tree.
+///
+/// All spans are byte ranges in `text` tagged with `file`. An empty file (or one with
+/// only comments) is a null node with an empty span at offset 0. On failure every
+/// problem found is returned: all duplicate keys, all bad merges and tags, or the first
+/// syntax error (the parser cannot continue past one).
+pub fn parse(file: FileId, text: &str) -> Result<Node, Vec<Diagnostic>> {
+    let mut builder = Builder::new(file, text);
+    let mut parser = Parser::new_from_str(text);
+    while let Some(next) = parser.next_event() {
+        let step = match next {
+            Ok((event, span)) => builder.event(event, span),
+            Err(error) => {
+                builder.syntax_error(&error);
+                Step::Stop
+            }
+        };
+        if step == Step::Stop {
+            break;
+        }
+    }
+    builder.finish()
+}
+
+// ---------------------------------------------------------------------------------
+// Offsets.
+
+/// Converts saphyr's character indices into byte offsets.
+///
+/// For ASCII text the two are equal and no table is built; otherwise a table of the
+/// byte offset of every character (plus one entry for the end) is built once, so each
+/// conversion is O(1) and the whole parse stays O(n).
+struct Offsets {
+    table: Option<Vec<u32>>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Offsets {
+        let table = (!text.is_ascii()).then(|| {
+            let mut t: Vec<u32> = text.char_indices().map(|(b, _)| b as u32).collect();
+            t.push(text.len() as u32);
+            t
+        });
+        Offsets {
+            table,
+            len: text.len(),
+        }
+    }
+
+    /// Byte offset of a character index; indices past the end clamp to the end.
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.table {
+            None => char_index.min(self.len),
+            Some(t) => t.get(char_index).map_or(self.len, |&b| b as usize),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The tree builder.
+
+/// Whether to keep reading events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Continue,
+    Stop,
+}
+
+/// A collection being built: its children arrive as events until its end event.
+struct Frame {
+    /// saphyr's anchor id of the collection (0 when it has none).
+    anchor: usize,
+    /// Byte offset where the collection starts (`[`/`{`, first `-`, or first key).
+    start: usize,
+    /// Flow collections end at their closing bracket; block ones at their last child.
+    flow: bool,
+    /// Furthest byte offset reached by a child so far, for the end of block collections.
+    last_end: usize,
+    /// Value of [`Builder::nodes`] when the collection started, to count its nodes.
+    nodes_before: usize,
+    kind: FrameKind,
+}
+
+enum FrameKind {
+    Seq(Vec<Node>),
+    Map(MapBuilder),
+}
+
+/// A mapping being built. Entries are kept in document order; merge-key entries are
+/// only resolved at the end, because explicit keys win over merged ones even when
+/// they are written after the `<<`.
+#[derive(Default)]
+struct MapBuilder {
+    entries: Vec<Entry>,
+    /// The key whose value is expected next.
+    pending: Option<PendingKey>,
+    /// Where each explicit key was first written, to report duplicates.
+    first_seen: HashMap<String, Span>,
+}
+
+enum PendingKey {
+    Key(Key),
+    /// A `<<` merge key (its span, for errors about the merged value).
+    Merge(Span),
+}
+
+enum Entry {
+    Pair(Key, Node),
+    /// The entries a `<<` brings in, in priority order (earlier ones win).
+    Merge(Vec<(Key, Node)>),
+}
+
+/// One node finished by an event, ready to be attached to its parent.
+struct Done {
+    node: Node,
+    /// Anchor id to register the node under (0 for none).
+    anchor: usize,
+    /// How many nodes the value holds (itself included), for the alias cap.
+    count: usize,
+    /// Byte offset where the node's text ends *at this place* in the file. For an alias
+    /// this is the end of `*name`, not of the anchored node the copy's span points to.
+    extent_end: usize,
+    /// A plain `<<` scalar: a merge key if it is in key position.
+    merge_key: bool,
+}
+
+struct Builder<'t> {
+    file: FileId,
+    text: &'t str,
+    offsets: Offsets,
+    stack: Vec<Frame>,
+    /// Finished anchored nodes by saphyr's anchor id, with their node counts.
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    documents: usize,
+    /// Nodes created so far, alias copies included (see [`MAX_NODES`]).
+    nodes: usize,
+    /// Byte offset where the previous event ended; block scalar headers are searched
+    /// for from here.
+    prev_end: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'t> Builder<'t> {
+    fn new(file: FileId, text: &'t str) -> Builder<'t> {
+        Builder {
+            file,
+            text,
+            offsets: Offsets::new(text),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            documents: 0,
+            nodes: 0,
+            prev_end: 0,
+            diags: Vec::new(),
+        }
+    }
+
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn finish(self) -> Result<Node, Vec<Diagnostic>> {
+        if !self.diags.is_empty() {
+            return Err(self.diags);
+        }
+        Ok(self.root.unwrap_or_else(|| Node {
+            value: Value::Null,
+            span: Span::new(self.file, 0, 0),
+        }))
+    }
+
+    fn syntax_error(&mut self, error: &ScanError) {
+        let at = self.offsets.byte(error.marker().index());
+        // Underline the character the scanner stopped at, unless it is a line break or
+        // the end of the file, where an empty span reads better.
+        let width = match self.text[at..].chars().next() {
+            Some(c) if c != '\n' && c != '\r' => c.len_utf8(),
+            _ => 0,
+        };
+        let span = self.span(at, at + width);
+        self.diags
+            .push(Diagnostic::error("conlink::yaml::syntax", error.info()).at(span, "here"));
+    }
+
+    fn event(&mut self, event: Event<'_>, span: saphyr_parser::Span) -> Step {
+        let start = self.offsets.byte(span.start.index());
+        let end = self.offsets.byte(span.end.index()).max(start);
+        // saphyr gives an implicit document start the span of the document's first
+        // token, which for a block scalar lies past its `|`/`>` header; only comments
+        // and blanks can precede that header, so searching from 0 finds it.
+        let next_from = if matches!(event, Event::DocumentStart(false)) {
+            0
+        } else {
+            end
+        };
+        let step = match event {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => Step::Continue,
+            Event::StreamEnd => Step::Stop,
+            Event::DocumentStart(_) => self.document_start(start, end),
+            Event::Scalar(value, style, anchor, tag) => {
+                self.scalar(&value, style, anchor, tag.as_deref(), start, end)
+            }
+            Event::Alias(id) => self.alias(id, start, end),
+            Event::SequenceStart(anchor, tag) => {
+                self.collection_start(false, anchor, tag.as_deref(), start, end)
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.collection_start(true, anchor, tag.as_deref(), start, end)
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.collection_end(start),
+        };
+        self.prev_end = next_from;
+        step
+    }
+
+    fn document_start(&mut self, start: usize, end: usize) -> Step {
+        self.documents += 1;
+        if self.documents == 1 {
+            return Step::Continue;
+        }
+        let span = self.span(start, end);
+        self.diags.push(
+            Diagnostic::error(
+                "conlink::yaml::multiple_documents",
+                "a conlink configuration file must hold a single YAML document",
+            )
+            .at(span, "a second document starts here")
+            .help("remove the `---` line, or split the documents into separate files"),
+        );
+        Step::Stop
+    }
+
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        start: usize,
+        end: usize,
+    ) -> Step {
+        let has_properties = anchor > 0 || tag.is_some();
+        let span = self.scalar_span(text, style, has_properties, start, end);
+        let value = match scalar_value(text, style, tag) {
+            Ok(v) => v,
+            Err(message) => {
+                // Point at the tag and the value together: it is their combination
+                // that is wrong.
+                let at = self.span(start, span.end as usize);
+                self.diags
+                    .push(Diagnostic::error("conlink::yaml::tag", message).at(at, "here"));
+                Value::Str(text.to_string())
+            }
+        };
+        let merge_key = text == "<<"
+            && style == ScalarStyle::Plain
+            && tag.is_none_or(|t| tag_name(t) == "tag:yaml.org,2002:merge");
+        self.nodes += 1;
+        let done = Done {
+            node: Node { value, span },
+            anchor,
+            count: 1,
+            extent_end: end,
+            merge_key,
+        };
+        self.complete(done)
+    }
+
+    /// The span of a scalar as written: without its anchor and tag, with its quotes,
+    /// and for block scalars from the `|`/`>` indicator to the last non-blank character
+    /// (saphyr reports block scalars from their first content line, trailing blank
+    /// lines included).
+    fn scalar_span(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        has_properties: bool,
+        start: usize,
+        end: usize,
+    ) -> Span {
+        let bytes = self.text.as_bytes();
+        match style {
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                let from = if has_properties {
+                    start
+                } else {
+                    self.prev_end.min(start)
+                };
+                let header = find_block_header(bytes, from, end).unwrap_or(start);
+                let mut e = end;
+                while e > header && matches!(bytes[e - 1], b' ' | b'\t' | b'\r' | b'\n') {
+                    e -= 1;
+                }
+                self.span(header, e)
+            }
+            _ => {
+                let s = if has_properties {
+                    skip_properties(bytes, start, end)
+                } else {
+                    start
+                };
+                if value.is_empty() && style == ScalarStyle::Plain {
+                    // An empty value has no text; an empty span where it would be.
+                    self.span(s, s)
+                } else {
+                    self.span(s, end)
+                }
+            }
+        }
+    }
+
+    fn alias(&mut self, id: usize, start: usize, end: usize) -> Step {
+        let Some((node, count)) = self.anchors.get(&id) else {
+            // saphyr rejects unknown anchors itself; an anchor it knows but we have not
+            // finished is one whose alias sits inside the anchored node.
+            let span = self.span(start, end);
+            self.diags.push(
+                Diagnostic::error(
+                    "conlink::yaml::alias",
+                    "an alias cannot refer to a node that contains it",
+                )
+                .at(span, "recursive alias"),
+            );
+            return Step::Stop;
+        };
+        let count = *count;
+        self.nodes = self.nodes.saturating_add(count);
+        if self.nodes > MAX_NODES {
+            let span = self.span(start, end);
+            self.diags.push(
+                Diagnostic::error(
+                    "conlink::yaml::too_large",
+                    format!("aliases expand this document to more than {MAX_NODES} nodes"),
+                )
+                .at(span, "expanding this alias exceeds the limit"),
+            );
+            return Step::Stop;
+        }
+        let node = node.clone();
+        self.complete(Done {
+            node,
+            anchor: 0,
+            count,
+            extent_end: end,
+            merge_key: false,
+        })
+    }
+
+    fn collection_start(
+        &mut self,
+        map: bool,
+        anchor: usize,
+        tag: Option<&Tag>,
+        start: usize,
+        end: usize,
+    ) -> Step {
+        if self.stack.len() >= MAX_DEPTH {
+            let span = self.span(start, end);
+            self.diags.push(
+                Diagnostic::error(
+                    "conlink::yaml::too_deep",
+                    format!("collections are nested more than {MAX_DEPTH} levels deep"),
+                )
+                .at(span, "too deep"),
+            );
+            return Step::Stop;
+        }
+        if let Some(tag) = tag {
+            let name = tag_name(tag);
+            let expected = if map { "map" } else { "seq" };
+            let wrong = name.strip_prefix(CORE_TAG_PREFIX).is_some_and(|t| {
+                t != expected
+                    && matches!(t, "map" | "seq" | "str" | "int" | "float" | "bool" | "null")
+            });
+            if wrong {
+                let span = self.span(start, end);
+                let kind = if map { "a mapping" } else { "a sequence" };
+                self.diags.push(
+                    Diagnostic::error(
+                        "conlink::yaml::tag",
+                        format!("{kind} cannot have the tag {}", short_tag(tag)),
+                    )
+                    .at(span, "here"),
+                );
+            }
+        }
+        let bytes = self.text.as_bytes();
+        // Flow collections: saphyr's span ends just after the opening bracket (it starts
+        // at the anchor or tag, if any).
+        let flow = end > start && matches!(bytes[end - 1], b'[' | b'{');
+        let begin = if flow {
+            end - 1
+        } else if map {
+            // Block mappings (and single-pair mappings in flow sequences) start at their
+            // first key, which is where saphyr's span ends.
+            end
+        } else {
+            block_sequence_start(bytes, self.prev_end, end)
+        };
+        let kind = if map {
+            FrameKind::Map(MapBuilder::default())
+        } else {
+            FrameKind::Seq(Vec::new())
+        };
+        self.stack.push(Frame {
+            anchor,
+            start: begin,
+            flow,
+            last_end: begin,
+            nodes_before: self.nodes,
+            kind,
+        });
+        Step::Continue
+    }
+
+    fn collection_end(&mut self, start: usize) -> Step {
+        let Some(frame) = self.stack.pop() else {
+            return Step::Continue;
+        };
+        let bytes = self.text.as_bytes();
+        let end = if frame.flow && matches!(bytes.get(start), Some(b']' | b'}')) {
+            start + 1
+        } else {
+            frame.last_end
+        };
+        let value = match frame.kind {
+            FrameKind::Seq(items) => Value::Seq(items),
+            FrameKind::Map(map) => Value::Map(map.finish()),
+        };
+        self.nodes += 1;
+        let node = Node {
+            value,
+            span: self.span(frame.start, end),
+        };
+        let count = self.nodes - frame.nodes_before;
+        self.complete(Done {
+            node,
+            anchor: frame.anchor,
+            count,
+            extent_end: end,
+            merge_key: false,
+        })
+    }
+
+    /// Registers a finished node's anchor and attaches it to its parent.
+    fn complete(&mut self, done: Done) -> Step {
+        if done.anchor > 0 {
+            self.anchors
+                .insert(done.anchor, (done.node.clone(), done.count));
+        }
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(done.node);
+            return Step::Continue;
+        };
+        frame.last_end = frame.last_end.max(done.extent_end);
+        let map = match &mut frame.kind {
+            FrameKind::Seq(items) => {
+                items.push(done.node);
+                return Step::Continue;
+            }
+            FrameKind::Map(map) => map,
+        };
+        match map.pending.take() {
+            None if done.merge_key => map.pending = Some(PendingKey::Merge(done.node.span)),
+            None => {
+                let name = match done.node.value {
+                    Value::Str(s) => s,
+                    // Keys are strings in conlink's language: a number, boolean, null or
+                    // collection used as a key is taken as written.
+                    _ => slice(self.text, done.node.span).to_string(),
+                };
+                map.pending = Some(PendingKey::Key(Key {
+                    name,
+                    span: done.node.span,
+                }));
+            }
+            Some(PendingKey::Key(key)) => {
+                if let Some(&first) = map.first_seen.get(&key.name) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "conlink::yaml::duplicate_key",
+                            format!("duplicate key `{}`", key.name),
+                        )
+                        .at(key.span, "duplicate key")
+                        .also(first, "first defined here"),
+                    );
+                } else {
+                    map.first_seen.insert(key.name.clone(), key.span);
+                    map.entries.push(Entry::Pair(key, done.node));
+                }
+            }
+            Some(PendingKey::Merge(key_span)) => match merged_entries(done.node) {
+                Ok(entries) => map.entries.push(Entry::Merge(entries)),
+                Err(bad) => self.diags.push(
+                    Diagnostic::error(
+                        "conlink::yaml::merge",
+                        format!(
+                            "a merge key `<<` needs a mapping or a list of mappings, found {}",
+                            bad.type_name()
+                        ),
+                    )
+                    .at(bad.span, "not a mapping")
+                    .also(key_span, "merged here"),
+                ),
+            },
+        }
+        Step::Continue
+    }
+}
+
+impl MapBuilder {
+    /// The mapping's entries: explicit keys where written, and at the place of each `<<`
+    /// the merged keys not written explicitly and not brought in by an earlier merge.
+    fn finish(self) -> Vec<(Key, Node)> {
+        // `first_seen` holds exactly the explicit keys.
+        let explicit = self.first_seen;
+        let mut merged: HashSet<String> = HashSet::new();
+        let mut out = Vec::with_capacity(self.entries.len());
+        for entry in self.entries {
+            match entry {
+                Entry::Pair(k, v) => out.push((k, v)),
+                Entry::Merge(pairs) => {
+                    for (k, v) in pairs {
+                        if !explicit.contains_key(&k.name) && merged.insert(k.name.clone()) {
+                            out.push((k, v));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The pairs a `<<` value brings in: a mapping's own pairs, or those of a list of
+/// mappings in order (earlier mappings take precedence). Returns the offending node
+/// when the value is not of that shape.
+fn merged_entries(value: Node) -> Result<Vec<(Key, Node)>, Node> {
+    match value.value {
+        Value::Map(entries) => Ok(entries),
+        Value::Seq(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                match item.value {
+                    Value::Map(entries) => out.extend(entries),
+                    _ => return Err(item),
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(value),
+    }
+}
+
+fn slice(text: &str, span: Span) -> &str {
+    text.get(span.start as usize..span.end as usize)
+        .unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------
+// Locating node text. saphyr's event spans include a node's anchor and tag and, for
+// block scalars, start at the content rather than at the indicator; these helpers
+// recover the text conlink wants to underline. All stop at `limit` and only look at
+// ASCII bytes, so they are safe on any UTF-8 text.
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Skips a node's anchor (`&a`) and tag (`!t`), and the blanks and comments around
+/// them, returning where the node's own text starts.
+fn skip_properties(bytes: &[u8], mut i: usize, limit: usize) -> usize {
+    while i < limit {
+        match bytes[i] {
+            b if is_blank(b) => i += 1,
+            b'#' => {
+                while i < limit && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'&' | b'!' => {
+                while i < limit && !is_blank(bytes[i]) {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    i.min(limit)
+}
+
+/// Finds the `|` or `>` of a block scalar written between `from` and `limit`, skipping
+/// what may come before it: blanks, comments, properties and the `:`, `-`, `?`
+/// indicators. `None` when something else is found.
+fn find_block_header(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let mut i = from;
+    while i < limit {
+        i = skip_properties(bytes, i, limit);
+        match bytes.get(i) {
+            Some(b'|' | b'>') if i < limit => return Some(i),
+            Some(b':' | b'-' | b'?') if i < limit => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Where a block sequence starts: saphyr reports the position of its first entry,
+/// which is the `-` itself for an indented sequence but just after `- ` for a sequence
+/// at the same indentation as its parent key; in that case step back to the `-`.
+fn block_sequence_start(bytes: &[u8], floor: usize, at: usize) -> usize {
+    if bytes.get(at) == Some(&b'-') {
+        return at;
+    }
+    let mut i = at;
+    while i > floor && matches!(bytes[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    if i > floor && bytes[i - 1] == b'-' {
+        i - 1
+    } else {
+        at
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Scalar resolution (YAML 1.2 core schema).
+
+/// A tag as one string: `!!int` is `tag:yaml.org,2002:int`, the non-specific tag `!`
+/// is `!`, a local tag `!foo` is `!foo`.
+fn tag_name(tag: &Tag) -> String {
+    format!("{}{}", tag.handle, tag.suffix)
+}
+
+/// A tag the way users write it, for messages.
+fn short_tag(tag: &Tag) -> String {
+    let name = tag_name(tag);
+    match name.strip_prefix(CORE_TAG_PREFIX) {
+        Some(core) => format!("!!{core}"),
+        None => name,
+    }
+}
+
+/// The value of a scalar: plain scalars are resolved by the core schema, every quoted
+/// or block scalar is a string, and core-schema tags are obeyed. Other tags (such as
+/// compose's `!reset`) are ignored, so a file using them still reads as untagged.
+fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    let untagged = || {
+        if style == ScalarStyle::Plain {
+            resolve_plain(text)
+        } else {
+            Value::Str(text.to_string())
+        }
+    };
+    let Some(tag) = tag else {
+        return Ok(untagged());
+    };
+    let name = tag_name(tag);
+    let invalid = || format!("`{text}` is not a valid {}", short_tag(tag));
+    match name.strip_prefix(CORE_TAG_PREFIX) {
+        Some("str") => Ok(Value::Str(text.to_string())),
+        Some("null") => is_null(text).then_some(Value::Null).ok_or_else(invalid),
+        Some("bool") => parse_bool(text).map(Value::Bool).ok_or_else(invalid),
+        Some("int") => match parse_int(text) {
+            ParsedInt::Fits(i) => Ok(Value::Int(i)),
+            ParsedInt::Overflow => Err(format!("`{text}` does not fit in a 64-bit integer")),
+            ParsedInt::NotInt => Err(invalid()),
+        },
+        Some("float") => match (parse_float(text), parse_int(text)) {
+            (Some(f), _) => Ok(Value::Float(f)),
+            (None, ParsedInt::Fits(i)) => Ok(Value::Float(i as f64)),
+            _ => Err(invalid()),
+        },
+        Some("seq" | "map") => Err(format!("a scalar cannot have the tag {}", short_tag(tag))),
+        // The non-specific tag `!` means "a string" for scalars.
+        _ if name == "!" => Ok(Value::Str(text.to_string())),
+        _ => Ok(untagged()),
+    }
+}
+
+/// Resolves a plain (unquoted) scalar by the YAML 1.2 core schema.
+fn resolve_plain(text: &str) -> Value {
+    if is_null(text) {
+        return Value::Null;
+    }
+    if let Some(b) = parse_bool(text) {
+        return Value::Bool(b);
+    }
+    match parse_int(text) {
+        ParsedInt::Fits(i) => return Value::Int(i),
+        // Too large for conlink's integers: keep the text rather than lose precision.
+        ParsedInt::Overflow => return Value::Str(text.to_string()),
+        ParsedInt::NotInt => {}
+    }
+    match parse_float(text) {
+        Some(f) => Value::Float(f),
+        None => Value::Str(text.to_string()),
+    }
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// What a scalar's text is as an integer.
+enum ParsedInt {
+    NotInt,
+    Fits(i64),
+    /// Has the form of an integer but does not fit in an `i64`.
+    Overflow,
+}
+
+/// Core-schema integers: `[-+]?[0-9]+`, `0o[0-7]+`, `0x[0-9a-fA-F]+`.
+fn parse_int(text: &str) -> ParsedInt {
+    let (digits, radix) = if let Some(oct) = text.strip_prefix("0o") {
+        (oct, 8)
+    } else if let Some(hex) = text.strip_prefix("0x") {
+        (hex, 16)
+    } else {
+        (text.strip_prefix(['-', '+']).unwrap_or(text), 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return ParsedInt::NotInt;
+    }
+    // Decimal parsing includes the sign; the digits were checked above, so the only
+    // possible failure is overflow.
+    let parsed = if radix == 10 {
+        text.parse::<i64>()
+    } else {
+        i64::from_str_radix(digits, radix)
+    };
+    parsed.map_or(ParsedInt::Overflow, ParsedInt::Fits)
+}
+
+/// Core-schema floats: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` and the
+/// spellings of infinity and not-a-number.
+fn parse_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let b = text.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return None;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: FileId = FileId(3);
+
+    fn ok(text: &str) -> Node {
+        match parse(F, text) {
+            Ok(n) => n,
+            Err(d) => panic!("unexpected errors for {text:?}: {d:#?}"),
+        }
+    }
+
+    fn errs(text: &str) -> Vec<Diagnostic> {
+        match parse(F, text) {
+            Ok(n) => panic!("expected errors for {text:?}, got {n:#?}"),
+            Err(d) => d,
+        }
+    }
+
+    fn at(text: &str, span: Span) -> &str {
+        assert_eq!(span.file, F);
+        &text[span.start as usize..span.end as usize]
+    }
+
+    fn map(node: &Node) -> &[(Key, Node)] {
+        match &node.value {
+            Value::Map(m) => m,
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    fn seq(node: &Node) -> &[Node] {
+        match &node.value {
+            Value::Seq(s) => s,
+            other => panic!("not a sequence: {other:?}"),
+        }
+    }
+
+    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
+        map(node)
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+            .expect("key")
+    }
+
+    fn names(node: &Node) -> Vec<&str> {
+        map(node).iter().map(|(k, _)| k.name.as_str()).collect()
+    }
+
+    /// The value of `key: <plain>` for each plain scalar.
+    fn plain(s: &str) -> Value {
+        get(&ok(&format!("k: {s}\n")), "k").value.clone()
+    }
+
+    #[test]
+    fn core_schema_resolves_plain_scalars_only() {
+        for s in ["~", "null", "Null", "NULL", ""] {
+            assert_eq!(plain(s), Value::Null, "{s:?}");
+        }
+        for (s, b) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("false", false),
+            ("FALSE", false),
+        ] {
+            assert_eq!(plain(s), Value::Bool(b), "{s:?}");
+        }
+        for (s, i) in [
+            ("0", 0),
+            ("-17", -17),
+            ("+5", 5),
+            ("007", 7),
+            ("0o17", 15),
+            ("0x1F", 31),
+            ("0xff", 255),
+        ] {
+            assert_eq!(plain(s), Value::Int(i), "{s:?}");
+        }
+        for (s, f) in [
+            ("1.5", 1.5),
+            ("-.5", -0.5),
+            ("1.", 1.0),
+            ("1e3", 1000.0),
+            ("+2.5E-1", 0.25),
+        ] {
+            assert_eq!(plain(s), Value::Float(f), "{s:?}");
+        }
+        assert_eq!(plain(".inf"), Value::Float(f64::INFINITY));
+        assert_eq!(plain("-.Inf"), Value::Float(f64::NEG_INFINITY));
+        assert!(matches!(plain(".NaN"), Value::Float(f) if f.is_nan()));
+        // Everything else, including YAML 1.1 booleans and MAC addresses, is a string.
+        for s in [
+            "yes",
+            "on",
+            "off",
+            "00:0a:0b:0c:0d:01",
+            "0b101",
+            "1_000",
+            "0o8",
+            "0x",
+            ".",
+            "1.2.3",
+            "nul",
+        ] {
+            assert_eq!(plain(s), Value::Str(s.into()), "{s:?}");
+        }
+        // Integers beyond i64 stay strings rather than losing precision.
+        assert_eq!(
+            plain("99999999999999999999"),
+            Value::Str("99999999999999999999".into())
+        );
+        // Quoted and block scalars are always strings.
+        assert_eq!(plain("'true'"), Value::Str("true".into()));
+        assert_eq!(plain("\"12\""), Value::Str("12".into()));
+        assert_eq!(plain("|\n  12"), Value::Str("12\n".into()));
+    }
+
+    #[test]
+    fn explicit_tags() {
+        assert_eq!(plain("!!str 12"), Value::Str("12".into()));
+        assert_eq!(plain("!!str true"), Value::Str("true".into()));
+        assert_eq!(plain("! 12"), Value::Str("12".into()));
+        assert_eq!(plain("!!int \"12\""), Value::Int(12));
+        assert_eq!(plain("!!float 2"), Value::Float(2.0));
+        assert_eq!(plain("!!bool 'true'"), Value::Bool(true));
+        assert_eq!(plain("!!null ''"), Value::Null);
+        // Unknown tags (compose's `!reset`) are ignored.
+        assert_eq!(plain("!reset 12"), Value::Int(12));
+        let d = errs("k: !!int abc\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "conlink::yaml::tag");
+        assert_eq!(d[0].message, "`abc` is not a valid !!int");
+        assert_eq!(errs("k: !!map [1]\n")[0].code, "conlink::yaml::tag");
+    }
+
+    #[test]
+    fn scalar_spans_are_the_text_as_written() {
+        let text = "a: plain\nb: 'single'\nc: \"dou\\\"ble\"\nd: &x !!str tagged\ne: |\n  one\n  two\n\n\nf: >-  # c\n  folded\ng:\nh: *x\n";
+        let doc = ok(text);
+        assert_eq!(at(text, get(&doc, "a").span), "plain");
+        assert_eq!(at(text, get(&doc, "b").span), "'single'");
+        assert_eq!(at(text, get(&doc, "c").span), "\"dou\\\"ble\"");
+        assert_eq!(at(text, get(&doc, "d").span), "tagged");
+        assert_eq!(at(text, get(&doc, "e").span), "|\n  one\n  two");
+        assert_eq!(get(&doc, "e").value, Value::Str("one\ntwo\n".into()));
+        let root = "# c\n|\n  root\n";
+        assert_eq!(at(root, ok(root).span), "|\n  root");
+        assert_eq!(at(text, get(&doc, "f").span), ">-  # c\n  folded");
+        let g = get(&doc, "g");
+        assert_eq!(g.value, Value::Null);
+        assert!(g.span.is_empty());
+        assert_eq!(g.span.start as usize, text.find("g:").unwrap() + 1);
+        // An alias copy keeps the span of the anchored node.
+        assert_eq!(at(text, get(&doc, "h").span), "tagged");
+        // Keys have their own spans.
+        let keys: Vec<&str> = map(&doc).iter().map(|(k, _)| at(text, k.span)).collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g", "h"]);
+    }
+
+    #[test]
+    fn collection_spans() {
+        let text = "top:\n  inner: 1\n  list:\n  - x\n  - y   # c\nflow: &f [1, {a: b}]  \nblock:\n  - - z\n";
+        let doc = ok(text);
+        assert_eq!(at(text, doc.span), text.trim_end());
+        assert_eq!(
+            at(text, get(&doc, "top").span),
+            "inner: 1\n  list:\n  - x\n  - y"
+        );
+        assert_eq!(at(text, get(get(&doc, "top"), "list").span), "- x\n  - y");
+        let flow = get(&doc, "flow");
+        assert_eq!(at(text, flow.span), "[1, {a: b}]");
+        assert_eq!(at(text, seq(flow)[1].span), "{a: b}");
+        let block = get(&doc, "block");
+        assert_eq!(at(text, block.span), "- - z");
+        assert_eq!(at(text, seq(block)[0].span), "- z");
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_after_non_ascii_text() {
+        let text = "# größe ✓\nnäme: \"wert ✓\"\nlist: [é, 'ü']\n\u{1F600}: 1\n";
+        let doc = ok(text);
+        let (key, value) = &map(&doc)[0];
+        assert_eq!(at(text, key.span), "näme");
+        assert_eq!(at(text, value.span), "\"wert ✓\"");
+        assert_eq!(key.span.start as usize, text.find("näme").unwrap());
+        let list = seq(get(&doc, "list"));
+        assert_eq!(at(text, list[0].span), "é");
+        assert_eq!(at(text, list[1].span), "'ü'");
+        assert_eq!(at(text, map(&doc)[2].0.span), "\u{1F600}");
+        // A byte order mark is a character too.
+        let text = "\u{FEFF}a: ö\n";
+        let doc = ok(text);
+        assert_eq!(at(text, get(&doc, "a").span), "ö");
+    }
+
+    #[test]
+    fn empty_documents_are_null() {
+        for text in ["", "# just a comment\n", "\n\n"] {
+            let n = ok(text);
+            assert_eq!(n.value, Value::Null);
+            assert_eq!(n.span, Span::new(F, 0, 0));
+        }
+        assert_eq!(ok("---\n").value, Value::Null);
+        assert_eq!(names(&ok("--- \na: 1\n...\n")), ["a"]);
+    }
+
+    #[test]
+    fn multiple_documents_are_an_error() {
+        let text = "a: 1\n---\nb: 2\n";
+        let d = errs(text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "conlink::yaml::multiple_documents");
+        assert_eq!(at(text, d[0].primary.as_ref().unwrap().span), "---");
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_expanded() {
+        let text = "base: &b {x: 1, y: [a, b]}\ncopy: *b\nname: &n hello\nagain: *n\n";
+        let doc = ok(text);
+        assert_eq!(get(&doc, "copy").value, get(&doc, "base").value);
+        assert_eq!(get(&doc, "again").value, Value::Str("hello".into()));
+        // Anchors may be redefined; an alias takes the latest definition.
+        let doc = ok("a: &x 1\nb: &x 2\nc: *x\n");
+        assert_eq!(get(&doc, "c").value, Value::Int(2));
+    }
+
+    #[test]
+    fn alias_bombs_are_capped() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let d = errs(&text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "conlink::yaml::too_large");
+    }
+
+    #[test]
+    fn recursive_alias_is_an_error() {
+        assert_eq!(errs("a: &a [1, *a]\n")[0].code, "conlink::yaml::alias");
+    }
+
+    #[test]
+    fn merge_keys() {
+        let text = "\
+base: &base {a: 1, b: 2}
+other: &other {b: 20, c: 30, d: 40}
+one:
+  <<: *base
+  b: 3
+list:
+  x: 0
+  <<: [*other, *base]
+  d: 4
+";
+        let doc = ok(text);
+        let one = get(&doc, "one");
+        // Merged keys take the place of `<<`; explicit keys win even when written after.
+        assert_eq!(names(one), ["a", "b"]);
+        assert_eq!(get(one, "a").value, Value::Int(1));
+        assert_eq!(get(one, "b").value, Value::Int(3));
+        assert_eq!(at(text, map(one)[1].0.span), "b");
+        let list = get(&doc, "list");
+        assert_eq!(names(list), ["x", "b", "c", "a", "d"]);
+        // Earlier mappings in the list win over later ones.
+        assert_eq!(get(list, "b").value, Value::Int(20));
+        assert_eq!(get(list, "d").value, Value::Int(4));
+        // A quoted "<<" is an ordinary key.
+        assert_eq!(names(&ok("'<<': 1\n")), ["<<"]);
+        // A key provided by a merge is not a duplicate of an explicit one.
+        ok("a: &a {k: 1}\nb: {<<: *a, k: 2}\n");
+    }
+
+    #[test]
+    fn merging_a_non_mapping_is_an_error() {
+        let text = "a: {<<: 5}\nb: {<<: [{x: 1}, [2]]}\n";
+        let d = errs(text);
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|d| d.code == "conlink::yaml::merge"));
+        assert_eq!(at(text, d[0].primary.as_ref().unwrap().span), "5");
+        assert_eq!(at(text, d[1].primary.as_ref().unwrap().span), "[2]");
+    }
+
+    #[test]
+    fn all_duplicate_keys_are_reported() {
+        let text = "a: 1\nb:\n  x: 1\n  x: 2\na: 3\n";
+        let d = errs(text);
+        assert_eq!(d.len(), 2);
+        for diag in &d {
+            assert_eq!(diag.code, "conlink::yaml::duplicate_key");
+        }
+        let inner = &d[0];
+        assert_eq!(inner.message, "duplicate key `x`");
+        let primary = inner.primary.as_ref().unwrap();
+        assert_eq!(primary.message, "duplicate key");
+        assert_eq!(primary.span.start as usize, text.find("x: 2").unwrap());
+        assert_eq!(inner.secondary[0].message, "first defined here");
+        assert_eq!(
+            inner.secondary[0].span.start as usize,
+            text.find("x: 1").unwrap()
+        );
+        let outer = &d[1];
+        assert_eq!(
+            outer.primary.as_ref().unwrap().span.start as usize,
+            text.find("a: 3").unwrap()
+        );
+        assert_eq!(outer.secondary[0].span.start, 0);
+    }
+
+    #[test]
+    fn non_string_keys_use_their_text() {
+        let text = "1: a\ntrue: b\n~: c\n0x10: d\n[p, q]: e\n";
+        assert_eq!(names(&ok(text)), ["1", "true", "~", "0x10", "[p, q]"]);
+        // `1` and `"1"` are the same key in conlink's string-keyed language.
+        assert_eq!(
+            errs("1: a\n\"1\": b\n")[0].code,
+            "conlink::yaml::duplicate_key"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_problem() {
+        let text = "ä:\n\t- b\n";
+        let d = errs(text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "conlink::yaml::syntax");
+        let label = d[0].primary.as_ref().unwrap();
+        assert_eq!(label.message, "here");
+        // saphyr stops just after the offending tab.
+        assert_eq!(label.span.start as usize, text.find("- b").unwrap());
+        assert!(label.span.len() <= 1);
+        let text = "a: [1, 2\n";
+        let d = errs(text);
+        assert_eq!(d[0].code, "conlink::yaml::syntax");
+        assert!(d[0].primary.as_ref().unwrap().span.end as usize <= text.len());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Nested block sequences: `- - - … x`, one level per dash.
+        let nested = |levels: usize| format!("{}x\n", "- ".repeat(levels));
+        assert_eq!(
+            errs(&nested(MAX_DEPTH + 1))[0].code,
+            "conlink::yaml::too_deep"
+        );
+        ok(&nested(MAX_DEPTH));
+        // saphyr limits flow nesting itself.
+        let flow = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(!errs(&flow).is_empty());
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let pieces = [
+            "- ",
+            ": ",
+            "? ",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            "&a ",
+            "*a",
+            "!!str ",
+            "!x ",
+            "|",
+            ">-",
+            "#c",
+            "\n",
+            "\n  ",
+            "\t",
+            "'",
+            "\"",
+            "\\",
+            "<<: ",
+            "a",
+            "é",
+            "\u{FEFF}",
+            "---",
+            "...",
+            "%YAML 1.2\n",
+            "~",
+            "0x",
+        ];
+        // A deterministic pseudo-random walk over combinations of YAML's special pieces.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            match parse(F, &text) {
+                Ok(node) => assert!(node.span.end as usize <= text.len()),
+                Err(diags) => {
+                    for d in diags {
+                        let span = d.primary.expect("located").span;
+                        assert!(
+                            span.end as usize <= text.len()
+                                && text.is_char_boundary(span.start as usize)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

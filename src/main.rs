@@ -1,0 +1,34 @@
+//! The `conlink` binary: parse the command line, run one subcommand, map the outcome to
+//! an exit code (cli.md): 0 success, 1 invalid configuration or failed operation,
+//! 2 usage error. Only the requested output goes to stdout; messages go to stderr.
+
+mod cli;
+mod commands;
+mod sources;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// How a command ended, decided by the command; `main` only turns it into an exit code.
+pub enum Outcome {
+    Success,
+    /// Invalid configuration or a failed operation (already reported).
+    Failed,
+    /// The command line was wrong, or the command is not available (already reported).
+    Usage,
+}
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let outcome = match &args.command {
+        cli::Command::Validate(src) => commands::validate::run(&args.common, src),
+        cli::Command::Plan(plan) => commands::plan::run(&args.common, plan),
+        cli::Command::Schema(s) => commands::schema::run(s),
+        other => commands::not_yet(other.name()),
+    };
+    match outcome {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::from(1),
+        Outcome::Usage => ExitCode::from(2),
+    }
+}

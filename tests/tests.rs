@@ -1,0 +1,13 @@
+//! conlink's integration tests: one binary, one module per area (ripgrep's layout).
+//! Each test runs the real `conlink` binary with a controlled environment.
+
+// Plan snapshots of every example under examples/.
+mod examples;
+// Diagnostics of every invalid configuration under tests/invalid/.
+mod invalid;
+// Command-line behaviour: exit codes, determinism, formats.
+mod cli;
+// The committed JSON Schemas match what the types generate.
+mod schema_sync;
+
+mod util;
