@@ -10,12 +10,14 @@
 
 use compiler::interpolate::Env;
 use compiler::source::{SourceFile, SourceKind};
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and their peak.
+/// Counts live heap bytes and their peak, allocating through mimalloc as the `conlink`
+/// binary does.
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -23,7 +25,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { MiMalloc.alloc(layout) };
         if !p.is_null() {
             let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(live, Ordering::Relaxed);
@@ -31,8 +33,21 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { MiMalloc.dealloc(ptr, layout) };
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 }
@@ -111,8 +126,8 @@ fn main() {
     let opts = compiler::Options { project: Some("bench".into()), ..compiler::Options::default() };
 
     println!(
-        "{:>8} {:>9} | {:>10} {:>10} | {:>10} {:>9} | {:>10} {:>9} | {:>6}",
-        "links", "yaml KiB", "events ms", "tree ms", "plan ms", "plan MiB", "+text ms", "text MiB", "x parse"
+        "{:>8} {:>9} | {:>10} {:>10} | {:>10} {:>9} | {:>10} {:>9} | {:>7} {:>6}",
+        "links", "yaml KiB", "events ms", "tree ms", "plan ms", "plan MiB", "+text ms", "text MiB", "x parse", "x tree"
     );
     for &n in &sizes {
         let text = generate(n);
@@ -142,7 +157,7 @@ fn main() {
             measure(runs, || compile().plan.map(|p| compiler::render::text::render(&p)));
 
         println!(
-            "{:>8} {:>9} | {:>10.1} {:>10.1} | {:>10.1} {:>9.1} | {:>10.1} {:>9.1} | {:>6.2}",
+            "{:>8} {:>9} | {:>10.1} {:>10.1} | {:>10.1} {:>9.1} | {:>10.1} {:>9.1} | {:>7.2} {:>6.2}",
             n,
             text.len() / 1024,
             ms(events),
@@ -152,11 +167,13 @@ fn main() {
             ms(text_t),
             mib(text_mem),
             plan_t.as_secs_f64() / events.as_secs_f64(),
+            plan_t.as_secs_f64() / tree.as_secs_f64(),
         );
         eprintln!("  ({n} links: {steps} plan steps)");
     }
     println!();
     println!("events: saphyr-parser events only (the bare parse); tree: conlink's YAML tree with spans;");
     println!("plan: file text to finished Plan (parse, interpolate, schema, merge, check, lower);");
-    println!("+text: the same plus rendering `conlink plan` text; x parse = plan time / bare parse (events) time.");
+    println!("+text: the same plus rendering `conlink plan` text; x parse = plan time / bare parse (events) time;");
+    println!("x tree = plan time / time to parse the YAML into a tree (with spans).");
 }

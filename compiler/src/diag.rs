@@ -67,6 +67,15 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a secondary label only when `cond` holds.
+    pub fn also_if(self, cond: bool, span: Span, label: impl Into<String>) -> Diagnostic {
+        if cond {
+            self.also(span, label)
+        } else {
+            self
+        }
+    }
+
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self

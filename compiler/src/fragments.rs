@@ -52,7 +52,7 @@ pub fn extract(kind: SourceKind, doc: Node, env: &Env) -> (Vec<Fragment>, Compos
                 if !matches!(doc.value, Value::Null) {
                     diags.push(
                         Diagnostic::error("conlink::compose::not_a_mapping", "a compose file must be a mapping")
-                            .at(doc.span, format!("found {}", doc.type_name())),
+                            .at(doc.span, format!("found {}", doc.type_phrase())),
                     );
                 }
                 return (frags, facts, diags);
@@ -92,7 +92,7 @@ fn services(
         if !matches!(value.value, Value::Null) {
             diags.push(
                 Diagnostic::error("conlink::compose::services", "`services` must be a mapping")
-                    .at(value.span, format!("found {}", value.type_name())),
+                    .at(value.span, format!("found {}", value.type_phrase())),
             );
         }
         return;

@@ -214,28 +214,30 @@ fn service_scales(
     opts: &Options,
     diags: &mut Diagnostics,
 ) -> Vec<ServiceScale> {
-    let mut out: Vec<ServiceScale> = Vec::new();
+    let compose: indexmap::IndexMap<&str, u32> = compose.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    let mut out: indexmap::IndexMap<String, ServiceScale> = indexmap::IndexMap::new();
     let targets = cfg.links.iter().filter_map(|l| l.target()).chain(cfg.commands.iter().filter_map(|c| c.target()));
     for t in targets {
         if let Target::Service(s) = t {
-            if !out.iter().any(|x| x.service == s) {
-                let from_compose = compose.iter().rev().find(|(n, _)| *n == s);
-                out.push(match from_compose {
-                    Some((_, n)) => ServiceScale { service: s, replicas: *n, source: "compose".into() },
-                    None => ServiceScale { service: s, replicas: 1, source: "default".into() },
-                });
+            if !out.contains_key(&s) {
+                // Later compose files override earlier ones (the map keeps the last).
+                let scale = match compose.get(s.as_str()) {
+                    Some(n) => ServiceScale { service: s.clone(), replicas: *n, source: "compose".into() },
+                    None => ServiceScale { service: s.clone(), replicas: 1, source: "default".into() },
+                };
+                out.insert(s, scale);
             }
         }
     }
     for (svc, n) in &opts.scale {
-        match out.iter_mut().find(|x| &x.service == svc) {
+        match out.get_mut(svc) {
             Some(x) => {
                 x.replicas = *n;
                 x.source = "option".into();
             }
-            None if compose.iter().any(|(c, _)| c == svc) => {}
+            None if compose.contains_key(svc.as_str()) => {}
             None => {
-                let known: Vec<&str> = out.iter().map(|x| x.service.as_str()).collect();
+                let known: Vec<&str> = out.keys().map(String::as_str).collect();
                 let mut d = Diagnostic::error(
                     "conlink::scale_unknown_service",
                     format!("--scale names service `{svc}`, which no link or command targets"),
@@ -247,7 +249,7 @@ fn service_scales(
             }
         }
     }
-    out
+    out.into_values().collect()
 }
 
 /// Fills in the JSON pointer of located diagnostics, for `--format json`. Runs only when

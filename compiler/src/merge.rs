@@ -120,8 +120,8 @@ fn merge_tunnel(a: &mut Tunnel, b: Tunnel) {
 }
 
 fn merge_node(a: &mut NodeDef, b: NodeDef) {
-    for (k, v) in b.sysctls {
-        a.sysctls.insert(k, v);
+    for (k, v) in b.sysctls.0 {
+        a.sysctls.set(k, v);
     }
 }
 
@@ -146,12 +146,12 @@ mod tests {
     #[test]
     fn links_with_same_target_and_dev_merge_in_order() {
         let mut a = link("web", None);
-        a.ip = Some(StrList(vec![s("10.0.0.1/24"), s("fd00::1/64")]));
-        a.mtu = Some(Spanned::new(Mtu(1500), Span::default()));
+        a.value.ip = Some(StrList(vec![s("10.0.0.1/24"), s("fd00::1/64")]));
+        a.value.mtu = Some(Spanned::new(Mtu(1500), Span::default()));
         let mut b = link("web", Some("eth0"));
         // A string after a list appends (2.x split it into characters).
-        b.ip = Some(StrList(vec![s("10.0.1.1/24")]));
-        b.mtu = Some(Spanned::new(Mtu(9000), Span::default()));
+        b.value.ip = Some(StrList(vec![s("10.0.1.1/24")]));
+        b.value.mtu = Some(Spanned::new(Mtu(9000), Span::default()));
         let c = link("web", Some("eth1"));
         let merged = merge_links_by_target_dev(vec![a, b, c]);
         assert_eq!(merged.len(), 2);

@@ -10,7 +10,6 @@
 //! here and are parsed by the checks, which can then report every error at once.
 
 use crate::node::Spanned;
-use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -67,6 +66,19 @@ impl LinkKind {
             LinkKind::Macvlan => "macvlan",
             LinkKind::Ipvtap => "ipvtap",
             LinkKind::Macvtap => "macvtap",
+        }
+    }
+
+    /// The kind with its indefinite article, for messages ("an ipvlan").
+    pub fn with_article(self) -> &'static str {
+        match self {
+            LinkKind::Veth => "a veth",
+            LinkKind::Dummy => "a dummy",
+            LinkKind::Vlan => "a vlan",
+            LinkKind::Ipvlan => "an ipvlan",
+            LinkKind::Macvlan => "a macvlan",
+            LinkKind::Ipvtap => "an ipvtap",
+            LinkKind::Macvtap => "a macvtap",
         }
     }
 
@@ -243,7 +255,56 @@ pub struct NodeDef {
     pub name: Spanned<String>,
     /// sysctls set inside the node's namespace, e.g. `net.ipv4.ip_forward: 1`.
     #[serde(default)]
-    pub sysctls: IndexMap<String, Spanned<SysctlValue>>,
+    pub sysctls: Sysctls,
+}
+
+/// sysctl name to value, in written order, each name with its own span (so a bad name
+/// is pointed at, not its value).
+#[derive(Clone, Debug, Default)]
+pub struct Sysctls(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
+
+impl Sysctls {
+    /// Sets `key`, replacing an earlier value of the same name (merging, config.md §1).
+    pub fn set(&mut self, key: Spanned<String>, value: Spanned<SysctlValue>) {
+        match self.0.iter_mut().find(|(k, _)| k.value == key.value) {
+            Some(slot) => *slot = (key, value),
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Sysctls {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Sysctls;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mapping of sysctl names to values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Sysctls, A::Error> {
+                let mut out = Sysctls::default();
+                while let Some((k, v)) = m.next_entry::<Spanned<String>, Spanned<SysctlValue>>()? {
+                    out.set(k, v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl JsonSchema for Sysctls {
+    fn schema_name() -> Cow<'static, str> {
+        "Sysctls".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let value = g.subschema_for::<SysctlValue>();
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": value
+        })
+    }
 }
 
 /// A sysctl value as written (a number, a boolean or a string).

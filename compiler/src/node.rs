@@ -353,3 +353,18 @@ mod tests {
         assert_eq!(t.pointer_of(Span::new(FileId(1), 1, 2)), None);
     }
 }
+
+impl Node {
+    /// The node's type with an article, as messages use it ("found a mapping").
+    pub fn type_phrase(&self) -> &'static str {
+        match self.value {
+            Value::Null => "nothing (null)",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Version of the plan's JSON shape; bumped on any incompatible change.
 pub const PLAN_FORMAT: u32 = 1;
@@ -113,6 +114,8 @@ pub struct Step {
 // Namespaces.
 
 /// A network namespace, named symbolically; the runtime resolves it when applying.
+/// Names are shared (`Arc<str>`): every step of a unit carries its namespace, and a
+/// large plan has hundreds of thousands of steps.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ns {
     /// conlink's own namespace (bridges, outer veth ends, tunnels).
@@ -120,11 +123,11 @@ pub enum Ns {
     /// The namespace conlink was started in (parents of *vlan/*vtap links, tunnel underlay).
     Host,
     /// A node namespace conlink creates.
-    Node(String),
+    Node(Arc<str>),
     /// A container's namespace, by container name.
-    Container(String),
+    Container(Arc<str>),
     /// Replica `replica` (1-based) of a compose service.
-    Service(String, u32),
+    Service(Arc<str>, u32),
 }
 
 impl fmt::Display for Ns {
@@ -147,11 +150,11 @@ impl std::str::FromStr for Ns {
             "conlink" => Ns::Conlink,
             "host" => Ns::Host,
             _ => match s.split_once(':').ok_or_else(bad)? {
-                ("node", n) => Ns::Node(n.to_string()),
-                ("container", n) => Ns::Container(n.to_string()),
+                ("node", n) => Ns::Node(n.into()),
+                ("container", n) => Ns::Container(n.into()),
                 ("service", rest) => {
                     let (svc, i) = rest.rsplit_once('#').ok_or_else(bad)?;
-                    Ns::Service(svc.to_string(), i.parse().map_err(|_| bad())?)
+                    Ns::Service(svc.into(), i.parse().map_err(|_| bad())?)
                 }
                 _ => return Err(bad()),
             },
@@ -314,7 +317,7 @@ pub struct VethPeer {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Qdisc {
     /// `tc qdisc add dev DEV root netem …`
-    Netem { netem: Netem },
+    Netem { netem: Box<Netem> },
     /// `tc qdisc add dev DEV ingress` (handle ffff:)
     Ingress,
 }
@@ -429,7 +432,8 @@ pub enum Op {
         /// runtime records it as an altname where the kernel allows.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         altname: Option<String>,
-        spec: LinkSpec,
+        /// Boxed: the largest part of the largest op, and steps are many.
+        spec: Box<LinkSpec>,
     },
     /// `ip link del NAME` (in `netns` when given). Deleting one end of a veth deletes both.
     LinkDel {
@@ -507,46 +511,48 @@ impl Op {
     /// The action that undoes this one, written beside it so each pair is reviewed
     /// together. Undoing something already gone counts as success at run time.
     pub fn inverse(&self) -> Op {
-        match self.clone() {
+        // Clones only what the inverse needs: plans have many steps, and a `LinkAdd`
+        // carries far more than its `LinkDel` does.
+        let dev = |d: &String| d.clone();
+        match self {
             Op::NetnsAdd => Op::NetnsDel,
             Op::NetnsDel => Op::NetnsAdd,
-            Op::Sysctl { key, .. } => Op::SysctlRestore { key },
-            Op::SysctlRestore { key } => Op::Sysctl { key, value: String::new() },
-            Op::LinkAdd { name, netns, .. } => Op::LinkDel { name, netns },
-            Op::LinkDel { name, netns } => Op::LinkDel { name, netns },
-            Op::LinkUp { dev } => Op::LinkDown { dev },
-            Op::LinkDown { dev } => Op::LinkUp { dev },
-            Op::LinkSetMaster { dev, .. } => Op::LinkSetNomaster { dev },
-            Op::LinkSetNomaster { dev } => Op::LinkSetNomaster { dev },
-            Op::AddrAdd { dev, addr } => Op::AddrDel { dev, addr },
-            Op::AddrDel { dev, addr } => Op::AddrAdd { dev, addr },
-            Op::RouteAdd { dev, route } => Op::RouteDel { dev, route },
-            Op::RouteDel { dev, route } => Op::RouteAdd { dev, route },
-            Op::ExternalRouteAdd { dev } => Op::ExternalRouteDel { dev },
-            Op::ExternalRouteDel { dev } => Op::ExternalRouteAdd { dev },
-            Op::QdiscAdd { dev, qdisc } => {
+            Op::Sysctl { key, .. } => Op::SysctlRestore { key: key.clone() },
+            Op::SysctlRestore { key } => Op::Sysctl { key: key.clone(), value: String::new() },
+            Op::LinkAdd { name, netns, .. } | Op::LinkDel { name, netns } => {
+                Op::LinkDel { name: name.clone(), netns: netns.clone() }
+            }
+            Op::LinkUp { dev: d } => Op::LinkDown { dev: dev(d) },
+            Op::LinkDown { dev: d } => Op::LinkUp { dev: dev(d) },
+            Op::LinkSetMaster { dev: d, .. } | Op::LinkSetNomaster { dev: d } => Op::LinkSetNomaster { dev: dev(d) },
+            Op::AddrAdd { dev: d, addr } => Op::AddrDel { dev: dev(d), addr: *addr },
+            Op::AddrDel { dev: d, addr } => Op::AddrAdd { dev: dev(d), addr: *addr },
+            Op::RouteAdd { dev: d, route } => Op::RouteDel { dev: dev(d), route: route.clone() },
+            Op::RouteDel { dev: d, route } => Op::RouteAdd { dev: dev(d), route: route.clone() },
+            Op::ExternalRouteAdd { dev: d } => Op::ExternalRouteDel { dev: dev(d) },
+            Op::ExternalRouteDel { dev: d } => Op::ExternalRouteAdd { dev: dev(d) },
+            Op::QdiscAdd { dev: d, qdisc } => {
                 let parent = match qdisc {
                     Qdisc::Netem { .. } => QdiscParent::Root,
                     Qdisc::Ingress => QdiscParent::Ingress,
                 };
-                Op::QdiscDel { dev, parent }
+                Op::QdiscDel { dev: dev(d), parent }
             }
-            Op::QdiscDel { dev, parent } => Op::QdiscDel { dev, parent },
-            Op::RedirectAdd { dev, .. } => Op::RedirectDel { dev },
-            Op::RedirectDel { dev } => Op::RedirectDel { dev },
-            Op::Ethtool { dev, settings } => Op::EthtoolRestore {
-                dev,
+            Op::QdiscDel { dev: d, parent } => Op::QdiscDel { dev: dev(d), parent: *parent },
+            Op::RedirectAdd { dev: d, .. } | Op::RedirectDel { dev: d } => Op::RedirectDel { dev: dev(d) },
+            Op::Ethtool { dev: d, settings } => Op::EthtoolRestore {
+                dev: dev(d),
                 features: settings.features.iter().map(|f| f.feature.clone()).collect(),
             },
-            Op::EthtoolRestore { dev, features } => Op::EthtoolRestore { dev, features },
-            Op::OvsBridgeAdd { bridge } => Op::OvsBridgeDel { bridge },
-            Op::OvsBridgeDel { bridge } => Op::OvsBridgeDel { bridge },
-            Op::OvsPortAdd { bridge, port, .. } => Op::OvsPortDel { bridge, port },
-            Op::OvsPortDel { bridge, port } => Op::OvsPortDel { bridge, port },
-            Op::NftTableAdd { family, table, .. } => Op::NftTableDel { family, table },
-            Op::NftTableDel { family, table } => Op::NftTableDel { family, table },
-            Op::Exec { command } => Op::ExecStop { command },
-            Op::ExecStop { command } => Op::ExecStop { command },
+            Op::EthtoolRestore { dev: d, features } => Op::EthtoolRestore { dev: dev(d), features: features.clone() },
+            Op::OvsBridgeAdd { bridge } | Op::OvsBridgeDel { bridge } => Op::OvsBridgeDel { bridge: bridge.clone() },
+            Op::OvsPortAdd { bridge, port, .. } | Op::OvsPortDel { bridge, port } => {
+                Op::OvsPortDel { bridge: bridge.clone(), port: port.clone() }
+            }
+            Op::NftTableAdd { family, table, .. } | Op::NftTableDel { family, table } => {
+                Op::NftTableDel { family: *family, table: table.clone() }
+            }
+            Op::Exec { command } | Op::ExecStop { command } => Op::ExecStop { command: command.clone() },
         }
     }
 }
@@ -560,3 +566,4 @@ pub fn plan_schema() -> schemars::Schema {
 
 /// Stable identifier of the plan schema.
 pub const PLAN_SCHEMA_ID: &str = "urn:conlink:schema:plan:v1";
+

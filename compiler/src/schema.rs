@@ -105,7 +105,7 @@ impl SchemaValidator {
     fn report(&self, root: &Node, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
         let path = err.instance_path().as_str();
         let node = root.at_pointer(path).unwrap_or(root);
-        let found = node.type_name();
+        let found = node.type_phrase();
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = self.allowed_keys(err.schema_path().as_str());
@@ -214,7 +214,7 @@ impl SchemaValidator {
             out.push(
                 Diagnostic::error(
                     "conlink::schema::wrong_type",
-                    format!("expected {expected}, found {}", node.type_name()),
+                    format!("expected {expected}, found {}", node.type_phrase()),
                 )
                 .at(node.span, format!("expected {expected}")),
             );

@@ -31,6 +31,17 @@ pub fn target(
             None
         }
         [(t, at)] => {
+            if !matches!(t, Target::Node(_)) && !valid_engine_name(t.name()) {
+                cx.report(
+                    Diagnostic::error(
+                        "conlink::check::target_name",
+                        format!("`{}` is not a valid {} name", t.name(), t.kind()),
+                    )
+                    .at(at.span, "invalid name")
+                    .help("container and service names start with a letter or digit, then letters, digits, `_`, `.` or `-`"),
+                );
+                return None;
+            }
             if let Target::Node(name) = t {
                 if !nodes.contains_key(name) {
                     let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
@@ -61,12 +72,20 @@ pub fn target(
     }
 }
 
+/// Docker's rule for container (and compose service) names.
+fn valid_engine_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
 /// Checks one link.
 pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<CheckedLink> {
     let errors_before = cx.diags.iter().filter(|d| d.is_error()).count();
     let target = target(cx, "link", l, &l.service, &l.container, &l.node, nodes);
     let kind = l.kind();
     let kind_at = l.kind.as_ref().map_or(l.span, |k| k.span);
+    // A defaulted `type` has no place of its own to point at.
+    let kind_given = l.kind.is_some();
     let dev = l.dev.clone().unwrap_or_else(|| Spanned::new("eth0".into(), l.span));
     interface_name(cx, "`dev`", &dev);
 
@@ -86,7 +105,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
                 format!("`bridge` applies only to veth links, not {}", k.as_str()),
             )
             .at(b.span, "not allowed here")
-            .also(kind_at, format!("this link is a {}", k.as_str())),
+            .also_if(kind_given, kind_at, format!("this link is {}", k.with_article())),
         ),
         _ => {}
     }
@@ -103,7 +122,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
         (None, true, k) => cx.report(
             Diagnostic::error(
                 "conlink::check::missing_parent",
-                format!("a {} link needs `outer-dev`, its parent interface in the host namespace", k.as_str()),
+                format!("{} link needs `outer-dev`, its parent interface in the host namespace", k.with_article()),
             )
             .at(kind_at, format!("{} without a parent", k.as_str()))
             .help("add `outer-dev: eth0` (or whichever host interface carries it)"),
@@ -118,7 +137,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
             cx.report(
                 Diagnostic::error(
                     "conlink::check::mac_ipvlan",
-                    format!("a {} interface shares its parent's MAC; `mac` cannot be set", kind.as_str()),
+                    format!("{} interface shares its parent's MAC; `mac` cannot be set", kind.with_article()),
                 )
                 .at(m.span, "not allowed here"),
             );
@@ -148,7 +167,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
         }
     }
 
-    let mode = l.mode.as_ref().and_then(|m| mode(cx, kind, kind_at, m));
+    let mode = l.mode.as_ref().and_then(|m| mode(cx, kind, (kind_given, kind_at), m));
 
     let vlanid = match (kind, &l.vlanid) {
         (LinkKind::Vlan, Some(v)) => Some(v.value.0),
@@ -184,7 +203,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
         if kind != LinkKind::Veth {
             cx.report(
                 Diagnostic::error("conlink::check::forward_not_veth", "`forward` needs a veth link on a bridge")
-                    .at(first.span, format!("not possible on a {} link", kind.as_str())),
+                    .at(first.span, format!("not possible on {} link", kind.with_article())),
             );
         } else if !ips.iter().any(|ip| ip.value.addr().is_ipv4()) {
             cx.report(
@@ -225,6 +244,14 @@ pub fn addresses(cx: &mut Checker, ips: &Option<StrList>) -> Vec<Spanned<IpNet>>
     for ip in ips.iter().flat_map(|l| l.0.iter()) {
         let v = ip.value.trim();
         match v.parse::<IpNet>() {
+            Ok(IpNet::V4(n)) if n.prefix_len() < 31 && n.addr() == n.broadcast() => cx.report(
+                Diagnostic::error(
+                    "conlink::check::ip_broadcast",
+                    format!("`{v}` is the broadcast address of {}", n.trunc()),
+                )
+                .at(ip.span, "broadcast address")
+                .help("an interface address must be a host address of its subnet"),
+            ),
             Ok(net) => out.push(Spanned::new(net, ip.span)),
             Err(_) => {
                 let (message, help) = match v.split_once('/') {
@@ -285,7 +312,7 @@ pub fn mac_address(cx: &mut Checker, m: &Spanned<String>) -> Option<Spanned<Mac>
 /// still accept it, e.g. with `onlink`).
 fn gateway_reachable(cx: &mut Checker, r: &Spanned<String>, parsed: &route::Route, ips: &[Spanned<IpNet>]) {
     let Some(via) = parsed.via else { return };
-    if parsed.onlink || ips.is_empty() {
+    if parsed.onlink || ips.is_empty() || matches!(via, IpAddr::V6(v) if v.is_unicast_link_local()) {
         return;
     }
     if !ips.iter().any(|ip| ip.value.contains(&via)) {
@@ -350,7 +377,12 @@ fn netem_of(cx: &mut Checker, list: &StrList) -> Option<netem::Netem> {
     }
 }
 
-fn mode(cx: &mut Checker, kind: LinkKind, kind_at: crate::source::Span, m: &Spanned<String>) -> Option<String> {
+fn mode(
+    cx: &mut Checker,
+    kind: LinkKind,
+    (kind_given, kind_at): (bool, crate::source::Span),
+    m: &Spanned<String>,
+) -> Option<String> {
     let allowed: &[&str] = match kind {
         LinkKind::Macvlan | LinkKind::Macvtap => &["private", "vepa", "bridge", "passthru", "source"],
         LinkKind::Ipvlan | LinkKind::Ipvtap => &["l2", "l3", "l3s"],
@@ -358,7 +390,7 @@ fn mode(cx: &mut Checker, kind: LinkKind, kind_at: crate::source::Span, m: &Span
             cx.report(
                 Diagnostic::error("conlink::check::mode_kind", format!("`mode` does not apply to {} links", k.as_str()))
                     .at(m.span, "not allowed here")
-                    .also(kind_at, format!("this link is a {}", k.as_str())),
+                    .also_if(kind_given, kind_at, format!("this link is {}", k.with_article())),
             );
             return None;
         }
@@ -368,7 +400,7 @@ fn mode(cx: &mut Checker, kind: LinkKind, kind_at: crate::source::Span, m: &Span
     }
     let mut d = Diagnostic::error(
         "conlink::check::mode",
-        format!("`{}` is not a {} mode (one of: {})", m.value, kind.as_str(), allowed.join(", ")),
+        format!("`{}` is not {} mode (one of: {})", m.value, kind.with_article(), allowed.join(", ")),
     )
     .at(m.span, "unknown mode");
     if let Some(s) = did_you_mean(&m.value, allowed) {

@@ -69,6 +69,8 @@ pub struct CheckedTunnel {
     pub mtu: Option<u32>,
     pub ips: Vec<Spanned<IpNet>>,
     pub mac: Option<Mac>,
+    /// Where the first of `netem`, `ip`, `mtu` and `mac` is written, if any.
+    pub options_at: Option<Span>,
 }
 
 impl CheckedTunnel {

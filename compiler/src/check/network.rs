@@ -15,14 +15,15 @@ pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
     for n in &cfg.nodes {
         node_name(cx, &n.name);
         let mut sysctls = Vec::new();
-        for (key, value) in &n.sysctls {
+        for (key, value) in &n.sysctls.0 {
+            let (key, key_span) = (&key.value, key.span);
             let ok = !key.is_empty()
                 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
                 && !key.split(['.', '/']).any(|part| part.is_empty() || part == "..");
             if !ok {
                 cx.report(
                     Diagnostic::error("conlink::check::sysctl", format!("`{key}` is not a sysctl name"))
-                        .at(value.span, "value of an invalid sysctl")
+                        .at(key_span, "not a sysctl name")
                         .help("write sysctl names as `sysctl` does, e.g. `net.ipv4.ip_forward`"),
                 );
                 continue;
@@ -33,7 +34,7 @@ pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
                         "conlink::check::sysctl_not_net",
                         format!("`{key}` is not a network sysctl; only `net.*` sysctls are per namespace"),
                     )
-                    .at(value.span, "not per network namespace"),
+                    .at(key_span, "not per network namespace"),
                 );
                 continue;
             }
@@ -87,6 +88,15 @@ pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
             mtu: t.mtu.map(|m| m.value.0),
             ips,
             mac,
+            options_at: [
+                t.netem.as_ref().and_then(|n| n.0.first()).map(|n| n.span),
+                t.ip.as_ref().and_then(|n| n.0.first()).map(|n| n.span),
+                t.mtu.map(|m| m.span),
+                t.mac.as_ref().map(|m| m.span),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
         });
     }
     out

@@ -73,9 +73,17 @@ pub(crate) struct Lowering<'a> {
     pub decisions: Vec<BridgeDecision>,
     /// Names taken in conlink's namespace, with where they come from, so that two
     /// generated names can never collide at run time (config.md §4.2).
-    pub conlink_names: IndexMap<String, (Span, String)>,
+    pub conlink_names: IndexMap<String, (Span, Owner)>,
     /// Outer ends of links on each patch bridge: (interface, unit id, where written).
     pub patch_ends: IndexMap<String, Vec<(String, String, Span)>>,
+    /// Spans already reported, so a value wrong for many replicas is reported once.
+    pub reported: std::collections::HashSet<Span>,
+    /// External (protocol, port) of every forward, with where it was written.
+    pub forward_ports: IndexMap<(String, u16), Span>,
+    /// Replica count per service, for lookups.
+    replicas: IndexMap<&'a str, u32>,
+    /// `-K tx off`, parsed once (every veth gets it unless `--keep-veth-offload`).
+    pub veth_offload: crate::strings::ethtool::Ethtool,
 }
 
 impl<'a> Lowering<'a> {
@@ -93,7 +101,13 @@ impl<'a> Lowering<'a> {
             modes.insert(b.name.value.clone(), mode);
             decisions.push(BridgeDecision { name: b.name.value.clone(), requested: b.mode, mode, reason });
         }
-        Lowering { cfg, opts, diags: Vec::new(), modes, decisions, conlink_names: IndexMap::new(), patch_ends: IndexMap::new() }
+        Lowering { cfg, opts, diags: Vec::new(), modes, decisions, conlink_names: IndexMap::new(),
+            patch_ends: IndexMap::new(),
+            reported: std::collections::HashSet::new(),
+            forward_ports: IndexMap::new(),
+            replicas: opts.services.iter().map(|s| (s.service.as_str(), s.replicas)).collect(),
+            veth_offload: crate::strings::ethtool::parse_ethtool("-K tx off").expect("built-in ethtool setting"),
+        }
     }
 
     pub fn mode(&self, bridge: &str) -> BridgeMode {
@@ -101,8 +115,10 @@ impl<'a> Lowering<'a> {
     }
 
     /// Claims an interface name in conlink's namespace; reports a collision.
-    pub fn claim_conlink_name(&mut self, name: &str, span: Span, what: String) {
-        if let Some((first, first_what)) = self.conlink_names.get(name) {
+    pub fn claim_conlink_name(&mut self, name: &str, span: Span, owner: Owner) {
+        if let Some((first, first_owner)) = self.conlink_names.get(name) {
+            let what = owner.to_string();
+            let first_what = first_owner.to_string();
             self.diags.push(
                 Diagnostic::error(
                     "conlink::lower::name_collision",
@@ -113,13 +129,30 @@ impl<'a> Lowering<'a> {
                 .help("set `outer-dev` to a distinct name on one of them"),
             );
         } else {
-            self.conlink_names.insert(name.to_string(), (span, what));
+            self.conlink_names.insert(name.to_string(), (span, owner));
         }
     }
 
     /// Replica count of a service (1 when compose does not say).
     pub fn replicas(&self, service: &str) -> u32 {
-        self.opts.services.iter().find(|s| s.service == service).map_or(1, |s| s.replicas)
+        self.replicas.get(service).copied().unwrap_or(1)
+    }
+}
+
+/// What holds a name in conlink's namespace; described only when two collide.
+pub(crate) enum Owner {
+    Bridge(String),
+    Tunnel(&'static str, u32),
+    OuterEnd(Ns, String),
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Bridge(b) => write!(f, "bridge `{b}`"),
+            Owner::Tunnel(kind, vni) => write!(f, "{kind} tunnel {vni}"),
+            Owner::OuterEnd(ns, dev) => write!(f, "the outer end of {ns} {dev}"),
+        }
     }
 }
 
@@ -130,11 +163,15 @@ pub(crate) struct UnitBuilder {
 
 impl UnitBuilder {
     pub fn new(id: String, kind: UnitKind, after: Vec<String>) -> UnitBuilder {
-        UnitBuilder { unit: Unit { id, kind, after, steps: Vec::new() } }
+        // A linked target instance takes about eight steps per link.
+        UnitBuilder { unit: Unit { id, kind, after, steps: Vec::with_capacity(8) } }
     }
 
     pub fn step(&mut self, ns: &Ns, op: Op) {
-        let id = format!("{}/{}", self.unit.id, self.unit.steps.len());
+        use std::fmt::Write;
+        let mut id = String::with_capacity(self.unit.id.len() + 4);
+        id.push_str(&self.unit.id);
+        let _ = write!(id, "/{}", self.unit.steps.len());
         let undo = op.inverse();
         self.unit.steps.push(Step { id, ns: ns.clone(), op, undo });
     }
@@ -147,8 +184,8 @@ impl UnitBuilder {
 /// The namespace symbol of a target instance.
 pub fn target_ns(t: &Target, replica: Option<u32>) -> Ns {
     match t {
-        Target::Service(s) => Ns::Service(s.clone(), replica.unwrap_or(1)),
-        Target::Container(c) => Ns::Container(c.clone()),
-        Target::Node(n) => Ns::Node(n.clone()),
+        Target::Service(s) => Ns::Service(s.as_str().into(), replica.unwrap_or(1)),
+        Target::Container(c) => Ns::Container(c.as_str().into()),
+        Target::Node(n) => Ns::Node(n.as_str().into()),
     }
 }

@@ -60,13 +60,13 @@ pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
 /// A MAC derived from a link's identity: locally administered, unicast, the same on
 /// every run (config.md §4.2; conlink 2.x drew a random one per start).
 pub fn derived_mac(project: &str, target: &Target, replica: Option<u32>, dev: &str) -> Mac {
-    let replica = replica.unwrap_or(0).to_string();
+    let replica = replica.unwrap_or(0).to_be_bytes();
     let h = fnv1a(&[
         b"conlink-mac",
         project.as_bytes(),
         target.kind().as_bytes(),
         target.name().as_bytes(),
-        replica.as_bytes(),
+        &replica,
         dev.as_bytes(),
     ]);
     let mut mac = Mac::from_u64(h);
@@ -75,10 +75,11 @@ pub fn derived_mac(project: &str, target: &Target, replica: Option<u32>, dev: &s
     mac
 }
 
-/// `mac + offset` as a 48-bit number, or `None` past ff:ff:ff:ff:ff:ff.
+/// `mac + offset` as a 48-bit number, or `None` past ff:ff:ff:ff:ff:ff or when the
+/// carry made it a multicast address (which no interface can have).
 pub fn offset_mac(mac: Mac, offset: u32) -> Option<Mac> {
     let v = mac.to_u64().checked_add(u64::from(offset))?;
-    (v <= 0xffff_ffff_ffff).then(|| Mac::from_u64(v))
+    (v <= 0xffff_ffff_ffff).then(|| Mac::from_u64(v)).filter(|m| !m.is_multicast())
 }
 
 /// Why an address offset failed.
@@ -148,8 +149,9 @@ mod tests {
     fn mac_offsets_carry_and_stop_at_the_end() {
         let m = Mac::parse("02:00:00:00:00:ff").unwrap();
         assert_eq!(offset_mac(m, 1).unwrap().to_string(), "02:00:00:00:01:00");
-        let last = Mac::parse("ff:ff:ff:ff:ff:fe").unwrap();
+        let last = Mac::parse("fe:ff:ff:ff:ff:fe").unwrap();
         assert!(offset_mac(last, 1).is_some());
+        // The carry into the first byte would set the multicast bit.
         assert!(offset_mac(last, 2).is_none());
     }
 

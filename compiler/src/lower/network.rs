@@ -1,6 +1,6 @@
 //! The shared `network` unit: conlink's namespace, nodes, bridges and tunnels.
 
-use super::{Lowering, UnitBuilder};
+use super::{Lowering, Owner, UnitBuilder};
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, TunnelKind};
 use crate::plan::{LinkSpec, Ns, Op, OvsTunnel, Qdisc, UnitKind};
@@ -15,7 +15,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
     }
 
     for n in &cx.cfg.nodes {
-        let ns = Ns::Node(n.name.value.clone());
+        let ns = Ns::Node(n.name.value.as_str().into());
         u.step(&ns, Op::NetnsAdd);
         // A new namespace has its loopback down (test-machine notes).
         u.step(&ns, Op::LinkUp { dev: "lo".into() });
@@ -28,15 +28,15 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
         let name = b.name.value.clone();
         match cx.mode(&name) {
             BridgeMode::Linux | BridgeMode::Auto => {
-                cx.claim_conlink_name(&name, b.name.span, format!("bridge `{name}`"));
+                cx.claim_conlink_name(&name, b.name.span, Owner::Bridge(name.clone()));
                 u.step(
                     &conlink,
-                    Op::LinkAdd { name: name.clone(), netns: None, mtu: b.mtu, mac: None, altname: None, spec: LinkSpec::Bridge },
+                    Op::LinkAdd { name: name.clone(), netns: None, mtu: b.mtu, mac: None, altname: None, spec: Box::new(LinkSpec::Bridge) },
                 );
                 u.step(&conlink, Op::LinkUp { dev: name });
             }
             BridgeMode::Ovs => {
-                cx.claim_conlink_name(&name, b.name.span, format!("bridge `{name}`"));
+                cx.claim_conlink_name(&name, b.name.span, Owner::Bridge(name.clone()));
                 u.step(&conlink, Op::OvsBridgeAdd { bridge: name.clone() });
                 u.step(&conlink, Op::LinkUp { dev: name });
             }
@@ -48,16 +48,17 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
     for t in &cx.cfg.tunnels {
         let name = t.name();
         let bridge = t.bridge.value.clone();
-        cx.claim_conlink_name(&name, t.span, format!("{} tunnel {}", t.kind.as_str(), t.vni));
+        cx.claim_conlink_name(&name, t.span, Owner::Tunnel(t.kind.as_str(), t.vni));
         match cx.mode(&bridge) {
             BridgeMode::Ovs => {
-                if t.netem.is_some() || !t.ips.is_empty() || t.mtu.is_some() || t.mac.is_some() {
+                if let Some(at) = t.options_at {
                     cx.diags.push(
                         Diagnostic::error(
                             "conlink::lower::ovs_tunnel_options",
                             format!("tunnel {name} joins Open vSwitch bridge `{bridge}`, where it is an OVS port with no kernel device: `netem`, `ip`, `mtu` and `mac` cannot be set"),
                         )
-                        .at(t.span, "tunnel on an OVS bridge")
+                        .at(at, "cannot be set on an OVS tunnel port")
+                        .also(t.bridge.span, "this bridge is an Open vSwitch bridge")
                         .help("put the tunnel on a linux bridge (`mode: linux`) to shape or address it"),
                     );
                 }
@@ -90,7 +91,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         mtu: t.mtu,
                         mac: t.mac,
                         altname: None,
-                        spec,
+                        spec: Box::new(spec),
                     },
                 );
                 u.step(&conlink, Op::LinkSetMaster { dev: name.clone(), master: bridge });
@@ -99,7 +100,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                 }
                 u.step(&conlink, Op::LinkUp { dev: name.clone() });
                 if let Some(n) = &t.netem {
-                    u.step(&conlink, Op::QdiscAdd { dev: name, qdisc: Qdisc::Netem { netem: n.clone() } });
+                    u.step(&conlink, Op::QdiscAdd { dev: name, qdisc: Qdisc::Netem { netem: Box::new(n.clone()) } });
                 }
             }
         }

@@ -1,15 +1,15 @@
 //! Units for target instances (nodes, containers, service replicas) and patch bridges.
 
 use super::names::{derived_mac, fit_interface_name, long_outer_name, offset_addr, offset_mac, OffsetError};
-use super::{target_ns, Lowering, UnitBuilder, MAX_REPLICAS};
-use crate::check::CheckedLink;
+use super::{target_ns, Lowering, Owner, UnitBuilder, MAX_REPLICAS};
+use crate::check::{CheckedCommand, CheckedLink};
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, LinkKind, Target};
 use crate::plan::{
     LinkSpec, NftChain, NftFamily, NftRule, Ns, Op, PortMatch, Qdisc, Unit, UnitKind, VethPeer,
 };
 use crate::source::Span;
-use crate::strings::{ethtool, route};
+use crate::strings::route;
 use indexmap::IndexMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -22,15 +22,20 @@ struct PatchEnd {
 
 /// Every target in order of first appearance, each expanded into its instances.
 pub(super) fn target_units(cx: &mut Lowering) -> Vec<Unit> {
-    let mut targets: IndexMap<Target, Span> = IndexMap::new();
-    for l in &cx.cfg.links {
-        targets.entry(l.target.clone()).or_insert(l.span);
+    // Group links and commands by target once, so each instance only visits its own.
+    let cfg = cx.cfg;
+    let mut targets: IndexMap<&Target, Members> = IndexMap::new();
+    for l in &cfg.links {
+        let m = targets.entry(&l.target).or_insert_with(|| Members::at(l.span));
+        m.links.push(l);
     }
-    for c in &cx.cfg.commands {
-        targets.entry(c.target.clone()).or_insert(c.span);
+    for c in &cfg.commands {
+        let m = targets.entry(&c.target).or_insert_with(|| Members::at(c.span));
+        m.commands.push(c);
     }
     let mut units = Vec::new();
-    for (target, span) in targets {
+    for (target, members) in targets {
+        let span = members.span;
         let replicas: Vec<Option<u32>> = match &target {
             Target::Service(s) => {
                 let n = cx.replicas(s);
@@ -49,13 +54,26 @@ pub(super) fn target_units(cx: &mut Lowering) -> Vec<Unit> {
             _ => vec![None],
         };
         for replica in replicas {
-            units.push(instance_unit(cx, &target, replica));
+            units.push(instance_unit(cx, target, &members, replica));
         }
     }
     units
 }
 
-fn instance_unit(cx: &mut Lowering, target: &Target, replica: Option<u32>) -> Unit {
+/// The links and commands of one target, in configuration order.
+struct Members<'a> {
+    span: Span,
+    links: Vec<&'a CheckedLink>,
+    commands: Vec<&'a CheckedCommand>,
+}
+
+impl Members<'_> {
+    fn at(span: Span) -> Self {
+        Members { span, links: Vec::new(), commands: Vec::new() }
+    }
+}
+
+fn instance_unit(cx: &mut Lowering, target: &Target, members: &Members, replica: Option<u32>) -> Unit {
     let ns = target_ns(target, replica);
     let kind = match target {
         Target::Service(_) => UnitKind::Service,
@@ -63,11 +81,10 @@ fn instance_unit(cx: &mut Lowering, target: &Target, replica: Option<u32>) -> Un
         Target::Node(_) => UnitKind::Node,
     };
     let mut u = UnitBuilder::new(ns.to_string(), kind, vec!["network".into()]);
-    let cfg = cx.cfg;
-    for l in cfg.links.iter().filter(|l| &l.target == target) {
+    for l in &members.links {
         lower_link(cx, &mut u, l, &ns, replica);
     }
-    for c in cfg.commands.iter().filter(|c| &c.target == target) {
+    for c in &members.commands {
         u.step(&ns, Op::Exec { command: c.command.clone() });
     }
     u.finish()
@@ -76,26 +93,36 @@ fn instance_unit(cx: &mut Lowering, target: &Target, replica: Option<u32>) -> Un
 fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, replica: Option<u32>) {
     let offset = replica.map_or(0, |i| i - 1);
     let dev = l.dev.value.clone();
-    let project = cx.opts.project.clone();
 
     let mut ips = Vec::new();
     for ip in &l.ips {
         match offset_addr(ip.value, offset) {
             Ok(a) => ips.push(a),
-            Err(e) => {
+            // One error per address, at the first replica that fails, not one per replica.
+            Err(e) if cx.reported.insert(ip.span) => {
                 let (what, addr) = match e {
                     OffsetError::LeavesSubnet(a) => ("leaves the subnet", a),
-                    OffsetError::Broadcast(a) => ("is the subnet's broadcast address", a),
+                    OffsetError::Broadcast(a) => ("is the broadcast address of", a),
+                };
+                let total = match &l.target {
+                    Target::Service(s) => cx.replicas(s),
+                    _ => 1,
+                };
+                let which = if total > offset + 1 {
+                    format!("replicas {}-{total}", offset + 1)
+                } else {
+                    format!("replica {}", offset + 1)
                 };
                 cx.diags.push(
                     Diagnostic::error(
                         "conlink::lower::scaled_address",
-                        format!("replica {} of {} gets address {addr}, which {what} {}", offset + 1, l.target, ip.value.trunc()),
+                        format!("{which} of {} cannot be addressed: replica {} gets {addr}, which {what} {}", l.target, offset + 1, ip.value.trunc()),
                     )
-                    .at(ip.span, format!("+{offset} for replica {}", offset + 1))
+                    .at(ip.span, "address of replica 1; replica i gets it + (i-1)")
                     .help("use a larger subnet, a lower starting address, or fewer replicas"),
                 );
             }
+            Err(_) => {}
         }
     }
 
@@ -104,17 +131,25 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
         (Some(m), _) => match offset_mac(m.value, offset) {
             Some(m) => Some(m),
             None => {
-                cx.diags.push(
-                    Diagnostic::error(
-                        "conlink::lower::scaled_mac",
-                        format!("replica {} of {} would need a MAC past ff:ff:ff:ff:ff:ff", offset + 1, l.target),
-                    )
-                    .at(m.span, format!("+{offset} for replica {}", offset + 1)),
-                );
+                if cx.reported.insert(m.span) {
+                    cx.diags.push(
+                        Diagnostic::error(
+                            "conlink::lower::scaled_mac",
+                            format!(
+                                "replica {} of {} has no valid MAC: {m} + {offset} is past ff:ff:ff:ff:ff:ff or a multicast address",
+                                offset + 1,
+                                l.target,
+                                m = m.value
+                            ),
+                        )
+                        .at(m.span, "MAC of replica 1; replica i gets it + (i-1)")
+                        .help("start from a lower address, e.g. `02:00:00:00:00:01`"),
+                    );
+                }
                 None
             }
         },
-        (None, _) => Some(derived_mac(&project, &l.target, replica, &dev)),
+        (None, _) => Some(derived_mac(&cx.opts.project, &l.target, replica, &dev)),
     };
     let mtu = l.mtu.or(match l.kind {
         LinkKind::Veth | LinkKind::Dummy => Some(cx.opts.default_mtu.unwrap_or(65535)),
@@ -124,11 +159,24 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
     match l.kind {
         LinkKind::Veth => {
             let (outer, altname) = match &l.outer_dev {
+                Some(o) if replica.is_some_and(|_| cx.replicas(l.target.name()) > 1) => {
+                    if cx.reported.insert(o.span) {
+                        cx.diags.push(
+                            Diagnostic::error(
+                                "conlink::lower::scaled_outer_dev",
+                                format!("`outer-dev` `{}` would name the outer end of every replica of {}", o.value, l.target),
+                            )
+                            .at(o.span, "one name for several interfaces")
+                            .help("remove `outer-dev`: conlink then names each replica's outer end `<service>_<i>-<dev>`"),
+                        );
+                    }
+                    return;
+                }
                 Some(o) => (o.value.clone(), None),
                 None => fit_interface_name(&long_outer_name(&l.target, replica, &dev)),
             };
             let at = l.outer_dev.as_ref().map_or(l.span, |o| o.span);
-            cx.claim_conlink_name(&outer, at, format!("the outer end of {ns} {dev}"));
+            cx.claim_conlink_name(&outer, at, Owner::OuterEnd(ns.clone(), dev.clone()));
             u.step(
                 &Ns::Conlink,
                 Op::LinkAdd {
@@ -137,7 +185,7 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
                     mtu,
                     mac: None,
                     altname,
-                    spec: LinkSpec::Veth { peer: VethPeer { name: dev.clone(), netns: ns.clone(), mtu, mac } },
+                    spec: Box::new(LinkSpec::Veth { peer: VethPeer { name: dev.clone(), netns: ns.clone(), mtu, mac } }),
                 },
             );
             let bridge = l.bridge.as_ref().map(|b| b.value.clone()).unwrap_or_default();
@@ -154,12 +202,11 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
             if !cx.opts.keep_veth_offload {
                 // conlink 2.x turns TX checksum offload off on veths: checksums left to
                 // the hardware never get filled in when frames cross namespaces.
-                let settings = ethtool::parse_ethtool("-K tx off").expect("built-in ethtool setting");
-                u.step(ns, Op::Ethtool { dev: dev.clone(), settings });
+                u.step(ns, Op::Ethtool { dev: dev.clone(), settings: cx.veth_offload.clone() });
             }
         }
         LinkKind::Dummy => {
-            u.step(ns, Op::LinkAdd { name: dev.clone(), netns: None, mtu, mac, altname: None, spec: LinkSpec::Dummy })
+            u.step(ns, Op::LinkAdd { name: dev.clone(), netns: None, mtu, mac, altname: None, spec: Box::new(LinkSpec::Dummy) })
         }
         kind => {
             let parent = l.outer_dev.as_ref().map(|o| o.value.clone()).unwrap_or_default();
@@ -174,7 +221,7 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
             // Created on the parent in the host namespace, straight into the target.
             u.step(
                 &Ns::Host,
-                Op::LinkAdd { name: dev.clone(), netns: Some(ns.clone()), mtu, mac, altname: None, spec },
+                Op::LinkAdd { name: dev.clone(), netns: Some(ns.clone()), mtu, mac, altname: None, spec: Box::new(spec) },
             );
         }
     }
@@ -190,7 +237,7 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
         u.step(ns, Op::RouteAdd { dev: dev.clone(), route: r.value.clone() });
     }
     if let Some(n) = &l.netem {
-        u.step(ns, Op::QdiscAdd { dev: dev.clone(), qdisc: Qdisc::Netem { netem: n.clone() } });
+        u.step(ns, Op::QdiscAdd { dev: dev.clone(), qdisc: Qdisc::Netem { netem: Box::new(n.clone()) } });
     }
     let first_v4 = ips.iter().map(IpNet::addr).find(IpAddr::is_ipv4);
     if let (Some(nat), Some(own)) = (l.nat, first_v4) {
@@ -253,6 +300,20 @@ fn lower_forwards(
             continue;
         };
         let proto = shifted.protocol.to_string();
+        let key = (proto.clone(), shifted.external_port);
+        if let Some(first) = cx.forward_ports.get(&key) {
+            cx.diags.push(
+                Diagnostic::error(
+                    "conlink::lower::forward_port_taken",
+                    format!("external {proto} port {} is forwarded twice ({ns} {dev} and an earlier link)", shifted.external_port),
+                )
+                .at(f.span, format!("{ns} forwards {proto} port {}", shifted.external_port))
+                .also(*first, "already forwarded here")
+                .help("each external port can go to one target; pick another external port"),
+            );
+            continue;
+        }
+        cx.forward_ports.insert(key, f.span);
         dnat.push(NftRule::Dnat {
             iifname: None,
             iif_external: true,

@@ -98,7 +98,7 @@ pub(crate) mod sample {
                         mtu: Some(9000),
                         mac: None,
                         altname: None,
-                        spec: LinkSpec::Bridge,
+                        spec: Box::new(LinkSpec::Bridge),
                     },
                 ),
                 (
@@ -109,7 +109,7 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: Some("d0-with-a-long-name".into()),
-                        spec: LinkSpec::Dummy,
+                        spec: Box::new(LinkSpec::Dummy),
                     },
                 ),
                 (
@@ -120,11 +120,11 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: None,
-                        spec: LinkSpec::Vxlan {
+                        spec: Box::new(LinkSpec::Vxlan {
                             vni: 42,
                             remote: parse("192.168.1.2"),
                             dstport: 4789,
-                        },
+                        }),
                     },
                 ),
                 (
@@ -135,11 +135,11 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: None,
-                        spec: LinkSpec::Geneve {
+                        spec: Box::new(LinkSpec::Geneve {
                             vni: 7,
                             remote: parse("fd00::2"),
                             dstport: 6081,
-                        },
+                        }),
                     },
                 ),
                 (
@@ -301,14 +301,14 @@ pub(crate) mod sample {
                         mtu: Some(65535),
                         mac: None,
                         altname: None,
-                        spec: LinkSpec::Veth {
+                        spec: Box::new(LinkSpec::Veth {
                             peer: VethPeer {
                                 name: dev("eth0"),
                                 netns: web1(),
                                 mtu: Some(65535),
                                 mac: Some(mac(1)),
                             },
-                        },
+                        }),
                     },
                 ),
                 (
@@ -345,9 +345,7 @@ pub(crate) mod sample {
                     web1(),
                     Op::QdiscAdd {
                         dev: dev("eth0"),
-                        qdisc: Qdisc::Netem {
-                            netem: parse_netem("delay 40ms loss 1%").expect("valid netem"),
-                        },
+                        qdisc: Qdisc::Netem { netem: Box::new(parse_netem("delay 40ms loss 1%").expect("valid netem")) },
                     },
                 ),
                 (
@@ -399,7 +397,7 @@ pub(crate) mod sample {
                     mtu: None,
                     mac,
                     altname: None,
-                    spec,
+                    spec: Box::new(spec),
                 },
             )
         };
