@@ -4,7 +4,11 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "conlink", version, about = "Declarative low-level (layer 2 and 3) networking between containers")]
+#[command(
+    name = "conlink",
+    version,
+    about = "Declarative low-level (layer 2 and 3) networking between containers"
+)]
 pub struct Args {
     #[command(flatten)]
     pub common: Common,
@@ -135,10 +139,14 @@ impl Command {
 }
 
 fn parse_scale(s: &str) -> Result<(String, u32), String> {
-    let (svc, n) = s.split_once('=').ok_or_else(|| format!("expected SERVICE=N, got `{s}`"))?;
+    let (svc, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVICE=N, got `{s}`"))?;
     if svc.is_empty() {
         return Err(format!("expected SERVICE=N, got `{s}`"));
     }
-    let n: u32 = n.parse().map_err(|_| format!("`{n}` is not a replica count (a whole number)"))?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a replica count (a whole number)"))?;
     Ok((svc.to_string(), n))
 }

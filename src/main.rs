@@ -9,6 +9,9 @@ mod sources;
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How a command ended, decided by the command; `main` only turns it into an exit code.
 pub enum Outcome {
     Success,

@@ -23,7 +23,12 @@ pub fn read(sources: &Sources) -> Result<Vec<SourceFile>, ReadError> {
         .compose_files
         .iter()
         .map(|v| (v, SourceKind::Compose))
-        .chain(sources.network_files.iter().map(|v| (v, SourceKind::Network)));
+        .chain(
+            sources
+                .network_files
+                .iter()
+                .map(|v| (v, SourceKind::Network)),
+        );
     for (value, kind) in named {
         for path in value.split(':').filter(|p| !p.is_empty()) {
             let text = std::fs::read_to_string(path)
@@ -33,7 +38,8 @@ pub fn read(sources: &Sources) -> Result<Vec<SourceFile>, ReadError> {
     }
     if files.is_empty() {
         return Err(ReadError::NoSources(
-            "no configuration given: name at least one --network-file (-n) or --compose-file (-c)".into(),
+            "no configuration given: name at least one --network-file (-n) or --compose-file (-c)"
+                .into(),
         ));
     }
     Ok(files)
@@ -68,10 +74,18 @@ pub fn options(common: &Common, sources: &Sources, scale: &[(String, u32)]) -> c
 
 /// The name of the first compose file's directory, as compose uses it.
 fn fallback_project(sources: &Sources) -> String {
-    let first = sources.compose_files.iter().flat_map(|v| v.split(':')).find(|p| !p.is_empty());
+    let first = sources
+        .compose_files
+        .iter()
+        .flat_map(|v| v.split(':'))
+        .find(|p| !p.is_empty());
     first
         .and_then(|p| std::fs::canonicalize(p).ok())
-        .and_then(|p| p.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()))
+        .and_then(|p| {
+            p.parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "conlink".into())
 }
 

@@ -31,7 +31,17 @@ fn plan_is_byte_identical_whatever_the_environment_order() {
     write(&d, "net.yaml", ROUTER);
     let run = |vars: &[(&str, &str)]| {
         let mut cmd = conlink(&d);
-        cmd.args(["--ovs", "no", "--project", "p", "plan", "-n", "net.yaml", "--format", "json"]);
+        cmd.args([
+            "--ovs",
+            "no",
+            "--project",
+            "p",
+            "plan",
+            "-n",
+            "net.yaml",
+            "--format",
+            "json",
+        ]);
         for (k, v) in vars {
             cmd.env(k, v);
         }
@@ -44,7 +54,11 @@ fn plan_is_byte_identical_whatever_the_environment_order() {
     reversed.reverse();
     let first = run(&vars);
     assert_eq!(first, run(&reversed));
-    assert!(text(&first).contains("\"mtu\": 1400"), "MTU not interpolated:\n{}", text(&first));
+    assert!(
+        text(&first).contains("\"mtu\": 1400"),
+        "MTU not interpolated:\n{}",
+        text(&first)
+    );
 }
 
 #[test]
@@ -57,7 +71,10 @@ fn exit_codes_follow_cli_md() {
     assert_eq!(code(&["validate", "-n", "bad.yaml"]), Some(1));
     assert_eq!(code(&["validate", "-n", "missing.yaml"]), Some(1));
     assert_eq!(code(&["validate"]), Some(2));
-    assert_eq!(code(&["plan", "--format", "yaml", "-n", "ok.yaml"]), Some(2));
+    assert_eq!(
+        code(&["plan", "--format", "yaml", "-n", "ok.yaml"]),
+        Some(2)
+    );
     assert_eq!(code(&["frobnicate"]), Some(2));
     assert_eq!(code(&["plan", "-n", "ok.yaml", "--scale", "web"]), Some(2));
     // The runtime's commands are announced as not implemented yet: a usage error.
@@ -68,10 +85,20 @@ fn exit_codes_follow_cli_md() {
 fn errors_go_to_stderr_and_output_to_stdout() {
     let d = tempdir("streams");
     write(&d, "bad.yaml", "links: [{node: nope, bridge: s1}]\n");
-    let out = conlink(&d).args(["validate", "-n", "bad.yaml"]).output().expect("run");
+    let out = conlink(&d)
+        .args(["validate", "-n", "bad.yaml"])
+        .output()
+        .expect("run");
     assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("bad.yaml:1:"), "{}", text(&out.stderr));
-    let out = conlink(&d).args(["validate", "-n", "bad.yaml", "--format", "json"]).output().expect("run");
+    assert!(
+        text(&out.stderr).contains("bad.yaml:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = conlink(&d)
+        .args(["validate", "-n", "bad.yaml", "--format", "json"])
+        .output()
+        .expect("run");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
     assert_eq!(v[0]["file"], "bad.yaml");
     assert_eq!(v[0]["line"], 1);
@@ -86,10 +113,18 @@ fn all_errors_are_reported_in_one_run() {
         "bad.yaml",
         "links:\n  - {node: a, bridge: s1, ip: 10.0.0.1/}\n  - {node: b, bridge: s1, mac: zz}\nnodes: [{name: a}, {name: b}]\n",
     );
-    let out = conlink(&d).args(["validate", "-n", "bad.yaml", "--format", "json"]).output().expect("run");
+    let out = conlink(&d)
+        .args(["validate", "-n", "bad.yaml", "--format", "json"])
+        .output()
+        .expect("run");
     expect_code(&out, 1, "validate");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let lines: Vec<u64> = v.as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, [2, 3], "{v}");
 }
 
@@ -102,14 +137,33 @@ fn colon_lists_and_merge_rules() {
         "services:\n  web:\n    scale: 2\n    x-network:\n      links: [{bridge: s1, ip: [10.0.0.10/24]}]\n      commands: [{command: 'true'}]\n",
     );
     // A string merged after a list appends to it (2.x split it into characters).
-    write(&d, "b.yaml", "services:\n  web:\n    x-network:\n      links: [{bridge: s1, ip: fd00::10/64}]\n");
+    write(
+        &d,
+        "b.yaml",
+        "services:\n  web:\n    x-network:\n      links: [{bridge: s1, ip: fd00::10/64}]\n",
+    );
     let out = conlink(&d)
-        .args(["--ovs", "no", "--project", "m", "plan", "-c", "a.yaml:b.yaml", "--format", "json"])
+        .args([
+            "--ovs",
+            "no",
+            "--project",
+            "m",
+            "plan",
+            "-c",
+            "a.yaml:b.yaml",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("run");
     expect_code(&out, 0, "plan");
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let units: Vec<&str> = plan["units"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let units: Vec<&str> = plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(units, ["network", "service:web#1", "service:web#2"]);
     let addrs = |unit: usize| -> Vec<String> {
         plan["units"][unit]["steps"]
@@ -123,16 +177,37 @@ fn colon_lists_and_merge_rules() {
     assert_eq!(addrs(1), ["10.0.0.10/24", "fd00::10/64"]);
     assert_eq!(addrs(2), ["10.0.0.11/24", "fd00::11/64"]);
     // The command inside web's x-network runs in web (2.x forgot to default commands).
-    let execs = plan["units"][2]["steps"].as_array().unwrap().iter().filter(|s| s["op"]["op"] == "exec").count();
+    let execs = plan["units"][2]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["op"]["op"] == "exec")
+        .count();
     assert_eq!(execs, 1);
 
     // --scale overrides the compose count.
     let out = conlink(&d)
-        .args(["--ovs", "no", "--project", "m", "plan", "-c", "a.yaml", "-c", "b.yaml", "--scale", "web=3"])
+        .args([
+            "--ovs",
+            "no",
+            "--project",
+            "m",
+            "plan",
+            "-c",
+            "a.yaml",
+            "-c",
+            "b.yaml",
+            "--scale",
+            "web=3",
+        ])
         .output()
         .expect("run");
     expect_code(&out, 0, "plan --scale");
-    assert!(text(&out.stdout).contains("unit service:web#3"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("unit service:web#3"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -140,7 +215,10 @@ fn auto_bridges_follow_the_ovs_decision_and_show_it() {
     let d = tempdir("auto");
     write(&d, "net.yaml", ROUTER);
     let plan = |ovs: &str| {
-        let out = conlink(&d).args(["--ovs", ovs, "--project", "p", "plan", "-n", "net.yaml"]).output().expect("run");
+        let out = conlink(&d)
+            .args(["--ovs", ovs, "--project", "p", "plan", "-n", "net.yaml"])
+            .output()
+            .expect("run");
         expect_code(&out, 0, "plan");
         text(&out.stdout)
     };
@@ -148,7 +226,10 @@ fn auto_bridges_follow_the_ovs_decision_and_show_it() {
     let without = plan("no");
     assert!(with.contains("ovs-vsctl add-br s1"), "{with}");
     assert!(without.contains("type bridge"), "{without}");
-    assert!(without.contains("Open vSwitch is not available"), "{without}");
+    assert!(
+        without.contains("Open vSwitch is not available"),
+        "{without}"
+    );
 }
 
 #[test]
@@ -157,7 +238,10 @@ fn the_schema_command_prints_json() {
     expect_code(&out, 0, "schema");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema JSON");
     assert!(v["properties"]["links"].is_object());
-    let out = conlink(Path::new(".")).args(["schema", "--plan"]).output().expect("run");
+    let out = conlink(Path::new("."))
+        .args(["schema", "--plan"])
+        .output()
+        .expect("run");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan schema JSON");
     assert!(v["properties"]["units"].is_object());
 }

@@ -14,12 +14,17 @@ fn every_example_plans_as_snapshotted() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let spec_file = dir.join("conlink.test");
         let spec = parse_spec(
-            &std::fs::read_to_string(&spec_file).unwrap_or_else(|e| panic!("{}: {e}", spec_file.display())),
+            &std::fs::read_to_string(&spec_file)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec_file.display())),
             false,
         );
         for format in ["text", "json"] {
             let mut cmd = conlink(&dir);
-            cmd.arg("--ovs").arg("no").arg("plan").args(&spec.args).args(["--format", format]);
+            cmd.arg("--ovs")
+                .arg("no")
+                .arg("plan")
+                .args(&spec.args)
+                .args(["--format", format]);
             cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
             let out = cmd.output().expect("run conlink");
             expect_code(&out, 0, &format!("example {name} ({format})"));
@@ -29,19 +34,31 @@ fn every_example_plans_as_snapshotted() {
             if format == "json" {
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
                 let schema: serde_json::Value = serde_json::from_str(
-                    &std::fs::read_to_string(root().join("schema/plan.schema.json")).expect("plan schema"),
+                    &std::fs::read_to_string(root().join("schema/plan.schema.json"))
+                        .expect("plan schema"),
                 )
                 .expect("schema JSON");
                 let validator = jsonschema::validator_for(&schema).expect("valid schema");
-                let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
-                assert!(errors.is_empty(), "example {name}: plan JSON breaks its schema: {errors:?}");
+                let errors: Vec<String> =
+                    validator.iter_errors(&v).map(|e| e.to_string()).collect();
+                assert!(
+                    errors.is_empty(),
+                    "example {name}: plan JSON breaks its schema: {errors:?}"
+                );
             }
         }
         // `validate` agrees that the example is valid.
         let mut cmd = conlink(&dir);
-        cmd.arg("--ovs").arg("no").arg("validate").args(spec.args.iter().filter(|a| *a != "--format"));
+        cmd.arg("--ovs")
+            .arg("no")
+            .arg("validate")
+            .args(spec.args.iter().filter(|a| *a != "--format"));
         cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
-        expect_code(&cmd.output().expect("run conlink"), 0, &format!("validate example {name}"));
+        expect_code(
+            &cmd.output().expect("run conlink"),
+            0,
+            &format!("validate example {name}"),
+        );
         count += 1;
     }
     assert!(count >= 10, "expected at least 10 examples, found {count}");

@@ -5,20 +5,25 @@ use crate::util::{conlink, expect_code, root, text};
 
 #[test]
 fn committed_config_schema_matches_the_types() {
-    let committed = std::fs::read_to_string(root().join("schema/conlink.schema.json")).unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(root().join("schema/conlink.schema.json")).unwrap_or_default();
     let generated = compiler::schema::config_schema_text();
     assert!(
         committed == generated,
         "schema/conlink.schema.json is out of date; regenerate it with `cargo run -q -- schema > schema/conlink.schema.json`"
     );
-    let out = conlink(&root()).arg("schema").output().expect("run conlink");
+    let out = conlink(&root())
+        .arg("schema")
+        .output()
+        .expect("run conlink");
     expect_code(&out, 0, "conlink schema");
     assert_eq!(text(&out.stdout), generated);
 }
 
 #[test]
 fn committed_plan_schema_matches_the_types() {
-    let committed = std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap_or_default();
     let generated = compiler::render::plan_schema_text();
     assert!(
         committed == generated,
@@ -32,7 +37,10 @@ fn every_config_property_has_a_description() {
     let schema = compiler::schema::config_schema().to_value();
     let mut missing = Vec::new();
     walk(&schema, "#", &mut missing);
-    assert!(missing.is_empty(), "properties without a description: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "properties without a description: {missing:?}"
+    );
     assert_eq!(schema["$id"], compiler::schema::CONFIG_SCHEMA_ID);
 }
 
@@ -41,7 +49,10 @@ fn walk(v: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
         serde_json::Value::Object(o) => {
             if let Some(serde_json::Value::Object(props)) = o.get("properties") {
                 for (k, p) in props {
-                    if p.get("description").and_then(|d| d.as_str()).is_none_or(str::is_empty) {
+                    if p.get("description")
+                        .and_then(|d| d.as_str())
+                        .is_none_or(str::is_empty)
+                    {
                         missing.push(format!("{path}/properties/{k}"));
                     }
                 }
@@ -50,7 +61,10 @@ fn walk(v: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
                 walk(c, &format!("{path}/{k}"), missing);
             }
         }
-        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| walk(c, &format!("{path}/{i}"), missing)),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| walk(c, &format!("{path}/{i}"), missing)),
         _ => {}
     }
 }

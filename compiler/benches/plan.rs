@@ -37,7 +37,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
-                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                    - layout.size();
                 PEAK.fetch_max(live, Ordering::Relaxed);
             } else {
                 LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -68,15 +69,18 @@ fn generate(links: usize) -> String {
     let mut y = String::with_capacity(links * 120);
     y.push_str("name: bench\nservices:\n");
     for s in 0..services {
-        let _ = write!(y, "  svc{s}:\n    image: busybox\n    scale: {REPLICAS}\n    x-network:\n      links:\n");
+        let _ = write!(
+            y,
+            "  svc{s}:\n    image: busybox\n    scale: {REPLICAS}\n    x-network:\n      links:\n"
+        );
         for l in 0..LINKS_PER_SERVICE {
             let n = s * LINKS_PER_SERVICE + l;
             let bridge = n % bridges;
             // Each service gets two consecutive addresses in a /8 (room for 16M).
             let host = 2 * s as u32 + 1;
-            let _ = write!(
+            let _ = writeln!(
                 y,
-                "        - {{dev: eth{l}, bridge: br{bridge}, ip: 10.{}.{}.{}/8, mtu: 1500}}\n",
+                "        - {{dev: eth{l}, bridge: br{bridge}, ip: 10.{}.{}.{}/8, mtu: 1500}}",
                 (host >> 16) & 0xff,
                 (host >> 8) & 0xff,
                 host & 0xff
@@ -121,13 +125,29 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect::<Vec<_>>();
-    let sizes = if sizes.is_empty() { vec![1_000, 10_000, 100_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000, 100_000]
+    } else {
+        sizes
+    };
     let env = Env::new();
-    let opts = compiler::Options { project: Some("bench".into()), ..compiler::Options::default() };
+    let opts = compiler::Options {
+        project: Some("bench".into()),
+        ..compiler::Options::default()
+    };
 
     println!(
         "{:>8} {:>9} | {:>10} {:>10} | {:>10} {:>9} | {:>10} {:>9} | {:>7} {:>6}",
-        "links", "yaml KiB", "events ms", "tree ms", "plan ms", "plan MiB", "+text ms", "text MiB", "x parse", "x tree"
+        "links",
+        "yaml KiB",
+        "events ms",
+        "tree ms",
+        "plan ms",
+        "plan MiB",
+        "+text ms",
+        "text MiB",
+        "x parse",
+        "x tree"
     );
     for &n in &sizes {
         let text = generate(n);
@@ -141,20 +161,38 @@ fn main() {
             }
             count
         });
-        let (tree, _) = measure(runs, || compiler::yaml::parse(compiler::source::FileId(0), &text).ok());
+        let (tree, _) = measure(runs, || {
+            compiler::yaml::parse(compiler::source::FileId(0), &text).ok()
+        });
 
         // File text to finished plan.
         let compile = || {
-            let files = vec![SourceFile::new("bench.yaml", text.clone(), SourceKind::Compose)];
+            let files = vec![SourceFile::new(
+                "bench.yaml",
+                text.clone(),
+                SourceKind::Compose,
+            )];
             compiler::compile(files, &env, &opts)
         };
         let check = compile();
-        assert!(check.plan.is_some(), "generated configuration failed: {:?}", check.diagnostics);
-        let steps: usize = check.plan.as_ref().unwrap().units.iter().map(|u| u.steps.len()).sum();
+        assert!(
+            check.plan.is_some(),
+            "generated configuration failed: {:?}",
+            check.diagnostics
+        );
+        let steps: usize = check
+            .plan
+            .as_ref()
+            .unwrap()
+            .units
+            .iter()
+            .map(|u| u.steps.len())
+            .sum();
         drop(check);
         let (plan_t, plan_mem) = measure(runs, compile);
-        let (text_t, text_mem) =
-            measure(runs, || compile().plan.map(|p| compiler::render::text::render(&p)));
+        let (text_t, text_mem) = measure(runs, || {
+            compile().plan.map(|p| compiler::render::text::render(&p))
+        });
 
         println!(
             "{:>8} {:>9} | {:>10.1} {:>10.1} | {:>10.1} {:>9.1} | {:>10.1} {:>9.1} | {:>7.2} {:>6.2}",
@@ -172,7 +210,9 @@ fn main() {
         eprintln!("  ({n} links: {steps} plan steps)");
     }
     println!();
-    println!("events: saphyr-parser events only (the bare parse); tree: conlink's YAML tree with spans;");
+    println!(
+        "events: saphyr-parser events only (the bare parse); tree: conlink's YAML tree with spans;"
+    );
     println!("plan: file text to finished Plan (parse, interpolate, schema, merge, check, lower);");
     println!("+text: the same plus rendering `conlink plan` text; x parse = plan time / bare parse (events) time;");
     println!("x tree = plan time / time to parse the YAML into a tree (with spans).");

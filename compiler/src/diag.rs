@@ -53,17 +53,26 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     /// Sets the primary location and the text under it.
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.primary = Some(Label { span, message: label.into() });
+        self.primary = Some(Label {
+            span,
+            message: label.into(),
+        });
         self
     }
 
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { span, message: label.into() });
+        self.secondary.push(Label {
+            span,
+            message: label.into(),
+        });
         self
     }
 
@@ -120,7 +129,10 @@ impl Diagnostics {
     /// stage found what first; diagnostics without a place go last.
     pub fn sort(&mut self) {
         self.0.sort_by_key(|d| {
-            let place = d.primary.as_ref().map(|l| (l.span.file, l.span.start, l.span.end));
+            let place = d
+                .primary
+                .as_ref()
+                .map(|l| (l.span.file, l.span.start, l.span.end));
             (place.is_none(), place, d.severity)
         });
     }
@@ -149,8 +161,15 @@ impl fmt::Display for MietteView<'_> {
 
 impl std::error::Error for MietteView<'_> {}
 
-fn miette_label(l: &Label) -> miette::LabeledSpan {
-    miette::LabeledSpan::new(Some(l.message.clone()), l.span.start as usize, l.span.len())
+fn miette_label(l: &Label, primary: bool) -> miette::LabeledSpan {
+    let span = (l.span.start as usize, l.span.len());
+    if primary {
+        // The report's header (file:line:column) then names the primary label, not
+        // whichever label comes first in the file.
+        miette::LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
+    } else {
+        miette::LabeledSpan::new_with_span(Some(l.message.clone()), span)
+    }
 }
 
 impl miette::Diagnostic for MietteView<'_> {
@@ -166,7 +185,10 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -176,8 +198,14 @@ impl miette::Diagnostic for MietteView<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let primary = self.diag.primary.as_ref()?;
         // Secondary labels can only be drawn when they are in the same file.
-        let same_file = self.diag.secondary.iter().filter(move |l| l.span.file == primary.span.file);
-        Some(Box::new(std::iter::once(primary).chain(same_file).map(miette_label)))
+        let same_file = self
+            .diag
+            .secondary
+            .iter()
+            .filter(move |l| l.span.file == primary.span.file);
+        let labels = std::iter::once(miette_label(primary, true))
+            .chain(same_file.map(|l| miette_label(l, false)));
+        Some(Box::new(labels))
     }
 }
 
@@ -208,7 +236,10 @@ pub fn render_text(diags: &Diagnostics, sources: &SourceMap, color: bool, width:
             for l in d.secondary.iter().filter(|l| l.span.file != p.span.file) {
                 let f = sources.get(l.span.file);
                 let (line, col) = f.line_col(l.span.start);
-                out.push_str(&format!("  note: {} ({}:{}:{})\n", l.message, f.name, line, col));
+                out.push_str(&format!(
+                    "  note: {} ({}:{}:{})\n",
+                    l.message, f.name, line, col
+                ));
             }
         }
         out.push('\n');

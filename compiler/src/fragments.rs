@@ -34,7 +34,11 @@ pub struct ComposeFacts {
 }
 
 /// Splits one parsed document into fragments, interpolating what conlink reads.
-pub fn extract(kind: SourceKind, doc: Node, env: &Env) -> (Vec<Fragment>, ComposeFacts, Vec<Diagnostic>) {
+pub fn extract(
+    kind: SourceKind,
+    doc: Node,
+    env: &Env,
+) -> (Vec<Fragment>, ComposeFacts, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut frags = Vec::new();
     let mut facts = ComposeFacts::default();
@@ -45,14 +49,20 @@ pub fn extract(kind: SourceKind, doc: Node, env: &Env) -> (Vec<Fragment>, Compos
                 node.value = Value::Map(Vec::new());
             }
             diags.extend(interpolate(&mut node, env));
-            frags.push(Fragment { node, service: None });
+            frags.push(Fragment {
+                node,
+                service: None,
+            });
         }
         SourceKind::Compose => {
             let Value::Map(entries) = doc.value else {
                 if !matches!(doc.value, Value::Null) {
                     diags.push(
-                        Diagnostic::error("conlink::compose::not_a_mapping", "a compose file must be a mapping")
-                            .at(doc.span, format!("found {}", doc.type_phrase())),
+                        Diagnostic::error(
+                            "conlink::compose::not_a_mapping",
+                            "a compose file must be a mapping",
+                        )
+                        .at(doc.span, format!("found {}", doc.type_phrase())),
                     );
                 }
                 return (frags, facts, diags);
@@ -67,7 +77,10 @@ pub fn extract(kind: SourceKind, doc: Node, env: &Env) -> (Vec<Fragment>, Compos
                     }
                     "x-network" => {
                         diags.extend(interpolate(&mut value, env));
-                        frags.push(Fragment { node: value, service: None });
+                        frags.push(Fragment {
+                            node: value,
+                            service: None,
+                        });
                     }
                     "services" => services(value, env, &mut frags, &mut facts, &mut diags),
                     _ => {}
@@ -115,7 +128,10 @@ fn services(
                 "x-network" => {
                     diags.extend(interpolate(&mut value, env));
                     default_target(&mut value, &svc.value);
-                    frags.push(Fragment { node: value, service: Some(svc.value.clone()) });
+                    frags.push(Fragment {
+                        node: value,
+                        service: Some(svc.value.clone()),
+                    });
                 }
                 _ => {}
             }
@@ -134,8 +150,11 @@ fn replica_count(value: &mut Node, env: &Env, diags: &mut Vec<Diagnostic>) -> Op
     };
     if n.is_none() {
         diags.push(
-            Diagnostic::error("conlink::compose::replicas", "a replica count must be a whole number of 0 or more")
-                .at(value.span, "not a replica count"),
+            Diagnostic::error(
+                "conlink::compose::replicas",
+                "a replica count must be a whole number of 0 or more",
+            )
+            .at(value.span, "not a replica count"),
         );
     }
     n.map(|n| Spanned::new(n, value.span))
@@ -145,18 +164,29 @@ fn replica_count(value: &mut Node, env: &Env, diags: &mut Vec<Diagnostic>) -> Op
 /// `service: <name>` (config.md §1; conlink 2.x forgot commands).
 fn default_target(fragment: &mut Node, service: &str) {
     for section in ["links", "commands"] {
-        let Some(Node { value: Value::Seq(items), .. }) = fragment.get_mut(section) else {
+        let Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) = fragment.get_mut(section)
+        else {
             continue;
         };
         for item in items {
             let span = item.span;
             if let Value::Map(entries) = &mut item.value {
-                let has_target =
-                    entries.iter().any(|(k, _)| matches!(k.name.as_str(), "service" | "container" | "node"));
+                let has_target = entries
+                    .iter()
+                    .any(|(k, _)| matches!(k.name.as_str(), "service" | "container" | "node"));
                 if !has_target {
                     entries.push((
-                        Key { name: "service".into(), span },
-                        Node { value: Value::Str(service.to_string()), span },
+                        Key {
+                            name: "service".into(),
+                            span,
+                        },
+                        Node {
+                            value: Value::Str(service.to_string()),
+                            span,
+                        },
                     ));
                 }
             }
@@ -168,7 +198,11 @@ fn default_target(fragment: &mut Node, service: &str) {
 /// `mtu: ${MTU:-1500}` validates and range-checks like `mtu: 1500` (config.md §1).
 pub fn coerce_numbers(fragment: &mut Node) {
     for (section, props) in NUMERIC_PROPERTIES {
-        let Some(Node { value: Value::Seq(items), .. }) = fragment.get_mut(section) else {
+        let Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) = fragment.get_mut(section)
+        else {
             continue;
         };
         for item in items {

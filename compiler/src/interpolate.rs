@@ -70,14 +70,17 @@ pub fn expand(s: &str, env: &Env) -> Result<String, InterpolationError> {
                     code: "conlink::interpolate::unclosed",
                     message: "unclosed `${` in string".into(),
                     label: "this `${` has no closing `}`".into(),
-                    help: "close the variable reference with `}`, or write `$$` for a literal `$`".into(),
+                    help: "close the variable reference with `}`, or write `$$` for a literal `$`"
+                        .into(),
                 })?;
                 let inner = &after[1..close];
                 out.push_str(&braced(inner, env)?);
                 rest = &after[close + 1..];
             }
             Some(c) if is_name_start(c) => {
-                let end = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+                let end = after
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(after.len());
                 let name = &after[..end];
                 out.push_str(env.get(name).map_or("", String::as_str));
                 rest = &after[end..];
@@ -114,7 +117,9 @@ fn matching_brace(s: &str) -> Option<usize> {
 
 /// Expands the inside of `${…}`; default values are themselves interpolated.
 fn braced(inner: &str, env: &Env) -> Result<String, InterpolationError> {
-    let name_end = inner.find(|c: char| !is_name_char(c)).unwrap_or(inner.len());
+    let name_end = inner
+        .find(|c: char| !is_name_char(c))
+        .unwrap_or(inner.len());
     let name = &inner[..name_end];
     let op = &inner[name_end..];
     if name.is_empty() || !name.starts_with(is_name_start) {
@@ -122,7 +127,8 @@ fn braced(inner: &str, env: &Env) -> Result<String, InterpolationError> {
             code: "conlink::interpolate::bad_name",
             message: format!("invalid variable reference `${{{inner}}}`"),
             label: "not a variable name".into(),
-            help: "variable names match [A-Za-z_][A-Za-z0-9_]*; write `$$` for a literal `$`".into(),
+            help: "variable names match [A-Za-z_][A-Za-z0-9_]*; write `$$` for a literal `$`"
+                .into(),
         });
     }
     let value = env.get(name);
@@ -213,7 +219,12 @@ mod tests {
         let e = env();
         let err = expand("${NODE_IP:?set NODE_IP to this host's overlay address}", &e).unwrap_err();
         assert_eq!(err.code, "conlink::interpolate::required");
-        assert!(err.message.contains("set NODE_IP to this host's overlay address"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("set NODE_IP to this host's overlay address"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("unset"));
         let err = expand("${EMPTY:?}", &e).unwrap_err();
         assert_eq!(err.message, "required variable EMPTY is empty");
@@ -223,8 +234,17 @@ mod tests {
     #[test]
     fn malformed_references_are_errors() {
         let e = env();
-        assert_eq!(expand("${A", &e).unwrap_err().code, "conlink::interpolate::unclosed");
-        assert_eq!(expand("${1A}", &e).unwrap_err().code, "conlink::interpolate::bad_name");
-        assert_eq!(expand("${A:x}", &e).unwrap_err().code, "conlink::interpolate::bad_operator");
+        assert_eq!(
+            expand("${A", &e).unwrap_err().code,
+            "conlink::interpolate::unclosed"
+        );
+        assert_eq!(
+            expand("${1A}", &e).unwrap_err().code,
+            "conlink::interpolate::bad_name"
+        );
+        assert_eq!(
+            expand("${A:x}", &e).unwrap_err().code,
+            "conlink::interpolate::bad_operator"
+        );
     }
 }

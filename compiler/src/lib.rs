@@ -82,7 +82,9 @@ pub struct Compilation {
 pub fn compile(files: Vec<SourceFile>, env: &Env, opts: &Options) -> Compilation {
     let mut sources = SourceMap::new();
     let mut ordered: Vec<SourceFile> = Vec::with_capacity(files.len());
-    let (compose, network): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| f.kind == SourceKind::Compose);
+    let (compose, network): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| f.kind == SourceKind::Compose);
     ordered.extend(compose);
     ordered.extend(network);
     for f in ordered {
@@ -92,7 +94,11 @@ pub fn compile(files: Vec<SourceFile>, env: &Env, opts: &Options) -> Compilation
     let plan = run(&sources, env, opts, &mut diags);
     fill_pointers(&sources, &mut diags);
     diags.sort();
-    Compilation { sources, diagnostics: diags, plan }
+    Compilation {
+        sources,
+        diagnostics: diags,
+        plan,
+    }
 }
 
 fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) -> Option<Plan> {
@@ -132,7 +138,10 @@ fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) 
             }
             match de::from_node::<Config>(&f.node) {
                 Ok(cfg) => configs.push(cfg),
-                Err(e) => diags.push(Diagnostic::error("conlink::schema::invalid", e.message.clone()).at(e.span, e.message)),
+                Err(e) => diags.push(
+                    Diagnostic::error("conlink::schema::invalid", e.message.clone())
+                        .at(e.span, e.message),
+                ),
             }
         }
     }
@@ -148,7 +157,9 @@ fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) 
     let services = service_scales(&cfg, &compose_replicas, opts, diags);
 
     // 5. Check.
-    let check_opts = check::CheckOptions { default_bridge_mode: opts.default_bridge_mode };
+    let check_opts = check::CheckOptions {
+        default_bridge_mode: opts.default_bridge_mode,
+    };
     let (checked, errs) = check::check(&cfg, &check_opts, sources);
     diags.extend(errs);
     if diags.has_errors() {
@@ -175,7 +186,12 @@ fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) 
 /// The project name (cli.md): `--project`, else `COMPOSE_PROJECT_NAME`, else the compose
 /// file's `name:`, else the fallback the caller chose. Compose's own rules apply: lower
 /// case letters, digits, `-` and `_`, starting with a letter or digit.
-fn project_name(opts: &Options, env: &Env, compose: Option<String>, diags: &mut Diagnostics) -> Option<String> {
+fn project_name(
+    opts: &Options,
+    env: &Env,
+    compose: Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<String> {
     let (name, from) = if let Some(p) = &opts.project {
         (p.clone(), "--project")
     } else if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
@@ -191,11 +207,20 @@ fn project_name(opts: &Options, env: &Env, compose: Option<String>, diags: &mut 
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect();
         let n = n.trim_start_matches(['-', '_']).to_string();
-        (if n.is_empty() { "conlink".to_string() } else { n }, "the directory name")
+        (
+            if n.is_empty() {
+                "conlink".to_string()
+            } else {
+                n
+            },
+            "the directory name",
+        )
     };
     let valid = name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !valid {
         diags.push(
             Diagnostic::error("conlink::project_name", format!("invalid project name `{name}` (from {from})"))
@@ -214,16 +239,29 @@ fn service_scales(
     opts: &Options,
     diags: &mut Diagnostics,
 ) -> Vec<ServiceScale> {
-    let compose: indexmap::IndexMap<&str, u32> = compose.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    let compose: indexmap::IndexMap<&str, u32> =
+        compose.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     let mut out: indexmap::IndexMap<String, ServiceScale> = indexmap::IndexMap::new();
-    let targets = cfg.links.iter().filter_map(|l| l.target()).chain(cfg.commands.iter().filter_map(|c| c.target()));
+    let targets = cfg
+        .links
+        .iter()
+        .filter_map(|l| l.target())
+        .chain(cfg.commands.iter().filter_map(|c| c.target()));
     for t in targets {
         if let Target::Service(s) = t {
             if !out.contains_key(&s) {
                 // Later compose files override earlier ones (the map keeps the last).
                 let scale = match compose.get(s.as_str()) {
-                    Some(n) => ServiceScale { service: s.clone(), replicas: *n, source: "compose".into() },
-                    None => ServiceScale { service: s.clone(), replicas: 1, source: "default".into() },
+                    Some(n) => ServiceScale {
+                        service: s.clone(),
+                        replicas: *n,
+                        source: "compose".into(),
+                    },
+                    None => ServiceScale {
+                        service: s.clone(),
+                        replicas: 1,
+                        source: "default".into(),
+                    },
                 };
                 out.insert(s, scale);
             }

@@ -26,7 +26,11 @@ pub fn merge(fragments: Vec<Config>) -> Config {
     Config {
         links: merge_links_by_target_dev(all.links),
         bridges: merge_by_key(all.bridges, |b| Some(b.bridge.value.clone()), merge_bridge),
-        tunnels: merge_by_key(all.tunnels, |t| Some((t.kind.value, t.vni.value)), merge_tunnel),
+        tunnels: merge_by_key(
+            all.tunnels,
+            |t| Some((t.kind.value, t.vni.value)),
+            merge_tunnel,
+        ),
         commands: all.commands,
         nodes: merge_by_key(all.nodes, |n| Some(n.name.value.clone()), merge_node),
     }
@@ -136,11 +140,20 @@ mod tests {
     }
 
     fn link(service: &str, dev: Option<&str>) -> Spanned<Link> {
-        Spanned::new(Link { service: Some(s(service)), dev: dev.map(s), ..Link::default() }, Span::default())
+        Spanned::new(
+            Link {
+                service: Some(s(service)),
+                dev: dev.map(s),
+                ..Link::default()
+            },
+            Span::default(),
+        )
     }
 
     fn values(l: &Option<StrList>) -> Vec<&str> {
-        l.as_ref().map(|l| l.0.iter().map(|s| s.value.as_str()).collect()).unwrap_or_default()
+        l.as_ref()
+            .map(|l| l.0.iter().map(|s| s.value.as_str()).collect())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -155,7 +168,10 @@ mod tests {
         let c = link("web", Some("eth1"));
         let merged = merge_links_by_target_dev(vec![a, b, c]);
         assert_eq!(merged.len(), 2);
-        assert_eq!(values(&merged[0].ip), ["10.0.0.1/24", "fd00::1/64", "10.0.1.1/24"]);
+        assert_eq!(
+            values(&merged[0].ip),
+            ["10.0.0.1/24", "fd00::1/64", "10.0.1.1/24"]
+        );
         assert_eq!(merged[0].mtu.unwrap().value, Mtu(9000));
         assert_eq!(merged[1].dev(), "eth1");
     }
@@ -163,7 +179,13 @@ mod tests {
     #[test]
     fn different_targets_do_not_merge() {
         let a = link("web", None);
-        let b = Spanned::new(Link { container: Some(s("web")), ..Link::default() }, Span::default());
+        let b = Spanned::new(
+            Link {
+                container: Some(s("web")),
+                ..Link::default()
+            },
+            Span::default(),
+        );
         assert_eq!(merge_links_by_target_dev(vec![a, b]).len(), 2);
     }
 

@@ -37,7 +37,9 @@ pub struct Config {
 }
 
 /// The kind of interface a link creates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkKind {
     /// A veth pair: `dev` in the target, the outer end on a bridge in conlink's namespace.
@@ -86,7 +88,11 @@ impl LinkKind {
     pub fn has_parent(self) -> bool {
         matches!(
             self,
-            LinkKind::Vlan | LinkKind::Ipvlan | LinkKind::Macvlan | LinkKind::Ipvtap | LinkKind::Macvtap
+            LinkKind::Vlan
+                | LinkKind::Ipvlan
+                | LinkKind::Macvlan
+                | LinkKind::Ipvtap
+                | LinkKind::Macvtap
         )
     }
 }
@@ -138,7 +144,9 @@ pub struct Link {
 }
 
 /// How a bridge is realised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BridgeMode {
     /// `ovs` where Open vSwitch is usable, otherwise `linux`; decided when planning.
@@ -175,7 +183,9 @@ pub struct Bridge {
 }
 
 /// Tunnel encapsulation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TunnelKind {
     Geneve,
@@ -281,7 +291,10 @@ impl<'de> Deserialize<'de> for Sysctls {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a mapping of sysctl names to values")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Sysctls, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Sysctls, A::Error> {
                 let mut out = Sysctls::default();
                 while let Some((k, v)) = m.next_entry::<Spanned<String>, Spanned<SysctlValue>>()? {
                     out.set(k, v);
@@ -501,7 +514,9 @@ impl Link {
     /// The link's target, if it names exactly one.
     pub fn target(&self) -> Option<Target> {
         let t = targets_of(&self.service, &self.container, &self.node);
-        (t.len() == 1).then(|| t.into_iter().next().map(|(t, _)| t)).flatten()
+        (t.len() == 1)
+            .then(|| t.into_iter().next().map(|(t, _)| t))
+            .flatten()
     }
 
     pub fn kind(&self) -> LinkKind {
@@ -516,6 +531,8 @@ impl Link {
 impl Command {
     pub fn target(&self) -> Option<Target> {
         let t = targets_of(&self.service, &self.container, &self.node);
-        (t.len() == 1).then(|| t.into_iter().next().map(|(t, _)| t)).flatten()
+        (t.len() == 1)
+            .then(|| t.into_iter().next().map(|(t, _)| t))
+            .flatten()
     }
 }

@@ -242,6 +242,21 @@ fn array_index(segment: &str) -> Option<usize> {
     }
 }
 
+impl Node {
+    /// The node's type with an article, as messages use it ("found a mapping").
+    pub fn type_phrase(&self) -> &'static str {
+        match self.value {
+            Value::Null => "nothing (null)",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,20 +366,5 @@ mod tests {
         assert_eq!(t.pointer_of(sp(13, 14)).as_deref(), Some(""));
         assert_eq!(t.pointer_of(sp(40, 41)), None);
         assert_eq!(t.pointer_of(Span::new(FileId(1), 1, 2)), None);
-    }
-}
-
-impl Node {
-    /// The node's type with an article, as messages use it ("found a mapping").
-    pub fn type_phrase(&self) -> &'static str {
-        match self.value {
-            Value::Null => "nothing (null)",
-            Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a number",
-            Value::Str(_) => "a string",
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a mapping",
-        }
     }
 }

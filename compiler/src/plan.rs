@@ -211,7 +211,9 @@ impl Mac {
     }
 
     pub fn to_u64(self) -> u64 {
-        self.0.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+        self.0
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
     }
 
     pub fn from_u64(v: u64) -> Mac {
@@ -227,7 +229,11 @@ impl Mac {
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -295,9 +301,17 @@ pub enum LinkSpec {
         mode: Option<String>,
     },
     /// A VXLAN tunnel device whose UDP socket lives in the step's namespace.
-    Vxlan { vni: u32, remote: IpAddr, dstport: u16 },
+    Vxlan {
+        vni: u32,
+        remote: IpAddr,
+        dstport: u16,
+    },
     /// A Geneve tunnel device whose UDP socket lives in the step's namespace.
-    Geneve { vni: u32, remote: IpAddr, dstport: u16 },
+    Geneve {
+        vni: u32,
+        remote: IpAddr,
+        dstport: u16,
+    },
 }
 
 /// The second end of a veth pair, created in the same request.
@@ -497,7 +511,11 @@ pub enum Op {
     /// `ovs-vsctl del-port BRIDGE PORT`
     OvsPortDel { bridge: String, port: String },
     /// `nft -f`: one conlink-owned table with its chains and rules, added atomically.
-    NftTableAdd { family: NftFamily, table: String, chains: Vec<NftChain> },
+    NftTableAdd {
+        family: NftFamily,
+        table: String,
+        chains: Vec<NftChain>,
+    },
     /// `nft delete table FAMILY TABLE`
     NftTableDel { family: NftFamily, table: String },
     /// Run a command inside the namespace (for nodes: a child process of conlink; for
@@ -518,17 +536,35 @@ impl Op {
             Op::NetnsAdd => Op::NetnsDel,
             Op::NetnsDel => Op::NetnsAdd,
             Op::Sysctl { key, .. } => Op::SysctlRestore { key: key.clone() },
-            Op::SysctlRestore { key } => Op::Sysctl { key: key.clone(), value: String::new() },
-            Op::LinkAdd { name, netns, .. } | Op::LinkDel { name, netns } => {
-                Op::LinkDel { name: name.clone(), netns: netns.clone() }
-            }
+            Op::SysctlRestore { key } => Op::Sysctl {
+                key: key.clone(),
+                value: String::new(),
+            },
+            Op::LinkAdd { name, netns, .. } | Op::LinkDel { name, netns } => Op::LinkDel {
+                name: name.clone(),
+                netns: netns.clone(),
+            },
             Op::LinkUp { dev: d } => Op::LinkDown { dev: dev(d) },
             Op::LinkDown { dev: d } => Op::LinkUp { dev: dev(d) },
-            Op::LinkSetMaster { dev: d, .. } | Op::LinkSetNomaster { dev: d } => Op::LinkSetNomaster { dev: dev(d) },
-            Op::AddrAdd { dev: d, addr } => Op::AddrDel { dev: dev(d), addr: *addr },
-            Op::AddrDel { dev: d, addr } => Op::AddrAdd { dev: dev(d), addr: *addr },
-            Op::RouteAdd { dev: d, route } => Op::RouteDel { dev: dev(d), route: route.clone() },
-            Op::RouteDel { dev: d, route } => Op::RouteAdd { dev: dev(d), route: route.clone() },
+            Op::LinkSetMaster { dev: d, .. } | Op::LinkSetNomaster { dev: d } => {
+                Op::LinkSetNomaster { dev: dev(d) }
+            }
+            Op::AddrAdd { dev: d, addr } => Op::AddrDel {
+                dev: dev(d),
+                addr: *addr,
+            },
+            Op::AddrDel { dev: d, addr } => Op::AddrAdd {
+                dev: dev(d),
+                addr: *addr,
+            },
+            Op::RouteAdd { dev: d, route } => Op::RouteDel {
+                dev: dev(d),
+                route: route.clone(),
+            },
+            Op::RouteDel { dev: d, route } => Op::RouteAdd {
+                dev: dev(d),
+                route: route.clone(),
+            },
             Op::ExternalRouteAdd { dev: d } => Op::ExternalRouteDel { dev: dev(d) },
             Op::ExternalRouteDel { dev: d } => Op::ExternalRouteAdd { dev: dev(d) },
             Op::QdiscAdd { dev: d, qdisc } => {
@@ -536,23 +572,48 @@ impl Op {
                     Qdisc::Netem { .. } => QdiscParent::Root,
                     Qdisc::Ingress => QdiscParent::Ingress,
                 };
-                Op::QdiscDel { dev: dev(d), parent }
+                Op::QdiscDel {
+                    dev: dev(d),
+                    parent,
+                }
             }
-            Op::QdiscDel { dev: d, parent } => Op::QdiscDel { dev: dev(d), parent: *parent },
-            Op::RedirectAdd { dev: d, .. } | Op::RedirectDel { dev: d } => Op::RedirectDel { dev: dev(d) },
+            Op::QdiscDel { dev: d, parent } => Op::QdiscDel {
+                dev: dev(d),
+                parent: *parent,
+            },
+            Op::RedirectAdd { dev: d, .. } | Op::RedirectDel { dev: d } => {
+                Op::RedirectDel { dev: dev(d) }
+            }
             Op::Ethtool { dev: d, settings } => Op::EthtoolRestore {
                 dev: dev(d),
-                features: settings.features.iter().map(|f| f.feature.clone()).collect(),
+                features: settings
+                    .features
+                    .iter()
+                    .map(|f| f.feature.clone())
+                    .collect(),
             },
-            Op::EthtoolRestore { dev: d, features } => Op::EthtoolRestore { dev: dev(d), features: features.clone() },
-            Op::OvsBridgeAdd { bridge } | Op::OvsBridgeDel { bridge } => Op::OvsBridgeDel { bridge: bridge.clone() },
+            Op::EthtoolRestore { dev: d, features } => Op::EthtoolRestore {
+                dev: dev(d),
+                features: features.clone(),
+            },
+            Op::OvsBridgeAdd { bridge } | Op::OvsBridgeDel { bridge } => Op::OvsBridgeDel {
+                bridge: bridge.clone(),
+            },
             Op::OvsPortAdd { bridge, port, .. } | Op::OvsPortDel { bridge, port } => {
-                Op::OvsPortDel { bridge: bridge.clone(), port: port.clone() }
+                Op::OvsPortDel {
+                    bridge: bridge.clone(),
+                    port: port.clone(),
+                }
             }
             Op::NftTableAdd { family, table, .. } | Op::NftTableDel { family, table } => {
-                Op::NftTableDel { family: *family, table: table.clone() }
+                Op::NftTableDel {
+                    family: *family,
+                    table: table.clone(),
+                }
             }
-            Op::Exec { command } | Op::ExecStop { command } => Op::ExecStop { command: command.clone() },
+            Op::Exec { command } | Op::ExecStop { command } => Op::ExecStop {
+                command: command.clone(),
+            },
         }
     }
 }
@@ -566,4 +627,3 @@ pub fn plan_schema() -> schemars::Schema {
 
 /// Stable identifier of the plan schema.
 pub const PLAN_SCHEMA_ID: &str = "urn:conlink:schema:plan:v1";
-

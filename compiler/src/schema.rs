@@ -46,7 +46,10 @@ fn strip_null(v: &mut Json) {
             if let Some(Json::Array(alts)) = obj.get_mut(key) {
                 alts.retain(|a| !is_null(a));
                 if alts.len() == 1 {
-                    let Some(Json::Object(only)) = obj.remove(key).and_then(|a| a.as_array().and_then(|a| a.first().cloned())) else {
+                    let Some(Json::Object(only)) = obj
+                        .remove(key)
+                        .and_then(|a| a.as_array().and_then(|a| a.first().cloned()))
+                    else {
                         continue;
                     };
                     for (k, val) in only {
@@ -170,16 +173,21 @@ impl SchemaValidator {
                 out.push(
                     Diagnostic::error(
                         "conlink::schema::out_of_range",
-                        format!("{} is too {what} (allowed: {range})", json_scalar(&node.to_json())),
+                        format!(
+                            "{} is too {what} (allowed: {range})",
+                            json_scalar(&node.to_json())
+                        ),
                     )
                     .at(node.span, format!("allowed: {range}")),
                 );
             }
-            ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
                 self.report_alternatives(root, node, context, out);
             }
             _ => out.push(
-                Diagnostic::error("conlink::schema::invalid", err.to_string()).at(node.span, "here"),
+                Diagnostic::error("conlink::schema::invalid", err.to_string())
+                    .at(node.span, "here"),
             ),
         }
     }
@@ -198,7 +206,11 @@ impl SchemaValidator {
         // Alternatives written for another type of value are not what the user meant.
         let same_type: Vec<&Vec<ValidationError<'static>>> = context
             .iter()
-            .filter(|errs| !errs.iter().any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }) && here(e)))
+            .filter(|errs| {
+                !errs
+                    .iter()
+                    .any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }) && here(e))
+            })
             .collect();
         if same_type.is_empty() {
             let mut expected: Vec<String> = context
@@ -242,13 +254,17 @@ impl SchemaValidator {
         // number after interpolation deserves a plain sentence, not a regex.
         if matches!(node.value, Value::Str(_))
             && same_type.iter().all(|errs| {
-                errs.iter().all(|e| matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
+                errs.iter()
+                    .all(|e| matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
             })
         {
             out.push(
                 Diagnostic::error(
                     "conlink::schema::not_a_number",
-                    format!("expected an integer, found the string {:?}", node.as_str().unwrap_or_default()),
+                    format!(
+                        "expected an integer, found the string {:?}",
+                        node.as_str().unwrap_or_default()
+                    ),
                 )
                 .at(node.span, "not an integer")
                 .help("write a decimal integer, or a ${VARIABLE} that expands to one"),
@@ -259,7 +275,12 @@ impl SchemaValidator {
         // one the user was writing.
         let best = same_type
             .iter()
-            .max_by_key(|errs| errs.iter().map(|e| e.instance_path().as_str().len()).max().unwrap_or(0))
+            .max_by_key(|errs| {
+                errs.iter()
+                    .map(|e| e.instance_path().as_str().len())
+                    .max()
+                    .unwrap_or(0)
+            })
             .expect("not empty");
         for e in best.iter() {
             self.report(root, e, out);
@@ -269,7 +290,9 @@ impl SchemaValidator {
     /// The property names a schema object allows, from the path of its
     /// `additionalProperties` keyword.
     fn allowed_keys(&self, schema_path: &str) -> Vec<String> {
-        let parent = schema_path.strip_suffix("/additionalProperties").unwrap_or(schema_path);
+        let parent = schema_path
+            .strip_suffix("/additionalProperties")
+            .unwrap_or(schema_path);
         self.schema
             .pointer(&format!("{parent}/properties"))
             .and_then(Json::as_object)
@@ -292,7 +315,10 @@ fn not_one_of(node: &Node, options: &[&str]) -> Diagnostic {
         "conlink::schema::unknown_value",
         format!("{shown} is not one of: {}", options.join(", ")),
     )
-    .at(node.span, format!("expected one of: {}", options.join(", ")));
+    .at(
+        node.span,
+        format!("expected one of: {}", options.join(", ")),
+    );
     match node.as_str().and_then(|s| did_you_mean(s, options)) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d,

@@ -632,7 +632,7 @@ impl Builder<'_> {
             "illegal placement of ':' indicator"
             | "while parsing a flow sequence, expected ',' or ']'"
             | "while parsing a flow mapping, did not find expected ',' or '}'" => {
-                self.unclosed_bracket(at)
+                self.unclosed_bracket(info, at)
             }
             "misplaced bracket" => self.unmatched_bracket(at),
             "invalid trailing content after double-quoted scalar" => self.after_quote(at),
@@ -904,8 +904,9 @@ impl Builder<'_> {
         )
     }
 
-    /// Flow collections: an unclosed `[`/`{`, or one closed by the other bracket.
-    fn unclosed_bracket(&self, at: usize) -> Option<Diagnostic> {
+    /// Flow collections: an unclosed `[`/`{`, one closed by the other bracket, or a
+    /// missing `,` between two entries.
+    fn unclosed_bracket(&self, info: &str, at: usize) -> Option<Diagnostic> {
         let b = self.text.as_bytes();
         let (open, close) = flow_brackets(b)
             .into_iter()
@@ -935,7 +936,25 @@ impl Builder<'_> {
             );
         }
         if close.is_some() {
-            return None;
+            // saphyr stops at the entry after the missing comma.
+            let prev = prev_code(b, at)?;
+            if info.starts_with("illegal placement") || prev <= open || b[prev] == b',' {
+                return None;
+            }
+            return Some(
+                Diagnostic::error(
+                    SYNTAX,
+                    format!("missing `,` between the entries of a {kind}"),
+                )
+                .at(
+                    self.span(at, at + char_width(self.text, at)),
+                    "expected `,` before this entry",
+                )
+                .also(self.span(open, open + 1), format!("the {kind} opened here"))
+                .help(format!(
+                    "separate the entries of a {kind} with `,` (YAML parser: {info})"
+                )),
+            );
         }
         let mut diag = Diagnostic::error(SYNTAX, format!("`{opener}` is never closed"))
             .at(
@@ -1311,6 +1330,51 @@ fn flow_brackets(b: &[u8]) -> Vec<(usize, Option<usize>)> {
         i += 1;
     }
     pairs
+}
+
+/// Offset of the last character before `at` that is neither blank nor in a comment.
+fn prev_code(b: &[u8], at: usize) -> Option<usize> {
+    let mut start = line_start(b, at);
+    let mut end = at.min(b.len());
+    loop {
+        let line = &b[start..end];
+        let code = comment_start(line).unwrap_or(line.len());
+        let e = trim_end(b, start, start + code);
+        if e > start {
+            return Some(e - 1);
+        }
+        end = start.checked_sub(1)?;
+        start = line_start(b, end);
+    }
+}
+
+/// Offset in `line` of a `#` starting a comment, outside quotes.
+fn comment_start(line: &[u8]) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        let after_blank = i == 0 || is_blank(line[i - 1]);
+        let token_start = after_blank || matches!(line[i - 1], b'[' | b'{' | b',' | b':');
+        match quote {
+            Some(b'"') if c == b'\\' => i += 1,
+            Some(q) if c == q => {
+                if q == b'\'' && line.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                } else {
+                    quote = None;
+                }
+            }
+            Some(_) => {}
+            None => match c {
+                b'"' | b'\'' if token_start => quote = Some(c),
+                b'#' if after_blank => return Some(i),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Offset of the first `&name` anchor at or after `from`.
@@ -2183,6 +2247,31 @@ list:
             (1, 10),
         );
         check("a: }\n", "unmatched `}`", "no `{` opens this", "}", (1, 4));
+        // JSON with a missing comma between two entries.
+        let text = "{\"links\": [\n  {\"service\": \"web\", \"bridge\": \"s1\",}\n  {\"service\": \"db\"}\n]}\n";
+        let d = check(
+            text,
+            "missing `,` between the entries of a list",
+            "expected `,` before this entry",
+            "{",
+            (3, 3),
+        );
+        assert_eq!(line_col(text, d.secondary[0].span.start), (1, 11));
+        check(
+            "a: [x, 'y' # c, d\n  z]\n",
+            "missing `,` between the entries of a list",
+            "expected `,` before this entry",
+            "z",
+            (2, 3),
+        );
+        // A comma in a comment does not count.
+        check(
+            "a: {x: 1 # c,\n  y: 2}\n",
+            "missing `,` between the entries of a mapping",
+            "expected `,` before this entry",
+            "y",
+            (2, 3),
+        );
     }
 
     #[test]
@@ -2327,46 +2416,6 @@ list:
                         }
                     }
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn tmp_fuzz_syntax() {
-        let pieces = [
-            "- ", ": ", ":", "? ", "[", "]", "{", "}", ",", "&a ", "*a", "*b ", "&", "*", "|", ">",
-            "#", " # c", "\n", "\n  ", "\n ", "\t", "'", "\"", "\\", "''", "a", "b:c", "é", "ü:",
-            "@", "`", "%", "---", "\r\n", "x y", "- - ", "!!", "!<", "  ", "   - ", "k: v", "\n\t",
-        ];
-        let mut state: u64 = 0x1234_5678_9ABC_DEF1;
-        let mut seen = std::collections::BTreeMap::new();
-        for _ in 0..1_500_000 {
-            let mut text = String::new();
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            for _ in 0..(state % 16) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
-            }
-            if let Err(diags) = parse(F, &text) {
-                for d in diags {
-                    let primary = d.primary.clone().expect("located");
-                    for span in d.secondary.iter().map(|l| l.span).chain([primary.span]) {
-                        assert!(
-                            text.get(span.start as usize..span.end as usize).is_some(),
-                            "{text:?}: {span:?}"
-                        );
-                    }
-                    seen.entry(d.message.clone()).or_insert(text.clone());
-                }
-            }
-        }
-        for (m, t) in seen {
-            if !m.contains('`') || true {
-                println!("{m:?}  <=  {t:?}");
             }
         }
     }

@@ -6,4 +6,5 @@
 //! fixed from the start.
 
 /// Why a runtime command cannot run in this build.
-pub const NOT_IMPLEMENTED: &str = "the runtime (apply, destroy, run, exec, status) is not implemented yet";
+pub const NOT_IMPLEMENTED: &str =
+    "the runtime (apply, destroy, run, exec, status) is not implemented yet";

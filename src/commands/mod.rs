@@ -11,7 +11,10 @@ use std::io::IsTerminal;
 
 /// Subcommands of the runtime, which a later version provides.
 pub fn not_yet(name: &str) -> Outcome {
-    eprintln!("conlink {name}: not implemented yet ({})", runtime::NOT_IMPLEMENTED);
+    eprintln!(
+        "conlink {name}: not implemented yet ({})",
+        runtime::NOT_IMPLEMENTED
+    );
     Outcome::Usage
 }
 
@@ -22,7 +25,10 @@ pub fn print_diagnostics(diags: &Diagnostics, sources: &SourceMap) {
     }
     let stderr = std::io::stderr();
     let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    eprint!("{}", compiler::diag::render_text(diags, sources, color, 100));
+    eprint!(
+        "{}",
+        compiler::diag::render_text(diags, sources, color, 100)
+    );
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.0.len() - errors;
     if errors > 0 {

@@ -19,11 +19,13 @@ pub fn run(common: &Common, args: &ValidateArgs) -> Outcome {
         Some(plan) => {
             if common.verbose > 0 || args.format == Format::Text {
                 let steps: usize = plan.units.iter().map(|u| u.steps.len()).sum();
-                eprintln!("conlink: configuration is valid ({} units, {steps} steps)", plan.units.len());
+                eprintln!(
+                    "conlink: configuration is valid ({} units, {steps} steps)",
+                    plan.units.len()
+                );
             }
             Outcome::Success
         }
         None => Outcome::Failed,
     }
 }
-

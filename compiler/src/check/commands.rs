@@ -6,7 +6,11 @@ use crate::diag::Diagnostic;
 use crate::model::{Command, CommandLine};
 use crate::node::Spanned;
 
-pub fn command(cx: &mut Checker, c: &Spanned<Command>, nodes: &NodeIndex) -> Option<CheckedCommand> {
+pub fn command(
+    cx: &mut Checker,
+    c: &Spanned<Command>,
+    nodes: &NodeIndex,
+) -> Option<CheckedCommand> {
     let t = target(cx, "command", c, &c.service, &c.container, &c.node, nodes);
     let empty = match &c.command.value {
         CommandLine::Shell(s) => s.trim().is_empty(),
@@ -16,9 +20,15 @@ pub fn command(cx: &mut Checker, c: &Spanned<Command>, nodes: &NodeIndex) -> Opt
         cx.report(
             Diagnostic::error("conlink::check::empty_command", "the command is empty")
                 .at(c.command.span, "nothing to run")
-                .help("write a shell command as a string, or a program and its arguments as a list"),
+                .help(
+                    "write a shell command as a string, or a program and its arguments as a list",
+                ),
         );
         return None;
     }
-    Some(CheckedCommand { target: t?, span: c.span, command: c.command.value.clone() })
+    Some(CheckedCommand {
+        target: t?,
+        span: c.span,
+        command: c.command.value.clone(),
+    })
 }

@@ -24,9 +24,12 @@ pub fn target(
     match found.as_slice() {
         [] => {
             cx.report(
-                Diagnostic::error("conlink::check::no_target", format!("this {what} names no target"))
-                    .at(whole.span, format!("{what} without a target"))
-                    .help("add one of `service: NAME`, `container: NAME` or `node: NAME`"),
+                Diagnostic::error(
+                    "conlink::check::no_target",
+                    format!("this {what} names no target"),
+                )
+                .at(whole.span, format!("{what} without a target"))
+                .help("add one of `service: NAME`, `container: NAME` or `node: NAME`"),
             );
             None
         }
@@ -45,8 +48,11 @@ pub fn target(
             if let Target::Node(name) = t {
                 if !nodes.contains_key(name) {
                     let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
-                    let mut d = Diagnostic::error("conlink::check::unknown_node", format!("unknown node `{name}`"))
-                        .at(at.span, "no node of this name under `nodes`");
+                    let mut d = Diagnostic::error(
+                        "conlink::check::unknown_node",
+                        format!("unknown node `{name}`"),
+                    )
+                    .at(at.span, "no node of this name under `nodes`");
                     d = match did_you_mean(name, &known) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None => d.help(format!("declare it: `nodes: [{{name: {name}}}]`")),
@@ -61,7 +67,11 @@ pub fn target(
             cx.report(
                 Diagnostic::error(
                     "conlink::check::two_targets",
-                    format!("this {what} names more than one target ({} and {})", t1.kind(), t2.kind()),
+                    format!(
+                        "this {what} names more than one target ({} and {})",
+                        t1.kind(),
+                        t2.kind()
+                    ),
                 )
                 .at(a2.span, "second target")
                 .also(a1.span, "first target")
@@ -75,7 +85,8 @@ pub fn target(
 /// Docker's rule for container (and compose service) names.
 fn valid_engine_name(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
 /// Checks one link.
@@ -86,15 +97,21 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
     let kind_at = l.kind.as_ref().map_or(l.span, |k| k.span);
     // A defaulted `type` has no place of its own to point at.
     let kind_given = l.kind.is_some();
-    let dev = l.dev.clone().unwrap_or_else(|| Spanned::new("eth0".into(), l.span));
+    let dev = l
+        .dev
+        .clone()
+        .unwrap_or_else(|| Spanned::new("eth0".into(), l.span));
     interface_name(cx, "`dev`", &dev);
 
     // bridge: required for veth, meaningless for the others.
     match (kind, &l.bridge) {
         (LinkKind::Veth, None) => cx.report(
-            Diagnostic::error("conlink::check::missing_bridge", "a veth link needs a `bridge`")
-                .at(l.span, "veth link without `bridge`")
-                .help("add `bridge: NAME` (the bridge the outer end joins)"),
+            Diagnostic::error(
+                "conlink::check::missing_bridge",
+                "a veth link needs a `bridge`",
+            )
+            .at(l.span, "veth link without `bridge`")
+            .help("add `bridge: NAME` (the bridge the outer end joins)"),
         ),
         (LinkKind::Veth, Some(b)) => {
             interface_name(cx, "bridge name", b);
@@ -105,7 +122,11 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
                 format!("`bridge` applies only to veth links, not {}", k.as_str()),
             )
             .at(b.span, "not allowed here")
-            .also_if(kind_given, kind_at, format!("this link is {}", k.with_article())),
+            .also_if(
+                kind_given,
+                kind_at,
+                format!("this link is {}", k.with_article()),
+            ),
         ),
         _ => {}
     }
@@ -113,8 +134,11 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
     // outer-dev: the veth's outer end, or the parent of a *vlan/*vtap.
     match (&l.outer_dev, kind.has_parent(), kind) {
         (Some(o), _, LinkKind::Dummy) => cx.report(
-            Diagnostic::error("conlink::check::outer_dev_dummy", "a dummy link has no outer end")
-                .at(o.span, "remove `outer-dev`"),
+            Diagnostic::error(
+                "conlink::check::outer_dev_dummy",
+                "a dummy link has no outer end",
+            )
+            .at(o.span, "remove `outer-dev`"),
         ),
         (Some(o), _, _) => {
             interface_name(cx, "`outer-dev`", o);
@@ -122,7 +146,10 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
         (None, true, k) => cx.report(
             Diagnostic::error(
                 "conlink::check::missing_parent",
-                format!("{} link needs `outer-dev`, its parent interface in the host namespace", k.with_article()),
+                format!(
+                    "{} link needs `outer-dev`, its parent interface in the host namespace",
+                    k.with_article()
+                ),
             )
             .at(kind_at, format!("{} without a parent", k.as_str()))
             .help("add `outer-dev: eth0` (or whichever host interface carries it)"),
@@ -137,7 +164,10 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
             cx.report(
                 Diagnostic::error(
                     "conlink::check::mac_ipvlan",
-                    format!("{} interface shares its parent's MAC; `mac` cannot be set", kind.with_article()),
+                    format!(
+                        "{} interface shares its parent's MAC; `mac` cannot be set",
+                        kind.with_article()
+                    ),
                 )
                 .at(m.span, "not allowed here"),
             );
@@ -167,15 +197,21 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
         }
     }
 
-    let mode = l.mode.as_ref().and_then(|m| mode(cx, kind, (kind_given, kind_at), m));
+    let mode = l
+        .mode
+        .as_ref()
+        .and_then(|m| mode(cx, kind, (kind_given, kind_at), m));
 
     let vlanid = match (kind, &l.vlanid) {
         (LinkKind::Vlan, Some(v)) => Some(v.value.0),
         (LinkKind::Vlan, None) => {
             cx.report(
-                Diagnostic::error("conlink::check::missing_vlanid", "a vlan link needs a `vlanid`")
-                    .at(kind_at, "vlan without an id")
-                    .help("add `vlanid: N` with N from 1 to 4094"),
+                Diagnostic::error(
+                    "conlink::check::missing_vlanid",
+                    "a vlan link needs a `vlanid`",
+                )
+                .at(kind_at, "vlan without an id")
+                .help("add `vlanid: N` with N from 1 to 4094"),
             );
             None
         }
@@ -202,14 +238,23 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
     if let Some(first) = l.forward.as_ref().and_then(|f| f.0.first()) {
         if kind != LinkKind::Veth {
             cx.report(
-                Diagnostic::error("conlink::check::forward_not_veth", "`forward` needs a veth link on a bridge")
-                    .at(first.span, format!("not possible on {} link", kind.with_article())),
+                Diagnostic::error(
+                    "conlink::check::forward_not_veth",
+                    "`forward` needs a veth link on a bridge",
+                )
+                .at(
+                    first.span,
+                    format!("not possible on {} link", kind.with_article()),
+                ),
             );
         } else if !ips.iter().any(|ip| ip.value.addr().is_ipv4()) {
             cx.report(
-                Diagnostic::error("conlink::check::forward_without_ip", "`forward` needs an IPv4 `ip` on the link")
-                    .at(first.span, "forwarded to which address?")
-                    .help("add `ip: ADDRESS/PREFIX` to this link"),
+                Diagnostic::error(
+                    "conlink::check::forward_without_ip",
+                    "`forward` needs an IPv4 `ip` on the link",
+                )
+                .at(first.span, "forwarded to which address?")
+                .help("add `ip: ADDRESS/PREFIX` to this link"),
             );
         }
     }
@@ -287,9 +332,12 @@ pub fn mac_address(cx: &mut Checker, m: &Spanned<String>) -> Option<Spanned<Mac>
     match Mac::parse(&m.value.to_ascii_lowercase()) {
         None => {
             cx.report(
-                Diagnostic::error("conlink::check::mac", format!("`{}` is not a MAC address", m.value))
-                    .at(m.span, "invalid MAC address")
-                    .help("write six hex bytes separated by colons, e.g. `02:00:00:00:00:01`"),
+                Diagnostic::error(
+                    "conlink::check::mac",
+                    format!("`{}` is not a MAC address", m.value),
+                )
+                .at(m.span, "invalid MAC address")
+                .help("write six hex bytes separated by colons, e.g. `02:00:00:00:00:01`"),
             );
             None
         }
@@ -297,7 +345,10 @@ pub fn mac_address(cx: &mut Checker, m: &Spanned<String>) -> Option<Spanned<Mac>
             cx.report(
                 Diagnostic::error(
                     "conlink::check::mac_multicast",
-                    format!("`{}` is a multicast address and cannot be an interface's MAC", m.value),
+                    format!(
+                        "`{}` is a multicast address and cannot be an interface's MAC",
+                        m.value
+                    ),
                 )
                 .at(m.span, "the first byte is odd (multicast bit set)")
                 .help("use an even first byte, e.g. `02:…` for a locally administered address"),
@@ -310,9 +361,15 @@ pub fn mac_address(cx: &mut Checker, m: &Spanned<String>) -> Option<Spanned<Mac>
 
 /// A route's gateway should be on one of the link's subnets (a warning: the kernel can
 /// still accept it, e.g. with `onlink`).
-fn gateway_reachable(cx: &mut Checker, r: &Spanned<String>, parsed: &route::Route, ips: &[Spanned<IpNet>]) {
+fn gateway_reachable(
+    cx: &mut Checker,
+    r: &Spanned<String>,
+    parsed: &route::Route,
+    ips: &[Spanned<IpNet>],
+) {
     let Some(via) = parsed.via else { return };
-    if parsed.onlink || ips.is_empty() || matches!(via, IpAddr::V6(v) if v.is_unicast_link_local()) {
+    if parsed.onlink || ips.is_empty() || matches!(via, IpAddr::V6(v) if v.is_unicast_link_local())
+    {
         return;
     }
     if !ips.iter().any(|ip| ip.value.contains(&via)) {
@@ -344,9 +401,12 @@ fn nat(cx: &mut Checker, n: &Spanned<String>, ips: &[Spanned<IpNet>]) -> Option<
     };
     if !ips.iter().any(|ip| ip.value.addr().is_ipv4()) {
         cx.report(
-            Diagnostic::error("conlink::check::nat_without_ip", "`nat` needs an IPv4 `ip` on the same link")
-                .at(n.span, "SNAT to which address?")
-                .help("add `ip: ADDRESS/PREFIX` (IPv4) to this link"),
+            Diagnostic::error(
+                "conlink::check::nat_without_ip",
+                "`nat` needs an IPv4 `ip` on the same link",
+            )
+            .at(n.span, "SNAT to which address?")
+            .help("add `ip: ADDRESS/PREFIX` (IPv4) to this link"),
         );
         return None;
     }
@@ -384,13 +444,22 @@ fn mode(
     m: &Spanned<String>,
 ) -> Option<String> {
     let allowed: &[&str] = match kind {
-        LinkKind::Macvlan | LinkKind::Macvtap => &["private", "vepa", "bridge", "passthru", "source"],
+        LinkKind::Macvlan | LinkKind::Macvtap => {
+            &["private", "vepa", "bridge", "passthru", "source"]
+        }
         LinkKind::Ipvlan | LinkKind::Ipvtap => &["l2", "l3", "l3s"],
         k => {
             cx.report(
-                Diagnostic::error("conlink::check::mode_kind", format!("`mode` does not apply to {} links", k.as_str()))
-                    .at(m.span, "not allowed here")
-                    .also_if(kind_given, kind_at, format!("this link is {}", k.with_article())),
+                Diagnostic::error(
+                    "conlink::check::mode_kind",
+                    format!("`mode` does not apply to {} links", k.as_str()),
+                )
+                .at(m.span, "not allowed here")
+                .also_if(
+                    kind_given,
+                    kind_at,
+                    format!("this link is {}", k.with_article()),
+                ),
             );
             return None;
         }
@@ -400,7 +469,12 @@ fn mode(
     }
     let mut d = Diagnostic::error(
         "conlink::check::mode",
-        format!("`{}` is not {} mode (one of: {})", m.value, kind.with_article(), allowed.join(", ")),
+        format!(
+            "`{}` is not {} mode (one of: {})",
+            m.value,
+            kind.with_article(),
+            allowed.join(", ")
+        ),
     )
     .at(m.span, "unknown mode");
     if let Some(s) = did_you_mean(&m.value, allowed) {
@@ -411,14 +485,25 @@ fn mode(
 }
 
 /// A patch bridge joins exactly two links and nothing else; forwards need a real bridge.
-pub fn patch_bridges(cx: &mut Checker, bridges: &[CheckedBridge], links: &[CheckedLink], tunnels: &[CheckedTunnel]) {
+pub fn patch_bridges(
+    cx: &mut Checker,
+    bridges: &[CheckedBridge],
+    links: &[CheckedLink],
+    tunnels: &[CheckedTunnel],
+) {
     for b in bridges.iter().filter(|b| b.mode == BridgeMode::Patch) {
-        let on_it: Vec<&CheckedLink> =
-            links.iter().filter(|l| l.bridge.as_ref().is_some_and(|x| x.value == b.name.value)).collect();
+        let on_it: Vec<&CheckedLink> = links
+            .iter()
+            .filter(|l| l.bridge.as_ref().is_some_and(|x| x.value == b.name.value))
+            .collect();
         if on_it.len() != 2 {
             let mut d = Diagnostic::error(
                 "conlink::check::patch_links",
-                format!("patch bridge `{}` has {} link(s); a patch joins exactly two", b.name.value, on_it.len()),
+                format!(
+                    "patch bridge `{}` has {} link(s); a patch joins exactly two",
+                    b.name.value,
+                    on_it.len()
+                ),
             )
             .at(b.name.span, "patch bridge")
             .help("use `mode: linux` (or ovs) for a bridge with more or fewer members");
@@ -440,8 +525,17 @@ pub fn patch_bridges(cx: &mut Checker, bridges: &[CheckedBridge], links: &[Check
         for l in &on_it {
             if let Some(f) = l.forwards.first() {
                 cx.report(
-                    Diagnostic::error("conlink::check::forward_patch", "`forward` needs a linux or ovs bridge")
-                        .at(f.span, format!("`{}` is a patch bridge, which has no address to forward from", b.name.value)),
+                    Diagnostic::error(
+                        "conlink::check::forward_patch",
+                        "`forward` needs a linux or ovs bridge",
+                    )
+                    .at(
+                        f.span,
+                        format!(
+                            "`{}` is a patch bridge, which has no address to forward from",
+                            b.name.value
+                        ),
+                    ),
                 );
             }
         }

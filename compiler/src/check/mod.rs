@@ -111,14 +111,31 @@ pub struct CheckOptions {
 
 /// Checks a merged configuration.
 pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked, Vec<Diagnostic>) {
-    let mut cx = Checker { sources, diags: Vec::new() };
+    let mut cx = Checker {
+        sources,
+        diags: Vec::new(),
+    };
     let nodes = network::nodes(&mut cx, cfg);
-    let links: Vec<CheckedLink> = cfg.links.iter().filter_map(|l| links::link(&mut cx, l, &nodes)).collect();
+    let links: Vec<CheckedLink> = cfg
+        .links
+        .iter()
+        .filter_map(|l| links::link(&mut cx, l, &nodes))
+        .collect();
     let tunnels = network::tunnels(&mut cx, cfg);
     let bridges = network::bridges(&mut cx, cfg, &links, &tunnels, opts);
     links::patch_bridges(&mut cx, &bridges, &links, &tunnels);
-    let commands = cfg.commands.iter().filter_map(|c| commands::command(&mut cx, c, &nodes)).collect();
-    let checked = Checked { links, bridges, tunnels, commands, nodes: nodes.into_values().collect() };
+    let commands = cfg
+        .commands
+        .iter()
+        .filter_map(|c| commands::command(&mut cx, c, &nodes))
+        .collect();
+    let checked = Checked {
+        links,
+        bridges,
+        tunnels,
+        commands,
+        nodes: nodes.into_values().collect(),
+    };
     (checked, cx.diags)
 }
 
@@ -135,9 +152,16 @@ impl Checker<'_> {
 
     /// Reports a parse error from one of the string languages, pointing inside the string
     /// when the string was written as-is in the file.
-    pub fn string_error(&mut self, code: &'static str, what: &str, s: &Spanned<String>, e: StringError) {
+    pub fn string_error(
+        &mut self,
+        code: &'static str,
+        what: &str,
+        s: &Spanned<String>,
+        e: StringError,
+    ) {
         let span = inner_span(self.sources, s, e.start, e.end);
-        let mut d = Diagnostic::error(code, format!("invalid {what} `{}`: {}", s.value, e.message)).at(span, e.message);
+        let mut d = Diagnostic::error(code, format!("invalid {what} `{}`: {}", s.value, e.message))
+            .at(span, e.message);
         if let Some(h) = e.help {
             d = d.help(h);
         }

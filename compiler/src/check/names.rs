@@ -17,12 +17,18 @@ pub fn interface_name_problem(name: &str) -> Option<String> {
         return Some("an interface name cannot be empty".into());
     }
     if name.len() > IFNAMSIZ_MAX {
-        return Some(format!("`{name}` is {} bytes long; interface names have at most 15", name.len()));
+        return Some(format!(
+            "`{name}` is {} bytes long; interface names have at most 15",
+            name.len()
+        ));
     }
     if name == "." || name == ".." {
         return Some(format!("`{name}` is not a valid interface name"));
     }
-    if let Some(c) = name.chars().find(|c| *c == '/' || *c == ':' || c.is_whitespace()) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
+    {
         return Some(format!("interface names cannot contain {c:?}"));
     }
     None
@@ -34,9 +40,12 @@ pub fn interface_name(cx: &mut Checker, what: &str, name: &Spanned<String>) -> b
         None => true,
         Some(problem) => {
             cx.report(
-                Diagnostic::error("conlink::check::interface_name", format!("invalid {what}: {problem}"))
-                    .at(name.span, "invalid interface name")
-                    .help("use 1-15 bytes without `/`, `:` or spaces"),
+                Diagnostic::error(
+                    "conlink::check::interface_name",
+                    format!("invalid {what}: {problem}"),
+                )
+                .at(name.span, "invalid interface name")
+                .help("use 1-15 bytes without `/`, `:` or spaces"),
             );
             false
         }
@@ -49,14 +58,18 @@ pub fn node_name(cx: &mut Checker, name: &Spanned<String>) -> bool {
     let n = &name.value;
     let ok = !n.is_empty()
         && n.len() <= 64
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && n != "."
         && n != "..";
     if !ok {
         cx.report(
-            Diagnostic::error("conlink::check::node_name", format!("invalid node name `{n}`"))
-                .at(name.span, "invalid node name")
-                .help("node names use 1-64 letters, digits, `-`, `_` or `.`"),
+            Diagnostic::error(
+                "conlink::check::node_name",
+                format!("invalid node name `{n}`"),
+            )
+            .at(name.span, "invalid node name")
+            .help("node names use 1-64 letters, digits, `-`, `_` or `.`"),
         );
     }
     ok

@@ -2,7 +2,9 @@
 
 use super::links::{addresses, mac_address};
 use super::names::{interface_name, node_name};
-use super::{CheckOptions, CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel, Checker, NodeIndex};
+use super::{
+    CheckOptions, CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel, Checker, NodeIndex,
+};
 use crate::diag::Diagnostic;
 use crate::model::Config;
 use crate::node::Spanned;
@@ -18,13 +20,20 @@ pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
         for (key, value) in &n.sysctls.0 {
             let (key, key_span) = (&key.value, key.span);
             let ok = !key.is_empty()
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
-                && !key.split(['.', '/']).any(|part| part.is_empty() || part == "..");
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+                && !key
+                    .split(['.', '/'])
+                    .any(|part| part.is_empty() || part == "..");
             if !ok {
                 cx.report(
-                    Diagnostic::error("conlink::check::sysctl", format!("`{key}` is not a sysctl name"))
-                        .at(key_span, "not a sysctl name")
-                        .help("write sysctl names as `sysctl` does, e.g. `net.ipv4.ip_forward`"),
+                    Diagnostic::error(
+                        "conlink::check::sysctl",
+                        format!("`{key}` is not a sysctl name"),
+                    )
+                    .at(key_span, "not a sysctl name")
+                    .help("write sysctl names as `sysctl` does, e.g. `net.ipv4.ip_forward`"),
                 );
                 continue;
             }
@@ -40,7 +49,13 @@ pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
             }
             sysctls.push((key.clone(), value.value.0.clone()));
         }
-        out.insert(n.name.value.clone(), CheckedNode { name: n.name.clone(), sysctls });
+        out.insert(
+            n.name.value.clone(),
+            CheckedNode {
+                name: n.name.clone(),
+                sysctls,
+            },
+        );
     }
     out
 }
@@ -72,7 +87,11 @@ pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
             }
         });
         let ips = addresses(cx, &t.ip);
-        let mac = t.mac.as_ref().and_then(|m| mac_address(cx, m)).map(|m| m.value);
+        let mac = t
+            .mac
+            .as_ref()
+            .and_then(|m| mac_address(cx, m))
+            .map(|m| m.value);
         if cx.diags.len() > errors {
             continue;
         }
@@ -123,13 +142,17 @@ pub fn bridges(
             },
         );
     }
-    let named = links.iter().filter_map(|l| l.bridge.as_ref()).chain(tunnels.iter().map(|t| &t.bridge));
+    let named = links
+        .iter()
+        .filter_map(|l| l.bridge.as_ref())
+        .chain(tunnels.iter().map(|t| &t.bridge));
     for name in named {
-        out.entry(name.value.clone()).or_insert_with(|| CheckedBridge {
-            name: Spanned::new(name.value.clone(), name.span),
-            mode: opts.default_bridge_mode,
-            mtu: None,
-        });
+        out.entry(name.value.clone())
+            .or_insert_with(|| CheckedBridge {
+                name: Spanned::new(name.value.clone(), name.span),
+                mode: opts.default_bridge_mode,
+                mtu: None,
+            });
     }
     // A bridge may not take the name of a tunnel interface (both live in conlink's namespace).
     for t in tunnels {
@@ -137,7 +160,10 @@ pub fn bridges(
             cx.report(
                 Diagnostic::error(
                     "conlink::check::bridge_tunnel_name",
-                    format!("bridge `{}` has the name of a tunnel interface", b.name.value),
+                    format!(
+                        "bridge `{}` has the name of a tunnel interface",
+                        b.name.value
+                    ),
                 )
                 .at(b.name.span, "same name as the tunnel's interface")
                 .also(t.span, "this tunnel's interface is named this way"),

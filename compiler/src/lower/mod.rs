@@ -9,8 +9,8 @@
 //! service) with that instance's links and commands, then one `patch:BRIDGE` unit per
 //! patch bridge, applied once both its ends exist.
 
-mod network;
 pub mod names;
+mod network;
 mod target;
 
 use crate::check::Checked;
@@ -92,21 +92,41 @@ impl<'a> Lowering<'a> {
         let mut decisions = Vec::new();
         for b in &cfg.bridges {
             let (mode, reason) = match b.mode {
-                BridgeMode::Auto if opts.ovs_available => {
-                    (BridgeMode::Ovs, Some("Open vSwitch is available".to_string()))
-                }
-                BridgeMode::Auto => (BridgeMode::Linux, Some("Open vSwitch is not available".to_string())),
+                BridgeMode::Auto if opts.ovs_available => (
+                    BridgeMode::Ovs,
+                    Some("Open vSwitch is available".to_string()),
+                ),
+                BridgeMode::Auto => (
+                    BridgeMode::Linux,
+                    Some("Open vSwitch is not available".to_string()),
+                ),
                 m => (m, None),
             };
             modes.insert(b.name.value.clone(), mode);
-            decisions.push(BridgeDecision { name: b.name.value.clone(), requested: b.mode, mode, reason });
+            decisions.push(BridgeDecision {
+                name: b.name.value.clone(),
+                requested: b.mode,
+                mode,
+                reason,
+            });
         }
-        Lowering { cfg, opts, diags: Vec::new(), modes, decisions, conlink_names: IndexMap::new(),
+        Lowering {
+            cfg,
+            opts,
+            diags: Vec::new(),
+            modes,
+            decisions,
+            conlink_names: IndexMap::new(),
             patch_ends: IndexMap::new(),
             reported: std::collections::HashSet::new(),
             forward_ports: IndexMap::new(),
-            replicas: opts.services.iter().map(|s| (s.service.as_str(), s.replicas)).collect(),
-            veth_offload: crate::strings::ethtool::parse_ethtool("-K tx off").expect("built-in ethtool setting"),
+            replicas: opts
+                .services
+                .iter()
+                .map(|s| (s.service.as_str(), s.replicas))
+                .collect(),
+            veth_offload: crate::strings::ethtool::parse_ethtool("-K tx off")
+                .expect("built-in ethtool setting"),
         }
     }
 
@@ -164,7 +184,14 @@ pub(crate) struct UnitBuilder {
 impl UnitBuilder {
     pub fn new(id: String, kind: UnitKind, after: Vec<String>) -> UnitBuilder {
         // A linked target instance takes about eight steps per link.
-        UnitBuilder { unit: Unit { id, kind, after, steps: Vec::with_capacity(8) } }
+        UnitBuilder {
+            unit: Unit {
+                id,
+                kind,
+                after,
+                steps: Vec::with_capacity(8),
+            },
+        }
     }
 
     pub fn step(&mut self, ns: &Ns, op: Op) {
@@ -173,7 +200,12 @@ impl UnitBuilder {
         id.push_str(&self.unit.id);
         let _ = write!(id, "/{}", self.unit.steps.len());
         let undo = op.inverse();
-        self.unit.steps.push(Step { id, ns: ns.clone(), op, undo });
+        self.unit.steps.push(Step {
+            id,
+            ns: ns.clone(),
+            op,
+            undo,
+        });
     }
 
     pub fn finish(self) -> Unit {

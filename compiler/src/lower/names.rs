@@ -52,7 +52,16 @@ pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
     while !long.is_char_boundary(cut) {
         cut -= 1;
     }
-    let prefix: String = long[..cut].chars().map(|c| if c == '/' || c == ':' || c.is_whitespace() { '_' } else { c }).collect();
+    let prefix: String = long[..cut]
+        .chars()
+        .map(|c| {
+            if c == '/' || c == ':' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
     let hash = fnv1a(&[long.as_bytes()]) & 0x0fff_ffff;
     (format!("{prefix}-{hash:07x}"), Some(long.to_string()))
 }
@@ -79,7 +88,9 @@ pub fn derived_mac(project: &str, target: &Target, replica: Option<u32>, dev: &s
 /// carry made it a multicast address (which no interface can have).
 pub fn offset_mac(mac: Mac, offset: u32) -> Option<Mac> {
     let v = mac.to_u64().checked_add(u64::from(offset))?;
-    (v <= 0xffff_ffff_ffff).then(|| Mac::from_u64(v)).filter(|m| !m.is_multicast())
+    (v <= 0xffff_ffff_ffff)
+        .then(|| Mac::from_u64(v))
+        .filter(|m| !m.is_multicast())
 }
 
 /// Why an address offset failed.
@@ -98,8 +109,12 @@ pub fn offset_addr(net: IpNet, offset: u32) -> Result<IpNet, OffsetError> {
         return Ok(net);
     }
     let addr = match net.addr() {
-        IpAddr::V4(a) => u32::from(a).checked_add(offset).map(|v| IpAddr::V4(v.into())),
-        IpAddr::V6(a) => u128::from(a).checked_add(u128::from(offset)).map(|v| IpAddr::V6(v.into())),
+        IpAddr::V4(a) => u32::from(a)
+            .checked_add(offset)
+            .map(|v| IpAddr::V4(v.into())),
+        IpAddr::V6(a) => u128::from(a)
+            .checked_add(u128::from(offset))
+            .map(|v| IpAddr::V6(v.into())),
     };
     let Some(addr) = addr.filter(|a| net.contains(a)) else {
         let shown = match net.addr() {
@@ -122,7 +137,10 @@ mod tests {
 
     #[test]
     fn short_names_are_kept_and_long_ones_hashed() {
-        assert_eq!(fit_interface_name("web_1-eth0"), ("web_1-eth0".to_string(), None));
+        assert_eq!(
+            fit_interface_name("web_1-eth0"),
+            ("web_1-eth0".to_string(), None)
+        );
         let (short, full) = fit_interface_name("frontend_12-eth0");
         assert_eq!(short.len(), 15);
         assert!(short.starts_with("fronten-"), "{short}");
@@ -160,8 +178,14 @@ mod tests {
         let n: IpNet = "10.0.1.1/24".parse().unwrap();
         assert_eq!(offset_addr(n, 2).unwrap().to_string(), "10.0.1.3/24");
         assert_eq!(offset_addr(n, 253).unwrap().to_string(), "10.0.1.254/24");
-        assert!(matches!(offset_addr(n, 254), Err(OffsetError::Broadcast(_))));
-        assert!(matches!(offset_addr(n, 255), Err(OffsetError::LeavesSubnet(_))));
+        assert!(matches!(
+            offset_addr(n, 254),
+            Err(OffsetError::Broadcast(_))
+        ));
+        assert!(matches!(
+            offset_addr(n, 255),
+            Err(OffsetError::LeavesSubnet(_))
+        ));
         let v6: IpNet = "fd00::1/126".parse().unwrap();
         assert_eq!(offset_addr(v6, 2).unwrap().to_string(), "fd00::3/126");
         assert!(offset_addr(v6, 3).is_err());
@@ -171,7 +195,7 @@ mod tests {
     fn groups_are_nonzero_and_positive() {
         for p in ["a", "b", "demo", ""] {
             let g = project_group(p);
-            assert!(g >= 1 && g < 0x8000_0000);
+            assert!((1..0x8000_0000).contains(&g));
         }
         assert_ne!(project_group("a"), project_group("b"));
     }

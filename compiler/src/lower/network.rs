@@ -11,7 +11,13 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
     u.step(&conlink, Op::NetnsAdd);
     // Forwarded ports are routed through conlink's namespace.
     if cx.cfg.links.iter().any(|l| !l.forwards.is_empty()) {
-        u.step(&conlink, Op::Sysctl { key: "net.ipv4.ip_forward".into(), value: "1".into() });
+        u.step(
+            &conlink,
+            Op::Sysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            },
+        );
     }
 
     for n in &cx.cfg.nodes {
@@ -20,7 +26,13 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
         // A new namespace has its loopback down (test-machine notes).
         u.step(&ns, Op::LinkUp { dev: "lo".into() });
         for (key, value) in &n.sysctls {
-            u.step(&ns, Op::Sysctl { key: key.clone(), value: value.clone() });
+            u.step(
+                &ns,
+                Op::Sysctl {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+            );
         }
     }
 
@@ -31,13 +43,25 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                 cx.claim_conlink_name(&name, b.name.span, Owner::Bridge(name.clone()));
                 u.step(
                     &conlink,
-                    Op::LinkAdd { name: name.clone(), netns: None, mtu: b.mtu, mac: None, altname: None, spec: Box::new(LinkSpec::Bridge) },
+                    Op::LinkAdd {
+                        name: name.clone(),
+                        netns: None,
+                        mtu: b.mtu,
+                        mac: None,
+                        altname: None,
+                        spec: Box::new(LinkSpec::Bridge),
+                    },
                 );
                 u.step(&conlink, Op::LinkUp { dev: name });
             }
             BridgeMode::Ovs => {
                 cx.claim_conlink_name(&name, b.name.span, Owner::Bridge(name.clone()));
-                u.step(&conlink, Op::OvsBridgeAdd { bridge: name.clone() });
+                u.step(
+                    &conlink,
+                    Op::OvsBridgeAdd {
+                        bridge: name.clone(),
+                    },
+                );
                 u.step(&conlink, Op::LinkUp { dev: name });
             }
             // A patch has no device: its links are joined by the `patch:` unit.
@@ -78,8 +102,16 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
             }
             _ => {
                 let spec = match t.kind {
-                    TunnelKind::Vxlan => LinkSpec::Vxlan { vni: t.vni, remote: t.remote, dstport: t.dstport },
-                    TunnelKind::Geneve => LinkSpec::Geneve { vni: t.vni, remote: t.remote, dstport: t.dstport },
+                    TunnelKind::Vxlan => LinkSpec::Vxlan {
+                        vni: t.vni,
+                        remote: t.remote,
+                        dstport: t.dstport,
+                    },
+                    TunnelKind::Geneve => LinkSpec::Geneve {
+                        vni: t.vni,
+                        remote: t.remote,
+                        dstport: t.dstport,
+                    },
                 };
                 // Created from the underlay (the host namespace), straight into
                 // conlink's: the UDP socket stays in the underlay (plan.md).
@@ -94,13 +126,33 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         spec: Box::new(spec),
                     },
                 );
-                u.step(&conlink, Op::LinkSetMaster { dev: name.clone(), master: bridge });
+                u.step(
+                    &conlink,
+                    Op::LinkSetMaster {
+                        dev: name.clone(),
+                        master: bridge,
+                    },
+                );
                 for ip in &t.ips {
-                    u.step(&conlink, Op::AddrAdd { dev: name.clone(), addr: ip.value });
+                    u.step(
+                        &conlink,
+                        Op::AddrAdd {
+                            dev: name.clone(),
+                            addr: ip.value,
+                        },
+                    );
                 }
                 u.step(&conlink, Op::LinkUp { dev: name.clone() });
                 if let Some(n) = &t.netem {
-                    u.step(&conlink, Op::QdiscAdd { dev: name, qdisc: Qdisc::Netem { netem: Box::new(n.clone()) } });
+                    u.step(
+                        &conlink,
+                        Op::QdiscAdd {
+                            dev: name,
+                            qdisc: Qdisc::Netem {
+                                netem: Box::new(n.clone()),
+                            },
+                        },
+                    );
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Units for target instances (nodes, containers, service replicas) and patch bridges.
 
-use super::names::{derived_mac, fit_interface_name, long_outer_name, offset_addr, offset_mac, OffsetError};
+use super::names::{
+    derived_mac, fit_interface_name, long_outer_name, offset_addr, offset_mac, OffsetError,
+};
 use super::{target_ns, Lowering, Owner, UnitBuilder, MAX_REPLICAS};
 use crate::check::{CheckedCommand, CheckedLink};
 use crate::diag::Diagnostic;
@@ -26,11 +28,15 @@ pub(super) fn target_units(cx: &mut Lowering) -> Vec<Unit> {
     let cfg = cx.cfg;
     let mut targets: IndexMap<&Target, Members> = IndexMap::new();
     for l in &cfg.links {
-        let m = targets.entry(&l.target).or_insert_with(|| Members::at(l.span));
+        let m = targets
+            .entry(&l.target)
+            .or_insert_with(|| Members::at(l.span));
         m.links.push(l);
     }
     for c in &cfg.commands {
-        let m = targets.entry(&c.target).or_insert_with(|| Members::at(c.span));
+        let m = targets
+            .entry(&c.target)
+            .or_insert_with(|| Members::at(c.span));
         m.commands.push(c);
     }
     let mut units = Vec::new();
@@ -69,11 +75,20 @@ struct Members<'a> {
 
 impl Members<'_> {
     fn at(span: Span) -> Self {
-        Members { span, links: Vec::new(), commands: Vec::new() }
+        Members {
+            span,
+            links: Vec::new(),
+            commands: Vec::new(),
+        }
     }
 }
 
-fn instance_unit(cx: &mut Lowering, target: &Target, members: &Members, replica: Option<u32>) -> Unit {
+fn instance_unit(
+    cx: &mut Lowering,
+    target: &Target,
+    members: &Members,
+    replica: Option<u32>,
+) -> Unit {
     let ns = target_ns(target, replica);
     let kind = match target {
         Target::Service(_) => UnitKind::Service,
@@ -85,12 +100,23 @@ fn instance_unit(cx: &mut Lowering, target: &Target, members: &Members, replica:
         lower_link(cx, &mut u, l, &ns, replica);
     }
     for c in &members.commands {
-        u.step(&ns, Op::Exec { command: c.command.clone() });
+        u.step(
+            &ns,
+            Op::Exec {
+                command: c.command.clone(),
+            },
+        );
     }
     u.finish()
 }
 
-fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, replica: Option<u32>) {
+fn lower_link(
+    cx: &mut Lowering,
+    u: &mut UnitBuilder,
+    l: &CheckedLink,
+    ns: &Ns,
+    replica: Option<u32>,
+) {
     let offset = replica.map_or(0, |i| i - 1);
     let dev = l.dev.value.clone();
 
@@ -185,34 +211,81 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
                     mtu,
                     mac: None,
                     altname,
-                    spec: Box::new(LinkSpec::Veth { peer: VethPeer { name: dev.clone(), netns: ns.clone(), mtu, mac } }),
+                    spec: Box::new(LinkSpec::Veth {
+                        peer: VethPeer {
+                            name: dev.clone(),
+                            netns: ns.clone(),
+                            mtu,
+                            mac,
+                        },
+                    }),
                 },
             );
-            let bridge = l.bridge.as_ref().map(|b| b.value.clone()).unwrap_or_default();
+            let bridge = l
+                .bridge
+                .as_ref()
+                .map(|b| b.value.clone())
+                .unwrap_or_default();
             match cx.mode(&bridge) {
-                BridgeMode::Ovs => {
-                    u.step(&Ns::Conlink, Op::OvsPortAdd { bridge: bridge.clone(), port: outer.clone(), tunnel: None })
-                }
+                BridgeMode::Ovs => u.step(
+                    &Ns::Conlink,
+                    Op::OvsPortAdd {
+                        bridge: bridge.clone(),
+                        port: outer.clone(),
+                        tunnel: None,
+                    },
+                ),
                 BridgeMode::Patch => {
-                    cx.patch_ends.entry(bridge.clone()).or_default().push((outer.clone(), ns.to_string(), at));
+                    cx.patch_ends.entry(bridge.clone()).or_default().push((
+                        outer.clone(),
+                        ns.to_string(),
+                        at,
+                    ));
                 }
-                _ => u.step(&Ns::Conlink, Op::LinkSetMaster { dev: outer.clone(), master: bridge.clone() }),
+                _ => u.step(
+                    &Ns::Conlink,
+                    Op::LinkSetMaster {
+                        dev: outer.clone(),
+                        master: bridge.clone(),
+                    },
+                ),
             }
             u.step(&Ns::Conlink, Op::LinkUp { dev: outer.clone() });
             if !cx.opts.keep_veth_offload {
                 // conlink 2.x turns TX checksum offload off on veths: checksums left to
                 // the hardware never get filled in when frames cross namespaces.
-                u.step(ns, Op::Ethtool { dev: dev.clone(), settings: cx.veth_offload.clone() });
+                u.step(
+                    ns,
+                    Op::Ethtool {
+                        dev: dev.clone(),
+                        settings: cx.veth_offload.clone(),
+                    },
+                );
             }
         }
-        LinkKind::Dummy => {
-            u.step(ns, Op::LinkAdd { name: dev.clone(), netns: None, mtu, mac, altname: None, spec: Box::new(LinkSpec::Dummy) })
-        }
+        LinkKind::Dummy => u.step(
+            ns,
+            Op::LinkAdd {
+                name: dev.clone(),
+                netns: None,
+                mtu,
+                mac,
+                altname: None,
+                spec: Box::new(LinkSpec::Dummy),
+            },
+        ),
         kind => {
-            let parent = l.outer_dev.as_ref().map(|o| o.value.clone()).unwrap_or_default();
+            let parent = l
+                .outer_dev
+                .as_ref()
+                .map(|o| o.value.clone())
+                .unwrap_or_default();
             let mode = l.mode.clone();
             let spec = match kind {
-                LinkKind::Vlan => LinkSpec::Vlan { parent, id: l.vlanid.unwrap_or(1) },
+                LinkKind::Vlan => LinkSpec::Vlan {
+                    parent,
+                    id: l.vlanid.unwrap_or(1),
+                },
                 LinkKind::Macvlan => LinkSpec::Macvlan { parent, mode },
                 LinkKind::Macvtap => LinkSpec::Macvtap { parent, mode },
                 LinkKind::Ipvlan => LinkSpec::Ipvlan { parent, mode },
@@ -221,23 +294,56 @@ fn lower_link(cx: &mut Lowering, u: &mut UnitBuilder, l: &CheckedLink, ns: &Ns, 
             // Created on the parent in the host namespace, straight into the target.
             u.step(
                 &Ns::Host,
-                Op::LinkAdd { name: dev.clone(), netns: Some(ns.clone()), mtu, mac, altname: None, spec: Box::new(spec) },
+                Op::LinkAdd {
+                    name: dev.clone(),
+                    netns: Some(ns.clone()),
+                    mtu,
+                    mac,
+                    altname: None,
+                    spec: Box::new(spec),
+                },
             );
         }
     }
 
     for settings in &l.ethtool {
-        u.step(ns, Op::Ethtool { dev: dev.clone(), settings: settings.clone() });
+        u.step(
+            ns,
+            Op::Ethtool {
+                dev: dev.clone(),
+                settings: settings.clone(),
+            },
+        );
     }
     for addr in &ips {
-        u.step(ns, Op::AddrAdd { dev: dev.clone(), addr: *addr });
+        u.step(
+            ns,
+            Op::AddrAdd {
+                dev: dev.clone(),
+                addr: *addr,
+            },
+        );
     }
     u.step(ns, Op::LinkUp { dev: dev.clone() });
     for r in &l.routes {
-        u.step(ns, Op::RouteAdd { dev: dev.clone(), route: r.value.clone() });
+        u.step(
+            ns,
+            Op::RouteAdd {
+                dev: dev.clone(),
+                route: r.value.clone(),
+            },
+        );
     }
     if let Some(n) = &l.netem {
-        u.step(ns, Op::QdiscAdd { dev: dev.clone(), qdisc: Qdisc::Netem { netem: Box::new(n.clone()) } });
+        u.step(
+            ns,
+            Op::QdiscAdd {
+                dev: dev.clone(),
+                qdisc: Qdisc::Netem {
+                    netem: Box::new(n.clone()),
+                },
+            },
+        );
     }
     let first_v4 = ips.iter().map(IpNet::addr).find(IpAddr::is_ipv4);
     if let (Some(nat), Some(own)) = (l.nat, first_v4) {
@@ -260,14 +366,25 @@ fn nat_table(dev: &str, nat: IpAddr, own: IpAddr) -> Op {
                 hook: "prerouting".into(),
                 kind: "nat".into(),
                 priority: -100,
-                rules: vec![NftRule::Dnat { iifname: Some(dev.into()), iif_external: false, port: None, to: nat, to_port: None }],
+                rules: vec![NftRule::Dnat {
+                    iifname: Some(dev.into()),
+                    iif_external: false,
+                    port: None,
+                    to: nat,
+                    to_port: None,
+                }],
             },
             NftChain {
                 name: "postrouting".into(),
                 hook: "postrouting".into(),
                 kind: "nat".into(),
                 priority: 100,
-                rules: vec![NftRule::Snat { oifname: dev.into(), daddr: None, port: None, to: Some(own) }],
+                rules: vec![NftRule::Snat {
+                    oifname: dev.into(),
+                    daddr: None,
+                    port: None,
+                    to: Some(own),
+                }],
             },
         ],
     }
@@ -285,7 +402,11 @@ fn lower_forwards(
     target_ip: IpAddr,
     offset: u32,
 ) {
-    let bridge = l.bridge.as_ref().map(|b| b.value.clone()).unwrap_or_default();
+    let bridge = l
+        .bridge
+        .as_ref()
+        .map(|b| b.value.clone())
+        .unwrap_or_default();
     let mut dnat = Vec::new();
     let mut snat = Vec::new();
     for f in &l.forwards {
@@ -293,7 +414,11 @@ fn lower_forwards(
             cx.diags.push(
                 Diagnostic::error(
                     "conlink::lower::scaled_port",
-                    format!("replica {} of {} would forward from a port past 65535", offset + 1, l.target),
+                    format!(
+                        "replica {} of {} would forward from a port past 65535",
+                        offset + 1,
+                        l.target
+                    ),
                 )
                 .at(f.span, format!("+{offset} for replica {}", offset + 1)),
             );
@@ -317,19 +442,31 @@ fn lower_forwards(
         dnat.push(NftRule::Dnat {
             iifname: None,
             iif_external: true,
-            port: Some(PortMatch { proto: proto.clone(), dport: shifted.external_port }),
+            port: Some(PortMatch {
+                proto: proto.clone(),
+                dport: shifted.external_port,
+            }),
             to: target_ip,
             to_port: Some(shifted.target_port),
         });
         snat.push(NftRule::Snat {
             oifname: bridge.clone(),
             daddr: Some(target_ip),
-            port: Some(PortMatch { proto, dport: shifted.target_port }),
+            port: Some(PortMatch {
+                proto,
+                dport: shifted.target_port,
+            }),
             to: None,
         });
     }
     let host = route::parse_route(&format!("{target_ip}/32")).expect("a host route parses");
-    u.step(&Ns::Conlink, Op::RouteAdd { dev: bridge, route: host });
+    u.step(
+        &Ns::Conlink,
+        Op::RouteAdd {
+            dev: bridge,
+            route: host,
+        },
+    );
     let table = format!("conlink_fwd_{}", ns.to_string().replace([':', '#'], "_"));
     let table = format!("{table}_{dev}");
     u.step(
@@ -338,8 +475,20 @@ fn lower_forwards(
             family: NftFamily::Ip,
             table,
             chains: vec![
-                NftChain { name: "prerouting".into(), hook: "prerouting".into(), kind: "nat".into(), priority: -100, rules: dnat },
-                NftChain { name: "postrouting".into(), hook: "postrouting".into(), kind: "nat".into(), priority: 100, rules: snat },
+                NftChain {
+                    name: "prerouting".into(),
+                    hook: "prerouting".into(),
+                    kind: "nat".into(),
+                    priority: -100,
+                    rules: dnat,
+                },
+                NftChain {
+                    name: "postrouting".into(),
+                    hook: "postrouting".into(),
+                    kind: "nat".into(),
+                    priority: 100,
+                    rules: snat,
+                },
             ],
         },
     );
@@ -352,7 +501,12 @@ pub(super) fn patch_units(cx: &mut Lowering) -> Vec<Unit> {
     let mut units = Vec::new();
     let ends = std::mem::take(&mut cx.patch_ends);
     for (bridge, ends) in ends {
-        let links_on_bridge = cx.cfg.links.iter().filter(|l| l.bridge.as_ref().is_some_and(|b| b.value == bridge)).count();
+        let links_on_bridge = cx
+            .cfg
+            .links
+            .iter()
+            .filter(|l| l.bridge.as_ref().is_some_and(|b| b.value == bridge))
+            .count();
         if ends.len() != 2 {
             // A config-level count other than two was reported by the checks already;
             // here the links were two but replicas made more ends.
@@ -368,12 +522,27 @@ pub(super) fn patch_units(cx: &mut Lowering) -> Vec<Unit> {
             }
             continue;
         }
-        let ends: Vec<PatchEnd> = ends.into_iter().map(|(outer, unit, _)| PatchEnd { outer, unit }).collect();
+        let ends: Vec<PatchEnd> = ends
+            .into_iter()
+            .map(|(outer, unit, _)| PatchEnd { outer, unit })
+            .collect();
         let after = vec![ends[0].unit.clone(), ends[1].unit.clone()];
         let mut u = UnitBuilder::new(format!("patch:{bridge}"), UnitKind::Patch, after);
         for (from, to) in [(&ends[0], &ends[1]), (&ends[1], &ends[0])] {
-            u.step(&Ns::Conlink, Op::QdiscAdd { dev: from.outer.clone(), qdisc: Qdisc::Ingress });
-            u.step(&Ns::Conlink, Op::RedirectAdd { dev: from.outer.clone(), to: to.outer.clone() });
+            u.step(
+                &Ns::Conlink,
+                Op::QdiscAdd {
+                    dev: from.outer.clone(),
+                    qdisc: Qdisc::Ingress,
+                },
+            );
+            u.step(
+                &Ns::Conlink,
+                Op::RedirectAdd {
+                    dev: from.outer.clone(),
+                    to: to.outer.clone(),
+                },
+            );
         }
         units.push(u.finish());
     }

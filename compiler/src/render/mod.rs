@@ -345,7 +345,11 @@ pub(crate) mod sample {
                     web1(),
                     Op::QdiscAdd {
                         dev: dev("eth0"),
-                        qdisc: Qdisc::Netem { netem: Box::new(parse_netem("delay 40ms loss 1%").expect("valid netem")) },
+                        qdisc: Qdisc::Netem {
+                            netem: Box::new(
+                                parse_netem("delay 40ms loss 1%").expect("valid netem"),
+                            ),
+                        },
                     },
                 ),
                 (
