@@ -9,8 +9,10 @@ use crate::plan::Mac;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-/// FNV-1a, 64 bits: tiny, stable across Rust versions and platforms (unlike
-/// `std::hash`), and good enough to spread names; collisions are checked anyway.
+/// FNV-1a, 64 bits, with a final avalanche step: tiny, stable across Rust versions and
+/// platforms (unlike `std::hash`). Plain FNV-1a barely changes its high bits when only
+/// the last byte differs (`eth1` vs `eth2`); the finaliser (splitmix64's) spreads every
+/// input bit over the whole output, so derived MACs and names differ everywhere.
 pub fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, part) in parts.iter().enumerate() {
@@ -24,7 +26,9 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    h
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// The interface group of a project: non-zero (0 is every interface's default group)
@@ -189,6 +193,15 @@ mod tests {
         let v6: IpNet = "fd00::1/126".parse().unwrap();
         assert_eq!(offset_addr(v6, 2).unwrap().to_string(), "fd00::3/126");
         assert!(offset_addr(v6, 3).is_err());
+    }
+
+    #[test]
+    fn hashes_differ_in_every_byte_for_nearby_inputs() {
+        let a = fnv1a(&[b"eth1"]).to_be_bytes();
+        let b = fnv1a(&[b"eth2"]).to_be_bytes();
+        let same = a.iter().zip(b.iter()).filter(|(x, y)| x == y).count();
+        assert!(same <= 2, "{a:?} vs {b:?}");
+        assert_ne!(fnv1a(&[b"ab", b"c"]), fnv1a(&[b"a", b"bc"]));
     }
 
     #[test]
