@@ -202,6 +202,12 @@ impl<'t> Builder<'t> {
         }))
     }
 
+    /// Records an error that ends the parse.
+    fn stop(&mut self, diag: Diagnostic) -> Step {
+        self.diags.push(diag);
+        Step::Stop
+    }
+
     fn syntax_error(&mut self, error: &ScanError) {
         let at = self.offsets.byte(error.marker().index());
         let info = error.info();
@@ -250,16 +256,14 @@ impl<'t> Builder<'t> {
         if self.documents == 1 {
             return Step::Continue;
         }
-        let span = self.span(start, end);
-        self.diags.push(
+        self.stop(
             Diagnostic::error(
                 "conlink::yaml::multiple_documents",
                 "a conlink configuration file must hold a single YAML document",
             )
-            .at(span, "a second document starts here")
+            .at(self.span(start, end), "a second document starts here")
             .help("remove the `---` line, or split the documents into separate files"),
-        );
-        Step::Stop
+        )
     }
 
     fn scalar(
@@ -319,11 +323,7 @@ impl<'t> Builder<'t> {
                     self.prev_end.min(start)
                 };
                 let header = find_block_header(bytes, from, end).unwrap_or(start);
-                let mut e = end;
-                while e > header && matches!(bytes[e - 1], b' ' | b'\t' | b'\r' | b'\n') {
-                    e -= 1;
-                }
-                self.span(header, e)
+                self.span(header, trim_end(bytes, header, end))
             }
             _ => {
                 let s = if has_properties {
@@ -345,28 +345,27 @@ impl<'t> Builder<'t> {
         let Some((node, count)) = self.anchors.get(&id) else {
             // saphyr rejects unknown anchors itself; an anchor it knows but we have not
             // finished is one whose alias sits inside the anchored node.
-            let span = self.span(start, end);
-            self.diags.push(
+            return self.stop(
                 Diagnostic::error(
                     "conlink::yaml::alias",
                     "an alias cannot refer to a node that contains it",
                 )
-                .at(span, "recursive alias"),
+                .at(self.span(start, end), "recursive alias"),
             );
-            return Step::Stop;
         };
         let count = *count;
         self.nodes = self.nodes.saturating_add(count);
         if self.nodes > MAX_NODES {
-            let span = self.span(start, end);
-            self.diags.push(
+            return self.stop(
                 Diagnostic::error(
                     "conlink::yaml::too_large",
                     format!("aliases expand this document to more than {MAX_NODES} nodes"),
                 )
-                .at(span, "expanding this alias exceeds the limit"),
+                .at(
+                    self.span(start, end),
+                    "expanding this alias exceeds the limit",
+                ),
             );
-            return Step::Stop;
         }
         let node = node.clone();
         self.complete(Done {
@@ -387,15 +386,13 @@ impl<'t> Builder<'t> {
         end: usize,
     ) -> Step {
         if self.stack.len() >= MAX_DEPTH {
-            let span = self.span(start, end);
-            self.diags.push(
+            return self.stop(
                 Diagnostic::error(
                     "conlink::yaml::too_deep",
                     format!("collections are nested more than {MAX_DEPTH} levels deep"),
                 )
-                .at(span, "too deep"),
+                .at(self.span(start, end), "too deep"),
             );
-            return Step::Stop;
         }
         if let Some(tag) = tag {
             let name = tag_name(tag);
@@ -687,7 +684,7 @@ impl Builder<'_> {
     fn unclosed_quote(&self, info: &str, at: usize) -> Option<Diagnostic> {
         let b = self.text.as_bytes();
         let quote = *b.get(at)?;
-        if !matches!(quote, b'"' | b'\'') || closing_quote(b, at).is_some() {
+        if !matches!(quote, b'"' | b'\'') || closing_quote(b, at, true).is_some() {
             return None;
         }
         let mut help = format!("close the string with a matching `{}`", quote as char);
@@ -993,10 +990,7 @@ impl Builder<'_> {
     /// `"text" more`: something after a quoted scalar's closing quote.
     fn after_quote(&self, at: usize) -> Option<Diagnostic> {
         let b = self.text.as_bytes();
-        let mut q = at;
-        while q > 0 && matches!(b[q - 1], b' ' | b'\t') {
-            q -= 1;
-        }
+        let q = skip_blanks_back(b, 0, at);
         if q == 0 || !matches!(b[q - 1], b'"' | b'\'') || at >= b.len() {
             return None;
         }
@@ -1117,6 +1111,14 @@ fn skip_blanks(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// `i` moved back over spaces and tabs, not before `floor`.
+fn skip_blanks_back(b: &[u8], floor: usize, mut i: usize) -> usize {
+    while i > floor && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    i
+}
+
 /// `end` moved back over blanks (`\r` included), not before `floor`.
 fn trim_end(b: &[u8], floor: usize, mut end: usize) -> usize {
     end = end.min(b.len());
@@ -1188,12 +1190,9 @@ fn find_tab(b: &[u8], at: usize) -> Option<usize> {
         }
         line = e + 1;
     }
-    let mut i = at;
-    while i > start && matches!(b[i - 1], b' ' | b'\t') {
-        i -= 1;
-        if b[i] == b'\t' {
-            return Some(i);
-        }
+    let blanks = skip_blanks_back(b, start, at);
+    if let Some(p) = b[blanks..at].iter().rposition(|&c| c == b'\t') {
+        return Some(blanks + p);
     }
     let tabs = |from: usize, to: usize| {
         b[from..to]
@@ -1207,11 +1206,13 @@ fn find_tab(b: &[u8], at: usize) -> Option<usize> {
         .or_else(|| tabs(end, b.len()).next())
 }
 
-/// The closing quote, on the same line, of the quoted scalar opened at `open`.
-fn closing_quote(b: &[u8], open: usize) -> Option<usize> {
+/// The quote closing the quoted scalar opened at `open`: `\` escapes the next byte in
+/// a `"…"` scalar and `''` stands for a quote in a `'…'` one. With `one_line`, the
+/// search stops at the first unescaped line break.
+fn closing_quote(b: &[u8], open: usize, one_line: bool) -> Option<usize> {
     let quote = b[open];
     let mut i = open + 1;
-    while i < b.len() && b[i] != b'\n' {
+    while i < b.len() && !(one_line && b[i] == b'\n') {
         match b[i] {
             b'\\' if quote == b'"' => i += 1,
             b'\'' if quote == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 1,
@@ -1226,32 +1227,10 @@ fn closing_quote(b: &[u8], open: usize) -> Option<usize> {
 /// Offset in `line` of the first `:` that separates a key from its value (followed by
 /// a blank or the end of the line), outside quotes and comments.
 fn mapping_colon(line: &[u8]) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        let after_blank = i == 0 || matches!(line[i - 1], b' ' | b'\t');
-        let token_start = after_blank || matches!(line[i - 1], b'[' | b'{' | b',');
-        match quote {
-            Some(b'"') if c == b'\\' => i += 1,
-            Some(q) if c == q => {
-                if q == b'\'' && line.get(i + 1) == Some(&b'\'') {
-                    i += 1;
-                } else {
-                    quote = None;
-                }
-            }
-            Some(_) => {}
-            None => match c {
-                b'"' | b'\'' if token_start => quote = Some(c),
-                b'#' if after_blank => return None,
-                b':' if line.get(i + 1).is_none_or(|&n| is_blank(n)) => return Some(i),
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    None
+    Unquoted::key_line(line)
+        .take_while(|p| !p.comment)
+        .find(|p| p.byte == b':' && line.get(p.at + 1).is_none_or(|&n| is_blank(n)))
+        .map(|p| p.at)
 }
 
 /// Offset in `line` of a `:` glued to the value after it in the line's first word
@@ -1296,38 +1275,19 @@ fn has_value(line: &[u8]) -> bool {
 fn flow_brackets(b: &[u8]) -> Vec<(usize, Option<usize>)> {
     let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let after_blank = i == 0 || is_blank(b[i - 1]);
-        let token_start = after_blank || matches!(b[i - 1], b'[' | b'{' | b',' | b':');
-        match quote {
-            Some(b'"') if c == b'\\' => i += 1,
-            Some(q) if c == q => {
-                if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
-                    i += 1;
-                } else {
-                    quote = None;
+    for p in Unquoted::new(b) {
+        match p.byte {
+            b'[' | b'{' if p.token_start || !open.is_empty() => {
+                open.push(pairs.len());
+                pairs.push((p.at, None));
+            }
+            b']' | b'}' => {
+                if let Some(o) = open.pop() {
+                    pairs[o].1 = Some(p.at);
                 }
             }
-            Some(_) => {}
-            None => match c {
-                b'"' | b'\'' if token_start => quote = Some(c),
-                b'#' if after_blank => i = line_end(b, i),
-                b'[' | b'{' if token_start || !open.is_empty() => {
-                    open.push(pairs.len());
-                    pairs.push((i, None));
-                }
-                b']' | b'}' => {
-                    if let Some(p) = open.pop() {
-                        pairs[p].1 = Some(i);
-                    }
-                }
-                _ => {}
-            },
+            _ => {}
         }
-        i += 1;
     }
     pairs
 }
@@ -1350,31 +1310,83 @@ fn prev_code(b: &[u8], at: usize) -> Option<usize> {
 
 /// Offset in `line` of a `#` starting a comment, outside quotes.
 fn comment_start(line: &[u8]) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        let after_blank = i == 0 || is_blank(line[i - 1]);
-        let token_start = after_blank || matches!(line[i - 1], b'[' | b'{' | b',' | b':');
-        match quote {
-            Some(b'"') if c == b'\\' => i += 1,
-            Some(q) if c == q => {
-                if q == b'\'' && line.get(i + 1) == Some(&b'\'') {
-                    i += 1;
-                } else {
-                    quote = None;
-                }
-            }
-            Some(_) => {}
-            None => match c {
-                b'"' | b'\'' if token_start => quote = Some(c),
-                b'#' if after_blank => return Some(i),
-                _ => {}
-            },
+    Unquoted::new(line).find(|p| p.comment).map(|p| p.at)
+}
+
+/// A byte outside quoted scalars, as yielded by [`Unquoted`].
+struct Plain {
+    at: usize,
+    byte: u8,
+    /// The byte is at the start of the text, after a blank or after a byte that ends
+    /// a token (a flow indicator), so a quote here would open a quoted scalar.
+    token_start: bool,
+    /// The byte is a `#` starting a comment (at the start of the text or after a
+    /// blank); the rest of its line is skipped.
+    comment: bool,
+}
+
+/// The bytes of a text outside quoted scalars and comments, in order. A quote opens a
+/// scalar only where a token starts; the quotes and everything between them are
+/// skipped (an unclosed quote runs to the end of the text), and so is a comment after
+/// its `#`.
+struct Unquoted<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// What counts as a blank before a token or a comment.
+    blank: fn(u8) -> bool,
+    /// The bytes besides blanks after which a token starts.
+    token_after: &'static [u8],
+}
+
+impl<'a> Unquoted<'a> {
+    /// Reads `b` as flow collections do: any blank (line breaks included) separates
+    /// tokens, and so do `[`, `{`, `,` and `:` (`{a:"b"}`).
+    fn new(b: &'a [u8]) -> Unquoted<'a> {
+        Unquoted {
+            b,
+            i: 0,
+            blank: is_blank,
+            token_after: b"[{,:",
         }
-        i += 1;
     }
-    None
+
+    /// Reads a block line as [`mapping_colon`] does: only spaces and tabs are blanks,
+    /// and a quote glued to a `:` (`a:'b'`) is part of the word.
+    fn key_line(line: &'a [u8]) -> Unquoted<'a> {
+        Unquoted {
+            b: line,
+            i: 0,
+            blank: |c| matches!(c, b' ' | b'\t'),
+            token_after: b"[{,",
+        }
+    }
+}
+
+impl Iterator for Unquoted<'_> {
+    type Item = Plain;
+
+    fn next(&mut self) -> Option<Plain> {
+        let b = self.b;
+        while self.i < b.len() {
+            let at = self.i;
+            let byte = b[at];
+            let after_blank = at == 0 || (self.blank)(b[at - 1]);
+            let token_start = after_blank || self.token_after.contains(&b[at - 1]);
+            if matches!(byte, b'"' | b'\'') && token_start {
+                self.i = closing_quote(b, at, false).map_or(b.len(), |c| c + 1);
+                continue;
+            }
+            let comment = byte == b'#' && after_blank;
+            self.i = if comment { line_end(b, at) + 1 } else { at + 1 };
+            return Some(Plain {
+                at,
+                byte,
+                token_start,
+                comment,
+            });
+        }
+        None
+    }
 }
 
 /// Offset of the first `&name` anchor at or after `from`.
@@ -1407,11 +1419,7 @@ fn skip_properties(bytes: &[u8], mut i: usize, limit: usize) -> usize {
     while i < limit {
         match bytes[i] {
             b if is_blank(b) => i += 1,
-            b'#' => {
-                while i < limit && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
+            b'#' => i = line_end(bytes, i).min(limit),
             b'&' | b'!' => {
                 while i < limit && !is_blank(bytes[i]) {
                     i += 1;
@@ -1446,10 +1454,7 @@ fn block_sequence_start(bytes: &[u8], floor: usize, at: usize) -> usize {
     if bytes.get(at) == Some(&b'-') {
         return at;
     }
-    let mut i = at;
-    while i > floor && matches!(bytes[i - 1], b' ' | b'\t') {
-        i -= 1;
-    }
+    let i = skip_blanks_back(bytes, floor, at);
     if i > floor && bytes[i - 1] == b'-' {
         i - 1
     } else {
