@@ -164,25 +164,19 @@ fn replica_count(value: &mut Node, env: &Env, diags: &mut Vec<Diagnostic>) -> Op
 /// `service: <name>` (config.md §1; conlink 2.x forgot commands).
 fn default_target(fragment: &mut Node, service: &str) {
     for section in ["links", "commands"] {
-        let Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) = fragment.get_mut(section)
-        else {
-            continue;
-        };
-        for item in items {
+        for item in section_items(fragment, section) {
             let span = item.span;
             if let Value::Map(entries) = &mut item.value {
                 let has_target = entries
                     .iter()
                     .any(|(k, _)| matches!(k.name.as_str(), "service" | "container" | "node"));
                 if !has_target {
+                    let key = Key {
+                        name: "service".into(),
+                        span,
+                    };
                     entries.push((
-                        Key {
-                            name: "service".into(),
-                            span,
-                        },
+                        key,
                         Node {
                             value: Value::Str(service.to_string()),
                             span,
@@ -194,18 +188,24 @@ fn default_target(fragment: &mut Node, service: &str) {
     }
 }
 
+/// The items of a top-level list (`links`, `bridges`, …) of a fragment, if it is a list;
+/// anything else is left for the schema to report.
+fn section_items<'a>(fragment: &'a mut Node, section: &str) -> impl Iterator<Item = &'a mut Node> {
+    let items = match fragment.get_mut(section) {
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => Some(items),
+        _ => None,
+    };
+    items.into_iter().flatten()
+}
+
 /// Turns decimal-integer strings at integer properties into integers, so
 /// `mtu: ${MTU:-1500}` validates and range-checks like `mtu: 1500` (config.md §1).
 pub fn coerce_numbers(fragment: &mut Node) {
     for (section, props) in NUMERIC_PROPERTIES {
-        let Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) = fragment.get_mut(section)
-        else {
-            continue;
-        };
-        for item in items {
+        for item in section_items(fragment, section) {
             for prop in *props {
                 if let Some(n) = item.get_mut(prop) {
                     if let Value::Str(s) = &n.value {

@@ -108,7 +108,6 @@ impl SchemaValidator {
     fn report(&self, root: &Node, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
         let path = err.instance_path().as_str();
         let node = root.at_pointer(path).unwrap_or(root);
-        let found = node.type_phrase();
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = self.allowed_keys(err.schema_path().as_str());
@@ -144,13 +143,7 @@ impl SchemaValidator {
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = type_kind_names(kind);
-                out.push(
-                    Diagnostic::error(
-                        "conlink::schema::wrong_type",
-                        format!("expected {expected}, found {found}"),
-                    )
-                    .at(node.span, format!("expected {expected}")),
-                );
+                out.push(wrong_type(node, &expected));
             }
             ValidationErrorKind::Enum { options } => {
                 let options: Vec<&str> = options
@@ -222,14 +215,7 @@ impl SchemaValidator {
                 })
                 .collect();
             expected.dedup();
-            let expected = expected.join(" or ");
-            out.push(
-                Diagnostic::error(
-                    "conlink::schema::wrong_type",
-                    format!("expected {expected}, found {}", node.type_phrase()),
-                )
-                .at(node.span, format!("expected {expected}")),
-            );
+            out.push(wrong_type(node, &expected.join(" or ")));
             return;
         }
         // A choice between constants (an enum written with descriptions) reads as one list.
@@ -306,6 +292,19 @@ impl SchemaValidator {
         let obj = self.schema.pointer(parent);
         let get = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_i64);
         (get("minimum"), get("maximum"))
+    }
+}
+
+fn wrong_type(node: &Node, expected: &str) -> Diagnostic {
+    let d = Diagnostic::error(
+        "conlink::schema::wrong_type",
+        format!("expected {expected}, found {}", node.type_phrase()),
+    )
+    .at(node.span, format!("expected {expected}"));
+    if matches!(node.value, Value::Null) {
+        d.help("leave the key out to leave it unset; `key:` with no value is null")
+    } else {
+        d
     }
 }
 

@@ -35,11 +35,13 @@ pub fn target(
         }
         [(t, at)] => {
             if !matches!(t, Target::Node(_)) && !valid_engine_name(t.name()) {
+                let message = if t.name().is_empty() {
+                    format!("the {} name is empty", t.kind())
+                } else {
+                    format!("`{}` is not a valid {} name", t.name(), t.kind())
+                };
                 cx.report(
-                    Diagnostic::error(
-                        "conlink::check::target_name",
-                        format!("`{}` is not a valid {} name", t.name(), t.kind()),
-                    )
+                    Diagnostic::error("conlink::check::target_name", message)
                     .at(at.span, "invalid name")
                     .help("container and service names start with a letter or digit, then letters, digits, `_`, `.` or `-`"),
                 );
@@ -415,7 +417,7 @@ fn nat(cx: &mut Checker, n: &Spanned<String>, ips: &[Spanned<IpNet>]) -> Option<
 
 /// netem list items are joined with spaces (config.md §4); an error inside is mapped
 /// back to the item it came from.
-fn netem_of(cx: &mut Checker, list: &StrList) -> Option<netem::Netem> {
+pub(super) fn netem_of(cx: &mut Checker, list: &StrList) -> Option<netem::Netem> {
     let mut joined = String::new();
     let mut starts = Vec::new();
     for item in &list.0 {

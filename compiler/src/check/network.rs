@@ -1,6 +1,6 @@
 //! Checks of `nodes`, `tunnels` and `bridges` (config.md §5, §6, §8).
 
-use super::links::{addresses, mac_address};
+use super::links::{addresses, mac_address, netem_of};
 use super::names::{interface_name, node_name};
 use super::{
     CheckOptions, CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel, Checker, NodeIndex,
@@ -8,7 +8,6 @@ use super::{
 use crate::diag::Diagnostic;
 use crate::model::Config;
 use crate::node::Spanned;
-use crate::strings::netem;
 use indexmap::IndexMap;
 use std::net::IpAddr;
 
@@ -76,16 +75,7 @@ pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
                 .help("give the other host's underlay address, e.g. `192.168.0.2`"),
             );
         }
-        let netem = t.netem.as_ref().and_then(|list| {
-            let joined: Vec<&str> = list.0.iter().map(|s| s.value.as_str()).collect();
-            match netem::parse_netem(&joined.join(" ")) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    cx.string_error("conlink::check::netem", "netem", &list.0[0], e);
-                    None
-                }
-            }
-        });
+        let netem = t.netem.as_ref().and_then(|list| netem_of(cx, list));
         let ips = addresses(cx, &t.ip);
         let mac = t
             .mac

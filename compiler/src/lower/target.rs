@@ -357,35 +357,38 @@ fn lower_link(
 /// Stateless-looking 1:1 NAT on `dev` (config.md §4 `nat`): traffic arriving on `dev`
 /// goes to `nat`, traffic leaving `dev` comes from the link's own address.
 fn nat_table(dev: &str, nat: IpAddr, own: IpAddr) -> Op {
+    let dnat = NftRule::Dnat {
+        iifname: Some(dev.into()),
+        iif_external: false,
+        port: None,
+        to: nat,
+        to_port: None,
+    };
+    let snat = NftRule::Snat {
+        oifname: dev.into(),
+        daddr: None,
+        port: None,
+        to: Some(own),
+    };
+    nat_table_op(format!("conlink_nat_{dev}"), vec![dnat], vec![snat])
+}
+
+/// A conlink-owned `ip` table with a destination-NAT chain at prerouting and a
+/// source-NAT chain at postrouting, at the priorities nft's own `nat` chains use.
+fn nat_table_op(table: String, dnat: Vec<NftRule>, snat: Vec<NftRule>) -> Op {
+    let chain = |hook: &str, priority, rules| NftChain {
+        name: hook.into(),
+        hook: hook.into(),
+        kind: "nat".into(),
+        priority,
+        rules,
+    };
     Op::NftTableAdd {
         family: NftFamily::Ip,
-        table: format!("conlink_nat_{dev}"),
+        table,
         chains: vec![
-            NftChain {
-                name: "prerouting".into(),
-                hook: "prerouting".into(),
-                kind: "nat".into(),
-                priority: -100,
-                rules: vec![NftRule::Dnat {
-                    iifname: Some(dev.into()),
-                    iif_external: false,
-                    port: None,
-                    to: nat,
-                    to_port: None,
-                }],
-            },
-            NftChain {
-                name: "postrouting".into(),
-                hook: "postrouting".into(),
-                kind: "nat".into(),
-                priority: 100,
-                rules: vec![NftRule::Snat {
-                    oifname: dev.into(),
-                    daddr: None,
-                    port: None,
-                    to: Some(own),
-                }],
-            },
+            chain("prerouting", -100, dnat),
+            chain("postrouting", 100, snat),
         ],
     }
 }
@@ -420,7 +423,8 @@ fn lower_forwards(
                         l.target
                     ),
                 )
-                .at(f.span, format!("+{offset} for replica {}", offset + 1)),
+                .at(f.span, format!("+{offset} for replica {}", offset + 1))
+                .help("replica i forwards from the external port + (i-1); start from a lower external port"),
             );
             continue;
         };
@@ -467,31 +471,11 @@ fn lower_forwards(
             route: host,
         },
     );
-    let table = format!("conlink_fwd_{}", ns.to_string().replace([':', '#'], "_"));
-    let table = format!("{table}_{dev}");
-    u.step(
-        &Ns::Conlink,
-        Op::NftTableAdd {
-            family: NftFamily::Ip,
-            table,
-            chains: vec![
-                NftChain {
-                    name: "prerouting".into(),
-                    hook: "prerouting".into(),
-                    kind: "nat".into(),
-                    priority: -100,
-                    rules: dnat,
-                },
-                NftChain {
-                    name: "postrouting".into(),
-                    hook: "postrouting".into(),
-                    kind: "nat".into(),
-                    priority: 100,
-                    rules: snat,
-                },
-            ],
-        },
+    let table = format!(
+        "conlink_fwd_{}_{dev}",
+        ns.to_string().replace([':', '#'], "_")
     );
+    u.step(&Ns::Conlink, nat_table_op(table, dnat, snat));
     u.step(ns, Op::ExternalRouteAdd { dev: dev.into() });
 }
 
