@@ -12,6 +12,8 @@
 pub mod names;
 mod network;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use crate::check::Checked;
 use crate::diag::Diagnostic;

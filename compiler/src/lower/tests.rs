@@ -1,0 +1,214 @@
+//! Properties of lowered plans that plan.md requires, checked on small configurations
+//! compiled end to end (the examples' snapshots show whole plans; these pin the rules).
+
+use crate::interpolate::Env;
+use crate::model::BridgeMode;
+use crate::plan::{LinkSpec, Ns, Op, Plan, UnitKind};
+use crate::source::{SourceFile, SourceKind};
+use crate::{compile, Options};
+
+fn plan(yaml: &str, opts: Options) -> Plan {
+    let files = vec![SourceFile::new("t.yaml", yaml, SourceKind::Network)];
+    let c = compile(files, &Env::new(), &opts);
+    assert!(!c.diagnostics.has_errors(), "{:?}", c.diagnostics);
+    c.plan.expect("a plan")
+}
+
+fn opts() -> Options {
+    Options {
+        project: Some("t".into()),
+        ..Options::default()
+    }
+}
+
+const TWO_NODES: &str = "
+nodes: [{name: a}, {name: b}]
+links:
+  - {node: a, bridge: s1, ip: 10.0.0.1/24, mtu: 9000}
+  - {node: b, bridge: s1, ip: 10.0.0.2/24}
+";
+
+#[test]
+fn a_veth_is_one_request_with_both_ends_in_place() {
+    let p = plan(TWO_NODES, opts());
+    let unit = p.units.iter().find(|u| u.id == "node:a").unwrap();
+    let adds: Vec<_> = unit
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::LinkAdd { .. }))
+        .collect();
+    assert_eq!(adds.len(), 1);
+    let Op::LinkAdd {
+        name,
+        netns,
+        mtu,
+        spec,
+        ..
+    } = &adds[0].op
+    else {
+        unreachable!()
+    };
+    assert_eq!(adds[0].ns, Ns::Conlink);
+    assert_eq!((name.as_str(), netns, *mtu), ("a-eth0", &None, Some(9000)));
+    let LinkSpec::Veth { peer } = spec.as_ref() else {
+        panic!("not a veth: {spec:?}")
+    };
+    assert_eq!(peer.name, "eth0");
+    assert_eq!(peer.netns, Ns::Node("a".into()));
+    assert_eq!(peer.mtu, Some(9000));
+    assert!(
+        peer.mac.is_some(),
+        "the inner end's MAC is derived and set at creation"
+    );
+    // Nothing is ever moved between namespaces after creation.
+    assert!(p.units.iter().flat_map(|u| &u.steps).all(|s| !matches!(&s.op, Op::LinkAdd { netns: Some(n), spec, .. } if matches!(spec.as_ref(), LinkSpec::Veth { .. }) && *n != s.ns)));
+}
+
+#[test]
+fn every_step_carries_its_inverse_and_a_unique_id() {
+    let p = plan(TWO_NODES, opts());
+    let mut ids = std::collections::BTreeSet::new();
+    for u in &p.units {
+        for (i, s) in u.steps.iter().enumerate() {
+            assert_eq!(s.undo, s.op.inverse());
+            assert_eq!(s.id, format!("{}/{i}", u.id));
+            assert!(ids.insert(s.id.clone()), "duplicate step id {}", s.id);
+        }
+    }
+    assert_eq!(p.units[0].id, "network");
+    assert_eq!(p.units[0].kind, UnitKind::Network);
+    assert!(p.units[1..].iter().all(|u| u.after == ["network"]));
+}
+
+#[test]
+fn patch_bridges_get_their_own_unit_after_both_ends() {
+    let yaml = "
+nodes: [{name: a}, {name: b}]
+bridges: [{bridge: w, mode: patch}]
+links: [{node: a, bridge: w}, {node: b, bridge: w}]
+";
+    let p = plan(yaml, opts());
+    let ids: Vec<&str> = p.units.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["network", "node:a", "node:b", "patch:w"]);
+    let patch = &p.units[3];
+    assert_eq!(patch.after, ["node:a", "node:b"]);
+    let redirects: Vec<(&str, &str)> = patch
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::RedirectAdd { dev, to } => Some((dev.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(redirects, [("a-eth0", "b-eth0"), ("b-eth0", "a-eth0")]);
+    // No bridge device and no enslaving for a patch.
+    assert!(p
+        .units
+        .iter()
+        .flat_map(|u| &u.steps)
+        .all(|s| !matches!(s.op, Op::LinkSetMaster { .. })));
+}
+
+#[test]
+fn tunnels_are_created_from_the_underlay_into_conlinks_namespace() {
+    let yaml = "tunnels: [{type: vxlan, bridge: s1, remote: 192.0.2.2, vni: 7}]";
+    let p = plan(yaml, opts());
+    let step = p.units[0]
+        .steps
+        .iter()
+        .find(|s| matches!(s.op, Op::LinkAdd { ref name, .. } if name == "vxlan-7"))
+        .unwrap();
+    assert_eq!(step.ns, Ns::Host);
+    let Op::LinkAdd { netns, spec, .. } = &step.op else {
+        unreachable!()
+    };
+    assert_eq!(netns, &Some(Ns::Conlink));
+    assert!(matches!(
+        spec.as_ref(),
+        LinkSpec::Vxlan {
+            vni: 7,
+            dstport: 4789,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn auto_bridges_follow_the_ovs_input_and_say_why() {
+    let linux = plan(TWO_NODES, opts());
+    let ovs = plan(
+        TWO_NODES,
+        Options {
+            ovs_available: true,
+            ..opts()
+        },
+    );
+    assert_eq!(linux.bridges[0].mode, BridgeMode::Linux);
+    assert_eq!(ovs.bridges[0].mode, BridgeMode::Ovs);
+    assert_eq!(ovs.bridges[0].requested, BridgeMode::Auto);
+    assert!(ovs.bridges[0].reason.is_some());
+    let forced = plan(
+        TWO_NODES,
+        Options {
+            ovs_available: true,
+            default_bridge_mode: BridgeMode::Linux,
+            ..opts()
+        },
+    );
+    assert_eq!(forced.bridges[0].mode, BridgeMode::Linux);
+    assert!(forced.bridges[0].reason.is_none());
+}
+
+#[test]
+fn long_outer_names_are_shortened_and_keep_the_full_name() {
+    let yaml = "
+nodes: [{name: database-primary}]
+links: [{node: database-primary, bridge: s1}]
+";
+    let p = plan(yaml, opts());
+    let add = p.units[1].steps.iter().find_map(|s| match &s.op {
+        Op::LinkAdd { name, altname, .. } => Some((name.clone(), altname.clone())),
+        _ => None,
+    });
+    let (name, altname) = add.unwrap();
+    assert!(name.len() <= 15, "{name}");
+    assert_eq!(altname.as_deref(), Some("database-primary-eth0"));
+}
+
+#[test]
+fn options_change_defaults_as_documented() {
+    let p = plan(
+        TWO_NODES,
+        Options {
+            default_mtu: Some(1500),
+            keep_veth_offload: true,
+            ..opts()
+        },
+    );
+    let b = p.units.iter().find(|u| u.id == "node:b").unwrap();
+    assert!(b.steps.iter().any(|s| matches!(
+        s.op,
+        Op::LinkAdd {
+            mtu: Some(1500),
+            ..
+        }
+    )));
+    assert!(
+        b.steps.iter().all(|s| !matches!(s.op, Op::Ethtool { .. })),
+        "--keep-veth-offload keeps offloads"
+    );
+    let p = plan(TWO_NODES, opts());
+    let b = p.units.iter().find(|u| u.id == "node:b").unwrap();
+    assert!(b.steps.iter().any(|s| matches!(
+        s.op,
+        Op::LinkAdd {
+            mtu: Some(65535),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn compiling_twice_gives_the_same_plan() {
+    assert_eq!(plan(TWO_NODES, opts()), plan(TWO_NODES, opts()));
+}
