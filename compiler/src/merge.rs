@@ -14,57 +14,72 @@ use indexmap::map::Entry;
 use indexmap::IndexMap;
 
 /// Merges fragments in order.
-pub fn merge(fragments: Vec<Config>) -> Config {
-    let mut all = Config::default();
-    for f in fragments {
-        all.links.extend(f.links);
-        all.bridges.extend(f.bridges);
-        all.tunnels.extend(f.tunnels);
-        all.commands.extend(f.commands);
-        all.nodes.extend(f.nodes);
-    }
+pub fn merge(mut fragments: Vec<Config>) -> Config {
+    // Each item is moved once, straight from its fragment into the merged list: links
+    // are large and there may be a hundred thousand of them.
+    let links = merge_links_by_target_dev(take_all(&mut fragments, |f| &mut f.links));
+    let bridges = merge_by_key(
+        take_all(&mut fragments, |f| &mut f.bridges),
+        |b| Some(b.bridge.value.clone()),
+        merge_bridge,
+    );
+    let tunnels = merge_by_key(
+        take_all(&mut fragments, |f| &mut f.tunnels),
+        |t| Some((t.kind.value, t.vni.value)),
+        merge_tunnel,
+    );
+    let nodes = merge_by_key(
+        take_all(&mut fragments, |f| &mut f.nodes),
+        |n| Some(n.name.value.clone()),
+        merge_node,
+    );
+    let commands = take_all(&mut fragments, |f| &mut f.commands).collect();
     Config {
-        links: merge_links_by_target_dev(all.links),
-        bridges: merge_by_key(all.bridges, |b| Some(b.bridge.value.clone()), merge_bridge),
-        tunnels: merge_by_key(
-            all.tunnels,
-            |t| Some((t.kind.value, t.vni.value)),
-            merge_tunnel,
-        ),
-        commands: all.commands,
-        nodes: merge_by_key(all.nodes, |n| Some(n.name.value.clone()), merge_node),
+        links,
+        bridges,
+        tunnels,
+        commands,
+        nodes,
     }
+}
+
+/// One top-level list of every fragment, concatenated in order, moving the items out.
+fn take_all<'a, T: 'a>(
+    fragments: &'a mut [Config],
+    list: fn(&mut Config) -> &mut Vec<T>,
+) -> impl Iterator<Item = T> + 'a {
+    fragments
+        .iter_mut()
+        .flat_map(move |f| std::mem::take(list(f)))
 }
 
 /// Folds items with the same key into the first one, keeping first-appearance order.
 /// Items without a key (`None`) are kept as they are; later checks report them.
 fn merge_by_key<T, K: std::hash::Hash + Eq>(
-    items: Vec<T>,
+    items: impl IntoIterator<Item = T>,
     key: impl Fn(&T) -> Option<K>,
     fold: impl Fn(&mut T, T),
 ) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = Vec::with_capacity(items.len());
-    let mut index: IndexMap<K, usize> = IndexMap::with_capacity(items.len());
+    let items = items.into_iter();
+    let mut out: Vec<T> = Vec::with_capacity(items.size_hint().0);
+    let mut index: IndexMap<K, usize> = IndexMap::with_capacity(items.size_hint().0);
     for item in items {
-        match key(&item) {
-            None => slots.push(Some(item)),
-            Some(k) => match index.entry(k) {
-                Entry::Occupied(e) => {
-                    let first = slots[*e.get()].as_mut().expect("kept slot");
-                    fold(first, item);
-                }
-                Entry::Vacant(e) => {
-                    e.insert(slots.len());
-                    slots.push(Some(item));
-                }
-            },
+        match key(&item).map(|k| index.entry(k)) {
+            None => out.push(item),
+            Some(Entry::Occupied(e)) => fold(&mut out[*e.get()], item),
+            Some(Entry::Vacant(e)) => {
+                e.insert(out.len());
+                out.push(item);
+            }
         }
     }
-    slots.into_iter().flatten().collect()
+    out
 }
 
 /// Links are one link per `(target, dev)`; `dev` defaults to `eth0`.
-pub fn merge_links_by_target_dev(links: Vec<Spanned<Link>>) -> Vec<Spanned<Link>> {
+pub fn merge_links_by_target_dev(
+    links: impl IntoIterator<Item = Spanned<Link>>,
+) -> Vec<Spanned<Link>> {
     merge_by_key(
         links,
         |l: &Spanned<Link>| l.target().map(|t: Target| (t, l.dev().to_string())),
