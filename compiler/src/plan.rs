@@ -497,11 +497,13 @@ pub enum Op {
     Ethtool { dev: String, settings: Ethtool },
     /// Put back the feature values an `ethtool` step found (recorded by the runtime).
     EthtoolRestore { dev: String, features: Vec<String> },
-    /// `ovs-vsctl add-br BRIDGE` (through OVSDB).
+    /// `ovs-vsctl add-br BRIDGE` (through OVSDB), marked with the plan's ownership mark
+    /// in the bridge's `external_ids`.
     OvsBridgeAdd { bridge: String },
     /// `ovs-vsctl del-br BRIDGE`
     OvsBridgeDel { bridge: String },
-    /// `ovs-vsctl add-port BRIDGE PORT [-- set interface PORT type=… options:…]`
+    /// `ovs-vsctl add-port BRIDGE PORT [-- set interface PORT type=… options:…]`, marked
+    /// with the plan's ownership mark in the port's `external_ids`.
     OvsPortAdd {
         bridge: String,
         port: String,

@@ -179,7 +179,14 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
             }
             cmd
         }
-        Op::OvsBridgeAdd { bridge } => cmd.raw("ovs-vsctl add-br").word(bridge),
+        // OVS records carry the ownership mark in external_ids, as interfaces carry it
+        // in their alias (plan.md §7).
+        Op::OvsBridgeAdd { bridge } => cmd
+            .raw("ovs-vsctl add-br")
+            .word(bridge)
+            .raw("-- set bridge")
+            .word(bridge)
+            .word(&format!("external_ids:conlink={}", plan.mark)),
         Op::OvsBridgeDel { bridge } => cmd.raw("ovs-vsctl del-br").word(bridge),
         Op::OvsPortAdd {
             bridge,
@@ -187,6 +194,9 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
             tunnel,
         } => {
             cmd.raw("ovs-vsctl add-port").word(bridge).word(port);
+            cmd.raw("-- set port")
+                .word(port)
+                .word(&format!("external_ids:conlink={}", plan.mark));
             if let Some(tunnel) = tunnel {
                 cmd.raw("-- set interface")
                     .word(port)
@@ -579,10 +589,10 @@ unit network
   network/12  conlink  ip link set s1 down
   network/13  conlink  ip link set vx1 master s1
   network/14  conlink  ip link set vx1 nomaster
-  network/15  conlink  ovs-vsctl add-br s2
+  network/15  conlink  ovs-vsctl add-br s2 -- set bridge s2 external_ids:conlink=conlink:demo
   network/16  conlink  ovs-vsctl del-br s2
-  network/17  conlink  ovs-vsctl add-port s2 web_1-eth0
-  network/18  conlink  ovs-vsctl add-port s2 vx2 -- set interface vx2 type=vxlan options:remote_ip=192.168.1.3 options:key=100 options:dst_port=4790
+  network/17  conlink  ovs-vsctl add-port s2 web_1-eth0 -- set port web_1-eth0 external_ids:conlink=conlink:demo
+  network/18  conlink  ovs-vsctl add-port s2 vx2 -- set port vx2 external_ids:conlink=conlink:demo -- set interface vx2 type=vxlan options:remote_ip=192.168.1.3 options:key=100 options:dst_port=4790
   network/19  conlink  ovs-vsctl del-port s2 vx2
   network/20  conlink  nft add table ip conlink-demo { chain pre { type nat hook prerouting priority -100; iifname \"eth0\" dnat to 10.0.0.1; iifname $CONLINK_EXTERNAL_IF tcp dport 8080 dnat to 10.0.0.2:80; } chain post { type nat hook postrouting priority 100; oifname \"eth0\" snat to 10.0.0.9; oifname \"s1\" ip daddr 10.0.0.2 tcp dport 80 snat to $CONLINK_EXTERNAL; } }
   network/21  conlink  nft add table inet conlink-demo6 { chain pre { type nat hook prerouting priority -100; iifname \"eth1\" udp dport 53 dnat ip6 to [fd00::5]:5353; } }
