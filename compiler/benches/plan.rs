@@ -13,21 +13,25 @@ use compiler::source::{SourceFile, SourceKind};
 use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Counts live heap bytes and their peak, allocating through mimalloc as the `conlink`
 /// binary does.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+/// Counting is switched on only for the runs that measure memory: shared counters
+/// updated on every allocation would slow down (and serialise) the timed runs.
+static COUNTING: AtomicBool = AtomicBool::new(false);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { MiMalloc.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let live =
+                LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         p
@@ -35,13 +39,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             if new_size >= layout.size() {
-                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
-                    - layout.size();
+                let grow = (new_size - layout.size()) as isize;
+                let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
                 PEAK.fetch_max(live, Ordering::Relaxed);
             } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+                LIVE.fetch_sub((layout.size() - new_size) as isize, Ordering::Relaxed);
             }
         }
         p
@@ -49,7 +53,9 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { MiMalloc.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 }
 
@@ -95,20 +101,25 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Runs `f` `runs` times; returns the median time and the largest heap peak above the
-/// heap in use before each run.
+/// Runs `f` `runs` times untraced and returns the median time, then once more with
+/// allocation counting on and returns the heap peak above what was in use before.
+/// (The live count is signed: memory allocated before the counted run and freed during
+/// it takes it below zero, which only lowers the peak the run itself reaches.)
 fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, usize) {
     let mut times = Vec::new();
-    let mut peak = 0;
     for _ in 0..runs {
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
         let t = Instant::now();
         let out = f();
         times.push(t.elapsed());
         drop(out);
-        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
     }
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let out = f();
+    let peak = PEAK.load(Ordering::Relaxed).max(0) as usize;
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(out);
     (median(times), peak)
 }
 
@@ -214,6 +225,7 @@ fn main() {
         "events: saphyr-parser events only (the bare parse); tree: conlink's YAML tree with spans;"
     );
     println!("plan: file text to finished Plan (parse, interpolate, schema, merge, check, lower);");
+    println!("MiB: peak heap of one such run (counted apart from the timed runs);");
     println!("+text: the same plus rendering `conlink plan` text; x parse = plan time / bare parse (events) time;");
     println!("x tree = plan time / time to parse the YAML into a tree (with spans).");
 }
