@@ -142,21 +142,16 @@ fn colon_lists_and_merge_rules() {
         "b.yaml",
         "services:\n  web:\n    x-network:\n      links: [{bridge: s1, ip: fd00::10/64}]\n",
     );
-    let out = conlink(&d)
-        .args([
-            "--ovs",
-            "no",
-            "--project",
-            "m",
-            "plan",
-            "-c",
-            "a.yaml:b.yaml",
-            "--format",
-            "json",
-        ])
-        .output()
-        .expect("run");
-    expect_code(&out, 0, "plan");
+    let plan_with = |args: &[&str]| {
+        let out = conlink(&d)
+            .args(["--ovs", "no", "--project", "m", "plan"])
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 0, &format!("plan {args:?}"));
+        out
+    };
+    let out = plan_with(&["-c", "a.yaml:b.yaml", "--format", "json"]);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let units: Vec<&str> = plan["units"]
         .as_array()
@@ -186,23 +181,7 @@ fn colon_lists_and_merge_rules() {
     assert_eq!(execs, 1);
 
     // --scale overrides the compose count.
-    let out = conlink(&d)
-        .args([
-            "--ovs",
-            "no",
-            "--project",
-            "m",
-            "plan",
-            "-c",
-            "a.yaml",
-            "-c",
-            "b.yaml",
-            "--scale",
-            "web=3",
-        ])
-        .output()
-        .expect("run");
-    expect_code(&out, 0, "plan --scale");
+    let out = plan_with(&["-c", "a.yaml", "-c", "b.yaml", "--scale", "web=3"]);
     assert!(
         text(&out.stdout).contains("unit service:web#3"),
         "{}",
