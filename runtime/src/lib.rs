@@ -1,10 +1,14 @@
 //! conlink's runtime: executes a compiled [`compiler::plan::Plan`] against the kernel.
 //!
-//! Not implemented yet: the compiler issue delivers `validate`, `schema` and `plan`;
-//! `apply`, `destroy`, `exec` and `status` come with the runtime issue. This crate
-//! exists now so that the dependency direction (binary -> runtime -> compiler) is
-//! fixed from the start.
+//! The path from plan to kernel: [`resolve`] turns each step's symbolic namespace into
+//! an open namespace, [`netlink`] (and [`nft`], [`ethtool`], [`sysctl`], [`command`])
+//! turn each step into kernel requests, [`apply`] runs them in plan order with a
+//! journal for rollback, and [`state`] records what was done.
 
-/// Why a runtime command cannot run in this build.
-pub const NOT_IMPLEMENTED: &str =
-    "the runtime (apply, destroy, run, exec, status) is not implemented yet";
+pub mod error;
+pub mod netlink;
+pub mod netns;
+#[doc(hidden)]
+pub mod testing;
+
+pub use error::KernelError;

@@ -1,0 +1,5 @@
+//! Netlink: the socket, and the rtnetlink requests each plan step becomes.
+
+pub mod socket;
+
+pub use socket::Socket;

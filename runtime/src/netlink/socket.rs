@@ -1,0 +1,327 @@
+//! A synchronous, batched netlink socket.
+//!
+//! Why not the rtnetlink crate's async connection: conlink needs requests *pipelined*
+//! — many written with one `sendmsg(2)`, their acks read afterwards — and needs to
+//! know exactly which of them the kernel carried out, for rollback. The kernel handles
+//! every message of a `sendmsg` in order before the call returns, so once [`Socket::flush`]
+//! has sent a batch, those requests are done and requests on *another* namespace's
+//! socket may depend on them. Messages are still built with rtnetlink's packet crates.
+//!
+//! The socket asks for extended acks (`NETLINK_EXT_ACK`) so a failure carries the
+//! kernel's own text, and capped acks (`NETLINK_CAP_ACK`) so errors do not echo the
+//! whole request back.
+
+use crate::error::KernelError;
+use rtnetlink::packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::{protocols, Socket as SysSocket, SocketAddr};
+use std::io;
+use std::os::fd::AsRawFd;
+
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const NETLINK_CAP_ACK: libc::c_int = 10;
+const NETLINK_EXT_ACK: libc::c_int = 11;
+
+/// Flush automatically once this many requests or bytes are waiting: keeps the acks
+/// of one batch well inside the receive buffer.
+const MAX_PENDING: usize = 256;
+const MAX_BYTES: usize = 64 * 1024;
+
+/// The outcome of one request of a batch, by the sequence number it was given.
+pub type Ack = (u32, Result<(), KernelError>);
+
+pub struct Socket {
+    sock: SysSocket,
+    seq: u32,
+    out: Vec<u8>,
+    pending: Vec<u32>,
+    inbuf: Vec<u8>,
+}
+
+impl Socket {
+    /// Opens a socket of `protocol` in the calling thread's network namespace.
+    pub fn open(protocol: isize) -> io::Result<Socket> {
+        let mut sock = SysSocket::new(protocol)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        let fd = sock.as_raw_fd();
+        for opt in [NETLINK_EXT_ACK, NETLINK_CAP_ACK] {
+            setsockopt_int(fd, libc::SOL_NETLINK, opt, 1)?;
+        }
+        // Large batches produce many acks at once; make room for them. FORCE works
+        // as root beyond rmem_max; fall back quietly otherwise.
+        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20).is_err() {
+            let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
+        }
+        Ok(Socket {
+            sock,
+            seq: 0,
+            out: Vec::with_capacity(MAX_BYTES),
+            pending: Vec::new(),
+            inbuf: vec![0; 256 * 1024],
+        })
+    }
+
+    /// A route (rtnetlink) socket in the calling thread's namespace.
+    pub fn route() -> io::Result<Socket> {
+        Socket::open(protocols::NETLINK_ROUTE)
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Appends one request with the given type, flags and payload bytes to the batch
+    /// and returns its sequence number. `NLM_F_REQUEST | NLM_F_ACK` are always set.
+    pub fn queue_raw(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> u32 {
+        let seq = self.queue_unacked(msg_type, flags | NLM_F_ACK, payload);
+        self.pending.push(seq);
+        seq
+    }
+
+    /// Appends a message that gets no ack of its own (nf_tables batch begin/end
+    /// markers): `NLM_F_REQUEST` is set, `NLM_F_ACK` only if `flags` has it, and
+    /// [`Socket::flush`] does not wait for an answer to it.
+    pub fn queue_unacked(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> u32 {
+        let seq = self.next_seq();
+        let len = 16 + payload.len();
+        self.out.extend_from_slice(&(len as u32).to_ne_bytes());
+        self.out.extend_from_slice(&msg_type.to_ne_bytes());
+        self.out
+            .extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+        self.out.extend_from_slice(&seq.to_ne_bytes());
+        self.out.extend_from_slice(&0u32.to_ne_bytes());
+        self.out.extend_from_slice(payload);
+        // Messages are 4-byte aligned.
+        self.out.resize(self.out.len().next_multiple_of(4), 0);
+        seq
+    }
+
+    /// Appends one rtnetlink request to the batch.
+    pub fn queue(&mut self, msg: RouteNetlinkMessage, flags: u16) -> u32 {
+        let bytes = encode(msg, flags | NLM_F_ACK, 0);
+        let msg_type = u16::from_ne_bytes([bytes[4], bytes[5]]);
+        self.queue_raw(msg_type, flags, &bytes[16..])
+    }
+
+    /// Whether the batch should be sent before more is added.
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= MAX_PENDING || self.out.len() >= MAX_BYTES
+    }
+
+    /// Number of requests waiting to be sent.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Sends the batch and collects one ack per request, in the order queued.
+    pub fn flush(&mut self) -> io::Result<Vec<Ack>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sent = self.sock.send(&self.out, 0);
+        self.out.clear();
+        let pending = std::mem::take(&mut self.pending);
+        sent?;
+        let mut acks: Vec<Ack> = Vec::with_capacity(pending.len());
+        let mut got = vec![None; pending.len()];
+        let mut left = pending.len();
+        while left > 0 {
+            let n = self.recv()?;
+            let mut at = 0;
+            while at + 16 <= n {
+                let (len, ty, flags, seq) = header(&self.inbuf[at..]);
+                if len < 16 || at + len > n {
+                    break;
+                }
+                let idx = pending.binary_search(&seq).unwrap_or(usize::MAX);
+                if ty == NLMSG_ERROR && idx < got.len() && got[idx].is_none() {
+                    got[idx] = Some(parse_error(&self.inbuf[at + 16..at + len], flags));
+                    left -= 1;
+                }
+                at += len.next_multiple_of(4);
+            }
+        }
+        for (seq, r) in pending.into_iter().zip(got) {
+            acks.push((seq, r.unwrap_or(Ok(()))));
+        }
+        Ok(acks)
+    }
+
+    /// Sends one request on its own and waits for its ack (anything already queued
+    /// is sent first; the first failure among them is returned).
+    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), KernelError> {
+        self.queue(msg, flags);
+        first_error(self.flush()?)
+    }
+
+    /// Runs a dump request and returns every message of the answer.
+    pub fn dump(
+        &mut self,
+        msg: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+        let mut out = Vec::new();
+        self.dump_raw_with(encode(msg, NLM_F_DUMP, 0), |bytes| {
+            if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
+                if let NetlinkPayload::InnerMessage(inner) = m.payload {
+                    out.push(inner);
+                }
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a dump request given as a whole encoded message (header included; its
+    /// sequence number is replaced) and hands each answer message, header included,
+    /// to `each`.
+    pub fn dump_raw_with(
+        &mut self,
+        mut request: Vec<u8>,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<(), KernelError> {
+        // Anything queued goes first so the dump sees its effect.
+        first_error(self.flush()?)?;
+        let seq = self.next_seq();
+        request[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.sock.send(&request, 0)?;
+        loop {
+            let n = self.recv()?;
+            let mut at = 0;
+            while at + 16 <= n {
+                let (len, ty, flags, mseq) = header(&self.inbuf[at..]);
+                if len < 16 || at + len > n {
+                    break;
+                }
+                if mseq == seq {
+                    match ty {
+                        NLMSG_DONE => return Ok(()),
+                        NLMSG_ERROR => {
+                            parse_error(&self.inbuf[at + 16..at + len], flags)?;
+                            return Ok(());
+                        }
+                        _ => each(&self.inbuf[at..at + len]),
+                    }
+                }
+                at += len.next_multiple_of(4);
+            }
+        }
+    }
+
+    fn recv(&mut self) -> io::Result<usize> {
+        loop {
+            match self.sock.recv(&mut &mut self.inbuf[..], 0) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The first failure among a batch's acks, if any.
+pub fn first_error(acks: Vec<Ack>) -> Result<(), KernelError> {
+    acks.into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.is_err())
+        .unwrap_or(Ok(()))
+}
+
+/// Serialises one rtnetlink message with a zero sequence number (the socket sets it).
+pub fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
+    nl.header.flags = flags | NLM_F_REQUEST;
+    nl.header.sequence_number = seq;
+    nl.finalize();
+    let mut buf = vec![0; nl.buffer_len()];
+    nl.serialize(&mut buf);
+    buf
+}
+
+/// Serialises any netlink payload type the packet crates know.
+pub fn encode_any<T: NetlinkSerializable>(msg: T, flags: u16) -> Vec<u8>
+where
+    NetlinkPayload<T>: From<T>,
+{
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
+    nl.header.flags = flags | NLM_F_REQUEST;
+    nl.finalize();
+    let mut buf = vec![0; nl.buffer_len()];
+    nl.serialize(&mut buf);
+    buf
+}
+
+fn header(b: &[u8]) -> (usize, u16, u16, u32) {
+    let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let ty = u16::from_ne_bytes([b[4], b[5]]);
+    let flags = u16::from_ne_bytes([b[6], b[7]]);
+    let seq = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
+    (len, ty, flags, seq)
+}
+
+/// Parses the body of an `NLMSG_ERROR` message: errno 0 is an ack; otherwise the
+/// error, with the extended-ack text when the kernel attached one.
+fn parse_error(body: &[u8], flags: u16) -> Result<(), KernelError> {
+    if body.len() < 4 {
+        return Err(KernelError::from_errno(libc::EPROTO));
+    }
+    let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+    if code == 0 {
+        return Ok(());
+    }
+    let mut err = KernelError::from_errno(-code);
+    if flags & NLM_F_ACK_TLVS != 0 && body.len() >= 20 {
+        // With NETLINK_CAP_ACK the echoed request is its header only (16 bytes).
+        let orig_len = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]) as usize;
+        let capped = flags & 0x100 != 0;
+        let mut at = 4 + if capped {
+            16
+        } else {
+            orig_len.next_multiple_of(4)
+        };
+        while at + 4 <= body.len() {
+            let alen = u16::from_ne_bytes([body[at], body[at + 1]]) as usize;
+            let aty = u16::from_ne_bytes([body[at + 2], body[at + 3]]) & 0x3fff;
+            if alen < 4 || at + alen > body.len() {
+                break;
+            }
+            if aty == NLMSGERR_ATTR_MSG {
+                let text = &body[at + 4..at + alen];
+                let text = text.split(|b| *b == 0).next().unwrap_or(&[]);
+                err.ext_ack = Some(String::from_utf8_lossy(text).into_owned());
+            }
+            at += alen.next_multiple_of(4);
+        }
+    }
+    Err(err)
+}
+
+fn setsockopt_int(
+    fd: i32,
+    level: libc::c_int,
+    opt: libc::c_int,
+    val: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: fd is a valid socket owned by the caller; the option value is a c_int
+    // that lives for the duration of the call.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            (&val as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

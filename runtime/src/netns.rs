@@ -1,0 +1,153 @@
+//! Network namespaces: creating, pinning, entering and removing them.
+//!
+//! A namespace is "pinned" by bind-mounting its nsfs file onto a file under
+//! `/run/netns`, as `ip netns add` does, so that it outlives the process that made it
+//! and other tools (`ip netns exec`) can find it. Entering a namespace is per thread
+//! (`setns(2)`): [`enter`] switches the calling thread in and back out again, which is
+//! how conlink opens one netlink socket per namespace: a socket stays bound to the
+//! namespace it was created in.
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+/// Where pinned namespaces live (the same directory `ip netns` uses).
+pub const NETNS_DIR: &str = "/run/netns";
+
+/// The directory for pinned namespaces; tests may point it elsewhere with
+/// `CONLINK_NETNS_DIR` (used with `unshare -m` and a private tmpfs).
+pub fn netns_dir() -> PathBuf {
+    std::env::var_os("CONLINK_NETNS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(NETNS_DIR))
+}
+
+/// The calling thread's current network namespace.
+pub fn current() -> io::Result<File> {
+    File::open("/proc/thread-self/ns/net")
+}
+
+/// Opens a pinned namespace (or any nsfs path).
+pub fn open(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+/// Runs `f` with the calling thread inside `ns`, then switches back.
+pub fn enter<R>(ns: &File, f: impl FnOnce() -> R) -> io::Result<R> {
+    let home = current()?;
+    setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+    let out = f();
+    // Failing to switch back would leave later work in the wrong namespace: abort
+    // loudly rather than continue.
+    if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+        panic!("cannot return to the original network namespace: {e}");
+    }
+    Ok(out)
+}
+
+/// Makes `dir` a shared mount point, as iproute2 does, so that namespaces pinned
+/// below it are visible to other mount namespaces that share it.
+fn prepare_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let shared = || {
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+    };
+    match shared() {
+        Ok(()) => Ok(()),
+        Err(nix::Error::EINVAL) => {
+            // Not a mount point yet: bind it onto itself, then retry.
+            mount(
+                Some(dir),
+                dir,
+                Some("none"),
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(io::Error::from)?;
+            shared().map_err(io::Error::from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates a new network namespace pinned at `dir/name` and returns it open. Fails
+/// with `AlreadyExists` if something is already pinned there: conlink never adopts a
+/// namespace it did not create.
+pub fn create_pinned(dir: &Path, name: &str) -> io::Result<File> {
+    prepare_dir(dir)?;
+    let path = dir.join(name);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    // unshare(2) on a short-lived thread: the new namespace is pinned by the bind
+    // mount, and the caller's own thread never changes namespace.
+    let pin = path.clone();
+    let made = std::thread::spawn(move || -> io::Result<()> {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &pin,
+            Some("none"),
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(io::Error::from)
+    })
+    .join()
+    .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")));
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    File::open(&path)
+}
+
+/// Unpins `dir/name`. The namespace itself goes away once nothing else holds it.
+/// Missing is success (teardown is idempotent).
+pub fn remove_pinned(dir: &Path, name: &str) -> io::Result<()> {
+    let path = dir.join(name);
+    match umount2(&path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Names pinned in `dir` that start with `prefix`, sorted.
+pub fn list_pinned(dir: &Path, prefix: &str) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The identity of a namespace (device and inode of its nsfs file), to tell whether
+/// two handles are the same namespace and to record it in the state file.
+pub fn identity(ns: &File) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = ns.metadata()?;
+    Ok((m.dev(), m.ino()))
+}

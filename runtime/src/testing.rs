@@ -1,0 +1,73 @@
+//! Helpers for tests that touch the kernel (used by this crate's tests and the
+//! binary's end-to-end tests; not part of conlink's behaviour).
+//!
+//! A test that cannot run here calls [`skip`]: it says why on stderr and appends the
+//! reason to the file named by `CONLINK_SKIP_LOG`, which `scripts/test.sh` counts and
+//! prints, so a skip is never a silent pass.
+
+use crate::netns;
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Records that `test` was skipped and why.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os("CONLINK_SKIP_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{test}: {reason}");
+        }
+    }
+}
+
+/// Whether the process may create namespaces and interfaces (root, or inside
+/// `unshare -r`). When not, records the skip.
+pub fn can_touch_kernel(test: &str) -> bool {
+    let ok = nix::unistd::geteuid().is_root();
+    if !ok {
+        skip(test, "needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)");
+    }
+    ok
+}
+
+/// A unique name for a test object: `prefix` + pid + counter.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A pinned namespace that is removed when dropped.
+pub struct TempNetns {
+    pub name: String,
+    pub file: File,
+    dir: PathBuf,
+}
+
+impl TempNetns {
+    pub fn new(prefix: &str) -> std::io::Result<TempNetns> {
+        let dir = netns::netns_dir();
+        let name = unique(prefix);
+        let file = netns::create_pinned(&dir, &name)?;
+        Ok(TempNetns { name, file, dir })
+    }
+
+    /// Runs `f` inside the namespace.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        netns::enter(&self.file, f).expect("enter test namespace")
+    }
+}
+
+impl Drop for TempNetns {
+    fn drop(&mut self) {
+        let _ = netns::remove_pinned(&self.dir, &self.name);
+    }
+}
