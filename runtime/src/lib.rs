@@ -5,9 +5,12 @@
 //! turn each step into kernel requests, [`apply`] runs them in plan order with a
 //! journal for rollback, and [`state`] records what was done.
 
+pub mod command;
 pub mod error;
+pub mod ethtool;
 pub mod netlink;
 pub mod netns;
+pub mod sysctl;
 #[doc(hidden)]
 pub mod testing;
 
