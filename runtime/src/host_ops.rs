@@ -2,23 +2,41 @@
 //! filters, nftables tables, commands, and the route to conlink's external address.
 //! Each runs synchronously, after every queued netlink request has been sent.
 
+use crate::command::{self, Started};
 use crate::engine::Engine;
 use crate::error::KernelError;
+use crate::ethtool::{self, Ethtool};
 use crate::netns;
 use crate::state::{Extra, State};
+use crate::sysctl;
 use compiler::plan::{Ns, Op, Step};
+use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Per-run context of the non-netlink steps.
+/// Per-run context of the non-netlink steps: ethtool sockets by namespace (opened
+/// once per run, like the netlink sockets) and where command logs go.
 pub struct HostCtx {
     pub logs: PathBuf,
+    ethtool: BTreeMap<Ns, Ethtool>,
 }
 
 impl HostCtx {
     pub fn new(state_dir: &Path, project: &str) -> HostCtx {
         HostCtx {
             logs: crate::state::project_dir(state_dir, project).join("logs"),
+            ethtool: BTreeMap::new(),
         }
+    }
+
+    fn ethtool(&mut self, ns: &Ns, file: &File) -> Result<&Ethtool, String> {
+        if !self.ethtool.contains_key(ns) {
+            let e = netns::enter(file, Ethtool::open)
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open an ethtool socket in {ns}: {e}"))?;
+            self.ethtool.insert(ns.clone(), e);
+        }
+        Ok(&self.ethtool[ns])
     }
 }
 
@@ -26,51 +44,87 @@ fn unsupported(op: &Op) -> String {
     format!("conlink's runtime cannot carry out this step yet: {op:?}")
 }
 
-fn sysctl_path(key: &str) -> Result<PathBuf, String> {
-    if key.is_empty() || key.split(['.', '/']).any(|p| p.is_empty() || p == "..") {
-        return Err(format!("invalid sysctl key {key:?}"));
-    }
-    Ok(Path::new("/proc/sys").join(key.replace('.', "/")))
+fn sysctl_read(file: &File, key: &str) -> Result<String, String> {
+    netns::enter(file, || sysctl::read(key))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
-fn sysctl_read(file: &std::fs::File, key: &str) -> Result<String, String> {
-    let path = sysctl_path(key)?;
-    netns::enter(file, || std::fs::read_to_string(&path))
+fn sysctl_write(file: &File, key: &str, value: &str) -> Result<(), String> {
+    netns::enter(file, || sysctl::write(key, value))
         .map_err(|e| e.to_string())?
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("cannot read sysctl {key}: {e}"))
+        .map_err(|e| e.to_string())
 }
 
-fn sysctl_write(file: &std::fs::File, key: &str, value: &str) -> Result<(), String> {
-    let path = sysctl_path(key)?;
-    netns::enter(file, || std::fs::write(&path, value))
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot set sysctl {key}={value}: {e}"))
+/// A log file name for a command step: its step id with `/`, `:` and `#` made safe.
+fn log_name(step_id: &str) -> String {
+    let safe: String = step_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.log")
 }
 
 /// Whether a non-netlink step is already in place in a namespace that existed before.
 pub fn in_place(
     engine: &mut Engine,
-    _host: &mut HostCtx,
+    host: &mut HostCtx,
     st: &State,
     step: &Step,
 ) -> Result<bool, KernelError> {
     let place = engine.places.get(&step.ns)?;
     Ok(match &step.op {
-        Op::Sysctl { key, value } => sysctl_read(&place.file, key).is_ok_and(|v| v == *value),
-        Op::Exec { .. } => st.step(&step.id).is_some(),
+        Op::Sysctl { key, value } => {
+            sysctl_read(&place.file, key).is_ok_and(|v| sysctl::same_value(&v, value))
+        }
+        Op::Ethtool { dev, settings } => match host.ethtool(&step.ns, &place.file) {
+            Ok(e) => e.matches(dev, settings).unwrap_or(false),
+            Err(_) => false,
+        },
+        Op::Exec { .. } => match st.step(&step.id).map(|r| &r.extra) {
+            Some(Extra::Command {
+                pid, start_time, ..
+            }) => command::is_running(&Started {
+                pid: *pid,
+                start_time: *start_time,
+            }),
+            _ => false,
+        },
         _ => false,
     })
 }
 
 /// Carries out a non-netlink step; returns what its undo will need.
-pub fn run(engine: &mut Engine, _host: &mut HostCtx, step: &Step) -> Result<Extra, String> {
+pub fn run(engine: &mut Engine, host: &mut HostCtx, step: &Step) -> Result<Extra, String> {
     let place = engine.places.get(&step.ns).map_err(|e| e.to_string())?;
     match &step.op {
         Op::Sysctl { key, value } => {
             let previous = sysctl_read(&place.file, key)?;
             sysctl_write(&place.file, key, value)?;
             Ok(Extra::Sysctl { previous })
+        }
+        Op::Ethtool { dev, settings } => {
+            let e = host.ethtool(&step.ns, &place.file)?;
+            let saved = e.apply(dev, settings).map_err(|e| e.to_string())?;
+            Ok(Extra::Ethtool {
+                saved: serde_json::to_value(saved).map_err(|e| e.to_string())?,
+            })
+        }
+        Op::Exec { command: cmd } => {
+            let log = host.logs.join(log_name(&step.id));
+            let started = command::start(&place.file, cmd, &log, &[])
+                .map_err(|e| format!("cannot start the command: {e}"))?;
+            Ok(Extra::Command {
+                pid: started.pid,
+                start_time: started.start_time,
+                log,
+            })
         }
         op => Err(unsupported(op)),
     }
@@ -79,20 +133,46 @@ pub fn run(engine: &mut Engine, _host: &mut HostCtx, step: &Step) -> Result<Extr
 /// Undoes a non-netlink step.
 pub fn undo(
     engine: &mut Engine,
-    _host: &mut HostCtx,
+    host: &mut HostCtx,
     ns: &Ns,
     op: &Op,
     extra: &Extra,
 ) -> Result<(), String> {
+    // Stopping a command needs no namespace (and its namespace may be gone).
+    if let (
+        Op::ExecStop { .. },
+        Extra::Command {
+            pid, start_time, ..
+        },
+    ) = (op, extra)
+    {
+        let started = Started {
+            pid: *pid,
+            start_time: *start_time,
+        };
+        return command::stop(&started, COMMAND_GRACE).map_err(|e| e.to_string());
+    }
     let place = engine.places.get(ns).map_err(|e| e.to_string())?;
     match (op, extra) {
         (Op::SysctlRestore { key }, Extra::Sysctl { previous }) => {
             sysctl_write(&place.file, key, previous)
         }
-        (Op::SysctlRestore { .. }, _) => Ok(()),
+        (Op::EthtoolRestore { dev, .. }, Extra::Ethtool { saved }) => {
+            let saved: ethtool::Saved =
+                serde_json::from_value(saved.clone()).map_err(|e| e.to_string())?;
+            let e = host.ethtool(ns, &place.file)?;
+            match e.restore(dev, &saved) {
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+                other => other.map_err(|e| e.to_string()),
+            }
+        }
+        (Op::SysctlRestore { .. } | Op::EthtoolRestore { .. } | Op::ExecStop { .. }, _) => Ok(()),
         (op, _) => Err(unsupported(op)),
     }
 }
+
+/// How long a command gets to exit after SIGTERM before it is killed.
+const COMMAND_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops every process whose network namespace is the one pinned at `pinned`, so
 /// that unpinning it really removes it (as `ip netns pids` finds them).

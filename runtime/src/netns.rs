@@ -83,28 +83,38 @@ fn prepare_dir(dir: &Path) -> io::Result<()> {
 /// with `AlreadyExists` if something is already pinned there: conlink never adopts a
 /// namespace it did not create.
 pub fn create_pinned(dir: &Path, name: &str) -> io::Result<File> {
-    prepare_dir(dir)?;
+    // The directory is made a shared mount once per process.
+    static PREPARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut done = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
+        if !done.iter().any(|d| d == dir) {
+            prepare_dir(dir)?;
+            done.push(dir.to_path_buf());
+        }
+    }
     let path = dir.join(name);
     OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)?;
-    // unshare(2) on a short-lived thread: the new namespace is pinned by the bind
-    // mount, and the caller's own thread never changes namespace.
-    let pin = path.clone();
-    let made = std::thread::spawn(move || -> io::Result<()> {
-        unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-        mount(
-            Some("/proc/thread-self/ns/net"),
-            &pin,
-            Some("none"),
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
+    // unshare(2) on this thread, pin, then back: cheaper than a thread per namespace
+    // (a run may create hundreds).
+    let home = current()?;
+    let made = unshare(CloneFlags::CLONE_NEWNET)
         .map_err(io::Error::from)
-    })
-    .join()
-    .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")));
+        .and_then(|()| {
+            mount(
+                Some("/proc/thread-self/ns/net"),
+                &path,
+                Some("none"),
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(io::Error::from)
+        });
+    if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
+        panic!("cannot return to the original network namespace: {e}");
+    }
     if let Err(e) = made {
         let _ = std::fs::remove_file(&path);
         return Err(e);

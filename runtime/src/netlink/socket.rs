@@ -62,9 +62,11 @@ impl Socket {
         Ok(Socket {
             sock,
             seq: 0,
-            out: Vec::with_capacity(MAX_BYTES),
+            out: Vec::new(),
             pending: Vec::new(),
-            inbuf: vec![0; 256 * 1024],
+            // The kernel writes at most 32 KiB per dump message batch; a run keeps one
+            // socket per namespace, so this is kept small.
+            inbuf: vec![0; 64 * 1024],
         })
     }
 
