@@ -161,3 +161,50 @@ pub fn identity(ns: &File) -> io::Result<(u64, u64)> {
     let m = ns.metadata()?;
     Ok((m.dev(), m.ino()))
 }
+
+/// Moves this process into the machine's mount namespace when it runs in another
+/// one, so that namespaces it pins under `/run/netns` outlive it.
+///
+/// `ip netns exec H conlink apply` (plan.md: how tests put several hosts on one
+/// machine) runs conlink in a private mount namespace whose `/run/netns` is a slave of
+/// the machine's: a pin made there would vanish when conlink exits, and the node
+/// namespaces with it. The machine's mount namespace is pid 1's; where pid 1 cannot be
+/// looked at (a sandbox), the parent's (`ip netns exec` replaced itself with conlink,
+/// so the parent is whoever ran it). Must be called while the process has one thread.
+pub fn join_init_mount_ns() -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let mine = std::fs::metadata("/proc/self/ns/mnt")?;
+    let parent = nix::unistd::getppid().as_raw();
+    for pid in [1, parent] {
+        let path = format!("/proc/{pid}/ns/mnt");
+        let Ok(other) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if other.ino() == mine.ino() && other.dev() == mine.dev() {
+            return Ok(false);
+        }
+        if !slave_netns_dir() {
+            // Our /run/netns propagates to the machine's: nothing to fix.
+            return Ok(false);
+        }
+        let f = File::open(&path)?;
+        setns(f.as_fd(), CloneFlags::CLONE_NEWNS).map_err(io::Error::from)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Whether the netns directory is a mount that receives from, but does not send to,
+/// another mount namespace (what `ip netns exec` sets up).
+fn slave_netns_dir() -> bool {
+    let dir = netns_dir();
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines().any(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        f.get(4).is_some_and(|mp| std::path::Path::new(mp) == dir)
+            && f.iter().any(|x| x.starts_with("master:"))
+            && !f.iter().any(|x| x.starts_with("shared:"))
+    })
+}

@@ -24,6 +24,16 @@ pub fn settings(common: &Common) -> Settings {
     }
 }
 
+/// Joins the machine's mount namespace (see `runtime::netns::join_init_mount_ns`);
+/// called after the sources are read, since relative paths may not resolve after.
+fn join_machine_mounts() {
+    if let Err(e) = runtime::netns::join_init_mount_ns() {
+        eprintln!(
+            "conlink: warning: cannot join the machine's mount namespace ({e}); namespaces pinned by this run are visible only in this one"
+        );
+    }
+}
+
 /// Compiles the sources to a plan, reporting diagnostics.
 fn plan_of(common: &Common, args: &ApplyArgs) -> Result<Plan, Outcome> {
     let v = ValidateArgs {
@@ -79,6 +89,7 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
+    join_machine_mounts();
     let started = std::time::Instant::now();
     match runtime::apply::apply(&plan, &settings(common), &Hooks::default()) {
         Ok(report) => {
@@ -127,6 +138,7 @@ pub fn destroy(common: &Common, args: &ProjectArgs) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
+    join_machine_mounts();
     let started = std::time::Instant::now();
     match runtime::destroy::destroy(&project, &settings(common)) {
         Ok(r) => {
@@ -163,6 +175,7 @@ pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String])
         Ok(p) => p,
         Err(o) => return o,
     };
+    join_machine_mounts();
     let err = runtime::exec::exec(&project, node, command);
     eprintln!("conlink exec: {err}");
     Outcome::Failed
