@@ -8,6 +8,7 @@
 pub mod error;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 #[doc(hidden)]
 pub mod testing;
 
