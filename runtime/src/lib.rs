@@ -17,6 +17,7 @@ pub mod host_ops;
 pub mod names;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod observe;
 pub mod places;
 pub mod resolve;

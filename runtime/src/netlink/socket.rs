@@ -41,6 +41,8 @@ pub struct Socket {
     seq: u32,
     out: Vec<u8>,
     pending: Vec<u32>,
+    /// Messages of the batch that wait for no ack (see [`Socket::queue_unacked`]).
+    unacked: Vec<u32>,
     inbuf: Vec<u8>,
 }
 
@@ -64,6 +66,7 @@ impl Socket {
             seq: 0,
             out: Vec::new(),
             pending: Vec::new(),
+            unacked: Vec::new(),
             // The kernel writes at most 32 KiB per dump message batch; a run keeps one
             // socket per namespace, so this is kept small.
             inbuf: vec![0; 64 * 1024],
@@ -83,15 +86,24 @@ impl Socket {
     /// Appends one request with the given type, flags and payload bytes to the batch
     /// and returns its sequence number. `NLM_F_REQUEST | NLM_F_ACK` are always set.
     pub fn queue_raw(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> u32 {
-        let seq = self.queue_unacked(msg_type, flags | NLM_F_ACK, payload);
+        let seq = self.push_message(msg_type, flags | NLM_F_ACK, payload);
         self.pending.push(seq);
         seq
     }
 
     /// Appends a message that gets no ack of its own (nf_tables batch begin/end
     /// markers): `NLM_F_REQUEST` is set, `NLM_F_ACK` only if `flags` has it, and
-    /// [`Socket::flush`] does not wait for an answer to it.
+    /// [`Socket::flush`] does not wait for an answer to it. If the kernel does answer
+    /// it with an error, it refused the batch as a whole (nfnetlink does so, e.g. with
+    /// `EPERM`, and then answers nothing else): every request of the batch still
+    /// waiting for its ack gets that error.
     pub fn queue_unacked(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> u32 {
+        let seq = self.push_message(msg_type, flags, payload);
+        self.unacked.push(seq);
+        seq
+    }
+
+    fn push_message(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> u32 {
         let seq = self.next_seq();
         let len = 16 + payload.len();
         self.out.extend_from_slice(&(len as u32).to_ne_bytes());
@@ -136,6 +148,7 @@ impl Socket {
         let sent = self.sock.send(&self.out, 0);
         self.out.clear();
         let pending = std::mem::take(&mut self.pending);
+        let unacked = std::mem::take(&mut self.unacked);
         sent?;
         let mut acks: Vec<Ack> = Vec::with_capacity(pending.len());
         let mut got = vec![None; pending.len()];
@@ -152,6 +165,14 @@ impl Socket {
                 if ty == NLMSG_ERROR && idx < got.len() && got[idx].is_none() {
                     got[idx] = Some(parse_error(&self.inbuf[at + 16..at + len], flags));
                     left -= 1;
+                } else if ty == NLMSG_ERROR && unacked.binary_search(&seq).is_ok() {
+                    if let Err(e) = parse_error(&self.inbuf[at + 16..at + len], flags) {
+                        // The whole batch was refused: no other answer will come.
+                        for slot in got.iter_mut().filter(|g| g.is_none()) {
+                            *slot = Some(Err(e.clone()));
+                        }
+                        left = 0;
+                    }
                 }
                 at += len.next_multiple_of(4);
             }
