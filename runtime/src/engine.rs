@@ -11,6 +11,7 @@
 
 use crate::error::KernelError;
 use crate::netlink::{addr, link, route};
+use crate::nft::External;
 use crate::observe::Snapshot;
 use crate::places::{Lookup, Places};
 use crate::state::Extra;
@@ -64,6 +65,8 @@ pub struct Engine {
     pub created_ns: BTreeSet<Ns>,
     /// Snapshots of namespaces that existed before this run.
     pub snapshots: BTreeMap<Ns, Snapshot>,
+    /// conlink's external interface and address, once looked up.
+    external: Option<Result<External, String>>,
 }
 
 impl Engine {
@@ -87,6 +90,7 @@ impl Engine {
             failure: None,
             created_ns: BTreeSet::new(),
             snapshots: BTreeMap::new(),
+            external: None,
         }
     }
 
@@ -357,8 +361,71 @@ impl Engine {
                 self.queue(ordinal, ns, route::del(i, r), 0, true, false)?;
                 Ok(Some(Extra::None))
             }
+            Op::ExternalRouteAdd { dev } | Op::ExternalRouteDel { dev } => {
+                let ext = self.external().map_err(|e| KernelError {
+                    errno: libc::ENOENT,
+                    ext_ack: Some(e),
+                })?;
+                let i = self.index(ns, dev)?;
+                let r = route::host_route(std::net::IpAddr::V4(ext.addr));
+                let msg = if matches!(op, Op::ExternalRouteAdd { .. }) {
+                    route::add(i, &r)
+                } else {
+                    route::del(i, &r)
+                };
+                let flags = if matches!(op, Op::ExternalRouteAdd { .. }) {
+                    create
+                } else {
+                    0
+                };
+                self.queue(ordinal, ns, msg, flags, true, false)?;
+                Ok(Some(Extra::None))
+            }
             _ => Ok(None),
         }
+    }
+
+    /// conlink's external interface and its IPv4 address (config.md §7): the interface
+    /// of the default IPv4 route in conlink's namespace. Looked up once per run.
+    pub fn external(&mut self) -> Result<External, String> {
+        if self.external.is_none() {
+            let found = self.find_external();
+            self.external = Some(found);
+        }
+        self.external.clone().expect("set above")
+    }
+
+    fn find_external(&mut self) -> Result<External, String> {
+        let none = "conlink's namespace has no default IPv4 route, so it has no external interface for `forward` (on a host, conlink's own namespace never has one: run conlink in the namespace that receives the traffic, with --conlink-netns current)";
+        self.flush_all().map_err(|e| e.to_string())?;
+        let sock = self
+            .places
+            .get(&Ns::Conlink)
+            .map_err(|e| e.to_string())?
+            .route()
+            .map_err(|e| e.to_string())?;
+        let snap = Snapshot::take(sock).map_err(|e| e.to_string())?;
+        let oif = snap
+            .routes
+            .iter()
+            .find(|r| r.table == 254 && r.dst.prefix_len() == 0 && r.dst.addr().is_ipv4())
+            .and_then(|r| r.oif)
+            .ok_or_else(|| none.to_string())?;
+        let ifname = snap
+            .links
+            .iter()
+            .find(|l| l.index == oif)
+            .map(|l| l.name.clone())
+            .ok_or_else(|| none.to_string())?;
+        let addr = snap
+            .addrs
+            .iter()
+            .find_map(|(i, a)| match a.addr() {
+                std::net::IpAddr::V4(v4) if *i == oif => Some(v4),
+                _ => None,
+            })
+            .ok_or_else(|| format!("conlink's external interface {ifname} has no IPv4 address"))?;
+        Ok(External { ifname, addr })
     }
 
     /// The namespace file descriptor of `other`, when it is not `here`.

@@ -6,10 +6,12 @@ use crate::command::{self, Started};
 use crate::engine::Engine;
 use crate::error::KernelError;
 use crate::ethtool::{self, Ethtool};
+use crate::netlink::Socket;
 use crate::netns;
+use crate::nft;
 use crate::state::{Extra, State};
 use crate::sysctl;
-use compiler::plan::{Ns, Op, Step};
+use compiler::plan::{NftChain, NftRule, Ns, Op, Step};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 pub struct HostCtx {
     pub logs: PathBuf,
     ethtool: BTreeMap<Ns, Ethtool>,
+    nft: BTreeMap<Ns, Socket>,
 }
 
 impl HostCtx {
@@ -26,7 +29,18 @@ impl HostCtx {
         HostCtx {
             logs: crate::state::project_dir(state_dir, project).join("logs"),
             ethtool: BTreeMap::new(),
+            nft: BTreeMap::new(),
         }
+    }
+
+    fn nft(&mut self, ns: &Ns, file: &File) -> Result<&mut Socket, String> {
+        if !self.nft.contains_key(ns) {
+            let s = netns::enter(file, nft::socket)
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open an nftables socket in {ns}: {e}"))?;
+            self.nft.insert(ns.clone(), s);
+        }
+        Ok(self.nft.get_mut(ns).expect("inserted above"))
     }
 
     fn ethtool(&mut self, ns: &Ns, file: &File) -> Result<&Ethtool, String> {
@@ -78,6 +92,20 @@ pub fn in_place(
     st: &State,
     step: &Step,
 ) -> Result<bool, KernelError> {
+    if let Op::ExternalRouteAdd { dev } = &step.op {
+        let Ok(ext) = engine.external() else {
+            return Ok(false);
+        };
+        let Some(snap) = engine.snapshots.get(&step.ns) else {
+            return Ok(false);
+        };
+        let dst = ipnet::IpNet::from(std::net::IpAddr::V4(ext.addr));
+        let oif = snap.index_of(dev);
+        return Ok(snap
+            .routes
+            .iter()
+            .any(|r| r.dst == dst && r.oif.is_some() && r.oif == oif && r.table == 254));
+    }
     let place = engine.places.get(&step.ns)?;
     Ok(match &step.op {
         Op::Sysctl { key, value } => {
@@ -85,6 +113,10 @@ pub fn in_place(
         }
         Op::Ethtool { dev, settings } => match host.ethtool(&step.ns, &place.file) {
             Ok(e) => e.matches(dev, settings).unwrap_or(false),
+            Err(_) => false,
+        },
+        Op::NftTableAdd { family, table, .. } => match host.nft(&step.ns, &place.file) {
+            Ok(sock) => nft::list_tables(sock)?.contains(&(*family, table.clone())),
             Err(_) => false,
         },
         Op::Exec { .. } => match st.step(&step.id).map(|r| &r.extra) {
@@ -115,6 +147,23 @@ pub fn run(engine: &mut Engine, host: &mut HostCtx, step: &Step) -> Result<Extra
             Ok(Extra::Ethtool {
                 saved: serde_json::to_value(saved).map_err(|e| e.to_string())?,
             })
+        }
+        Op::NftTableAdd {
+            family,
+            table,
+            chains,
+        } => {
+            let file = place.file.try_clone().map_err(|e| e.to_string())?;
+            // Only rules that name conlink's external interface or address need it.
+            let external = if needs_external(chains) {
+                Some(engine.external()?)
+            } else {
+                None
+            };
+            let sock = host.nft(&step.ns, &file)?;
+            nft::add_table(sock, *family, table, chains, external.as_ref())
+                .map_err(|e| e.to_string())?;
+            Ok(Extra::None)
         }
         Op::Exec { command: cmd } => {
             let log = host.logs.join(log_name(&step.id));
@@ -166,9 +215,24 @@ pub fn undo(
                 other => other.map_err(|e| e.to_string()),
             }
         }
+        (Op::NftTableDel { family, table }, _) => {
+            let file = place.file.try_clone().map_err(|e| e.to_string())?;
+            match nft::del_table(host.nft(ns, &file)?, *family, table) {
+                Err(e) if !e.is_gone() => Err(e.to_string()),
+                _ => Ok(()),
+            }
+        }
         (Op::SysctlRestore { .. } | Op::EthtoolRestore { .. } | Op::ExecStop { .. }, _) => Ok(()),
         (op, _) => Err(unsupported(op)),
     }
+}
+
+/// Whether a table's rules refer to conlink's external interface or address.
+fn needs_external(chains: &[NftChain]) -> bool {
+    chains.iter().flat_map(|c| c.rules.iter()).any(|r| match r {
+        NftRule::Dnat { iif_external, .. } => *iif_external,
+        NftRule::Snat { to, .. } => to.is_none(),
+    })
 }
 
 /// How long a command gets to exit after SIGTERM before it is killed.

@@ -106,6 +106,10 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         }
     };
     msg.header.index = l.index;
+    // Created down, as `ip link add` does (rtnetlink's bridge builder asks for up):
+    // bringing it up is a step of its own in the plan.
+    msg.header.flags = LinkFlags::empty();
+    msg.header.change_mask = LinkFlags::empty();
     msg.attributes
         .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
     let mut common = vec![LinkAttribute::IfName(l.name.to_string())];
