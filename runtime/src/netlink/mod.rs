@@ -1,5 +1,6 @@
 //! Netlink: the socket, and the rtnetlink requests each plan step becomes.
 
 pub mod socket;
+pub mod tc;
 
 pub use socket::Socket;
