@@ -42,6 +42,18 @@ pub struct Common {
     /// OVSDB socket.
     #[arg(long, global = true, value_enum, default_value_t = OvsArg::Detect)]
     pub ovs: OvsArg,
+    /// Where bridges, outer veth ends and tunnels live: `own`, a namespace conlink
+    /// creates for the project; `current`, the namespace conlink runs in; `auto`,
+    /// `current` inside a container, else `own`.
+    #[arg(long, global = true, value_enum, default_value_t = ConlinkNsArg::Auto)]
+    pub conlink_netns: ConlinkNsArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConlinkNsArg {
+    Auto,
+    Own,
+    Current,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -90,6 +102,23 @@ pub struct ValidateArgs {
 }
 
 #[derive(ClapArgs, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Replica count of a compose service, overriding the compose file (repeatable).
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
+
+/// Commands that need only the project name: `--project`, or the same sources
+/// `apply` was given (to derive it the same way).
+#[derive(ClapArgs, Debug)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+}
+
+#[derive(ClapArgs, Debug)]
 pub struct SchemaArgs {
     /// Print the schema of the plan's JSON form instead of the configuration's.
     #[arg(long)]
@@ -104,20 +133,24 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Print the plan: the ordered kernel-level steps `apply` would run.
     Plan(ValidateArgs),
-    /// Build the network (not implemented yet).
-    Apply(Sources),
-    /// Remove everything conlink created for the project (not implemented yet).
-    Destroy,
+    /// Build the network: carry out the plan, skipping what is already in place.
+    Apply(ApplyArgs),
+    /// Remove everything conlink created for the project.
+    Destroy(ProjectArgs),
     /// Apply, then follow container events (not implemented yet).
     Run(Sources),
-    /// Run a command inside a node's namespace (not implemented yet).
+    /// Run a command inside a node's namespace.
     Exec {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// The node.
         node: String,
-        #[arg(last = true)]
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
         command: Vec<String>,
     },
-    /// Compare the live system with the plan (not implemented yet).
-    Status(Sources),
+    /// Compare the live system with the plan: what is missing, extra or different.
+    Status(ApplyArgs),
     /// Draw the topology (not implemented yet).
     Graph(Sources),
 }
@@ -129,7 +162,7 @@ impl Command {
             Command::Schema(_) => "schema",
             Command::Plan(_) => "plan",
             Command::Apply(_) => "apply",
-            Command::Destroy => "destroy",
+            Command::Destroy(_) => "destroy",
             Command::Run(_) => "run",
             Command::Exec { .. } => "exec",
             Command::Status(_) => "status",

@@ -27,6 +27,13 @@ fn main() -> ExitCode {
         cli::Command::Validate(src) => commands::validate::run(&args.common, src),
         cli::Command::Plan(plan) => commands::plan::run(&args.common, plan),
         cli::Command::Schema(s) => commands::schema::run(s),
+        cli::Command::Apply(a) => commands::runtime::apply(&args.common, a),
+        cli::Command::Destroy(d) => commands::runtime::destroy(&args.common, d),
+        cli::Command::Exec {
+            project,
+            node,
+            command,
+        } => commands::runtime::exec(&args.common, project, node, command),
         other => commands::not_yet(other.name()),
     };
     match outcome {

@@ -5,9 +5,20 @@
 //! turn each step into kernel requests, [`apply`] runs them in plan order with a
 //! journal for rollback, and [`state`] records what was done.
 
+pub mod apply;
+pub mod destroy;
+pub mod engine;
 pub mod error;
+pub mod exec;
+pub mod features;
+pub mod host_ops;
+pub mod names;
 pub mod netlink;
 pub mod netns;
+pub mod observe;
+pub mod places;
+pub mod resolve;
+pub mod state;
 #[doc(hidden)]
 pub mod testing;
 

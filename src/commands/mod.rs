@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod plan;
+pub mod runtime;
 pub mod schema;
 pub mod validate;
 
@@ -11,10 +12,7 @@ use std::io::IsTerminal;
 
 /// Subcommands of the runtime, which a later version provides.
 pub fn not_yet(name: &str) -> Outcome {
-    eprintln!(
-        "conlink {name}: not implemented yet ({})",
-        runtime::NOT_IMPLEMENTED
-    );
+    eprintln!("conlink {name}: not implemented yet");
     Outcome::Usage
 }
 

@@ -121,6 +121,11 @@ impl Socket {
         self.pending.len()
     }
 
+    /// Sequence number the next queued request will get.
+    pub fn next_seq_peek(&self) -> u32 {
+        self.seq.wrapping_add(1)
+    }
+
     /// Sends the batch and collects one ack per request, in the order queued.
     pub fn flush(&mut self) -> io::Result<Vec<Ack>> {
         if self.pending.is_empty() {

@@ -1,0 +1,373 @@
+//! The engine: turns plan steps into kernel requests, one namespace's socket at a
+//! time, and keeps track of which steps the kernel carried out.
+//!
+//! Netlink requests are *queued* on the socket of the namespace they go to and sent
+//! in batches: the batch of a namespace is sent when the next request goes to another
+//! namespace, before any step that is not a netlink request, and at the end. Because
+//! the kernel carries out a batch completely inside one `sendmsg(2)`, this keeps the
+//! plan's order across namespaces while most requests cost no round trip of their
+//! own. Acks are matched back to steps; the first failure in plan order is the one
+//! reported, and every step whose request succeeded is undone by rollback.
+
+use crate::error::KernelError;
+use crate::netlink::{addr, link, route};
+use crate::observe::Snapshot;
+use crate::places::{Lookup, Places};
+use crate::state::Extra;
+use compiler::plan::{LinkSpec, Ns, Op};
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+/// Why a step could not be carried out.
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    /// Ordinal of the step in this run.
+    pub ordinal: usize,
+    /// Where the error happened (may differ from the step's namespace: a link's
+    /// target, or a veth's peer).
+    pub ns: Ns,
+    pub message: String,
+}
+
+/// One step this run carried out (or tried to).
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub ordinal: usize,
+    /// Index of the unit and of the step in it.
+    pub unit: usize,
+    pub step: usize,
+    /// Whether the step created something that rollback must undo.
+    pub effective: bool,
+    pub extra: Extra,
+}
+
+pub struct Engine {
+    pub places: Places,
+    pub project: String,
+    pub mark: String,
+    pub group: u32,
+    pub netns_dir: PathBuf,
+    /// The namespace whose batch is being filled.
+    current: Option<Ns>,
+    /// Requests queued per namespace: sequence number, step ordinal, and whether it
+    /// is the request that creates the step's object.
+    queued: BTreeMap<Ns, Vec<(u32, usize, bool)>>,
+    /// The journal, in the order steps were carried out.
+    pub done: Vec<Done>,
+    by_ordinal: BTreeMap<usize, usize>,
+    /// The first failure, by ordinal.
+    pub failure: Option<StepFailure>,
+    /// Namespaces this run created.
+    pub created_ns: BTreeSet<Ns>,
+    /// Snapshots of namespaces that existed before this run.
+    pub snapshots: BTreeMap<Ns, Snapshot>,
+}
+
+impl Engine {
+    pub fn new(
+        places: Places,
+        project: &str,
+        mark: &str,
+        group: u32,
+        netns_dir: PathBuf,
+    ) -> Engine {
+        Engine {
+            places,
+            project: project.into(),
+            mark: mark.into(),
+            group,
+            netns_dir,
+            current: None,
+            queued: BTreeMap::new(),
+            done: Vec::new(),
+            by_ordinal: BTreeMap::new(),
+            failure: None,
+            created_ns: BTreeSet::new(),
+            snapshots: BTreeMap::new(),
+        }
+    }
+
+    /// Records a step in the journal.
+    pub fn journal(
+        &mut self,
+        ordinal: usize,
+        unit: usize,
+        step: usize,
+        effective: bool,
+        extra: Extra,
+    ) {
+        self.by_ordinal.insert(ordinal, self.done.len());
+        self.done.push(Done {
+            ordinal,
+            unit,
+            step,
+            effective,
+            extra,
+        });
+    }
+
+    pub fn fail(&mut self, ordinal: usize, ns: &Ns, message: String) {
+        if self.failure.as_ref().is_none_or(|f| ordinal < f.ordinal) {
+            self.failure = Some(StepFailure {
+                ordinal,
+                ns: ns.clone(),
+                message,
+            });
+        }
+    }
+
+    /// Looks up (and, for namespaces that existed before, snapshots) a namespace.
+    /// `Ok(false)` when it is not there.
+    pub fn ensure_place(&mut self, ns: &Ns) -> Result<bool, KernelError> {
+        let known = self.snapshots.contains_key(ns) || self.created_ns.contains(ns);
+        match self.places.lookup(ns)? {
+            Lookup::Ready(place) => {
+                if !known {
+                    let snap = Snapshot::take(place.route()?)?;
+                    self.snapshots.insert(ns.clone(), snap);
+                }
+                Ok(true)
+            }
+            Lookup::Absent(_) | Lookup::Waiting(_) => Ok(false),
+        }
+    }
+
+    /// Queues one request for `ns`; sends the batch being filled first when it
+    /// belongs to another namespace. `side` requests (a mark on an interface created
+    /// from another namespace) join `ns`'s batch without changing which batch is being
+    /// filled, so they are sent after it.
+    pub fn queue(
+        &mut self,
+        ordinal: usize,
+        ns: &Ns,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        primary: bool,
+        side: bool,
+    ) -> Result<(), KernelError> {
+        if !side && self.current.as_ref() != Some(ns) {
+            if let Some(cur) = self.current.take() {
+                self.flush(&cur)?;
+            }
+            self.current = Some(ns.clone());
+        }
+        let sock = self.places.get(ns)?.route()?;
+        let seq = sock.queue(msg, flags);
+        let full = sock.is_full();
+        self.queued
+            .entry(ns.clone())
+            .or_default()
+            .push((seq, ordinal, primary));
+        if full && !side {
+            self.flush(ns)?;
+        }
+        Ok(())
+    }
+
+    /// Sends `ns`'s batch and matches its acks to steps.
+    pub fn flush(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        let Some(queued) = self.queued.remove(ns) else {
+            return Ok(());
+        };
+        let acks = self.places.get(ns)?.route()?.flush()?;
+        for ((seq, result), (qseq, ordinal, primary)) in acks.into_iter().zip(queued) {
+            debug_assert_eq!(seq, qseq);
+            if let Err(e) = result {
+                if primary {
+                    if let Some(&i) = self.by_ordinal.get(&ordinal) {
+                        self.done[i].effective = false;
+                    }
+                }
+                self.fail(ordinal, ns, e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every batch: the one being filled first, then the side requests.
+    pub fn flush_all(&mut self) -> Result<(), KernelError> {
+        if let Some(cur) = self.current.take() {
+            self.flush(&cur)?;
+        }
+        let rest: Vec<Ns> = self.queued.keys().cloned().collect();
+        for ns in rest {
+            self.flush(&ns)?;
+        }
+        Ok(())
+    }
+
+    /// The ifindex of `dev` in `ns`, or an error naming both.
+    pub fn index(&mut self, ns: &Ns, dev: &str) -> Result<u32, KernelError> {
+        self.places
+            .get(ns)?
+            .index_of(dev)?
+            .ok_or_else(|| KernelError {
+                errno: libc::ENODEV,
+                ext_ack: Some(format!("no interface {dev} in namespace {ns}")),
+            })
+    }
+
+    /// Queues the requests of a netlink step. Returns `Ok(None)` when the step is
+    /// not a netlink step.
+    pub fn netlink_step(
+        &mut self,
+        ordinal: usize,
+        ns: &Ns,
+        op: &Op,
+    ) -> Result<Option<Extra>, KernelError> {
+        let create = NLM_F_CREATE | NLM_F_EXCL;
+        match op {
+            Op::LinkAdd {
+                name,
+                netns,
+                mtu,
+                mac,
+                altname,
+                spec,
+            } => {
+                let target = netns.clone().unwrap_or_else(|| ns.clone());
+                let target_fd = self.fd_if_other(ns, &target)?;
+                let parent = match spec.as_ref() {
+                    LinkSpec::Vlan { parent, .. }
+                    | LinkSpec::Macvlan { parent, .. }
+                    | LinkSpec::Macvtap { parent, .. }
+                    | LinkSpec::Ipvlan { parent, .. }
+                    | LinkSpec::Ipvtap { parent, .. } => Some(self.index(ns, parent)?),
+                    _ => None,
+                };
+                let peer = match spec.as_ref() {
+                    LinkSpec::Veth { peer } => {
+                        let fd = self.fd_if_other(ns, &peer.netns)?;
+                        let index = self.places.get(&peer.netns)?.allocate(&peer.name)?;
+                        Some((peer, fd, index))
+                    }
+                    _ => None,
+                };
+                let index = self.places.get(&target)?.allocate(name)?;
+                let msg = link::add_message(&link::NewLink {
+                    name,
+                    index,
+                    netns_fd: target_fd,
+                    mtu: *mtu,
+                    mac: *mac,
+                    group: self.group,
+                    spec,
+                    parent,
+                    peer: peer.as_ref().map(|(p, fd, index)| link::NewPeer {
+                        name: &p.name,
+                        index: *index,
+                        netns_fd: *fd,
+                        mtu: p.mtu,
+                        mac: p.mac,
+                    }),
+                })
+                .map_err(|e| KernelError {
+                    errno: libc::EINVAL,
+                    ext_ack: Some(e.to_string()),
+                })?;
+                self.queue(
+                    ordinal,
+                    ns,
+                    RouteNetlinkMessage::NewLink(msg),
+                    create,
+                    true,
+                    false,
+                )?;
+                // The kernel ignores an alias in RTM_NEWLINK: mark each end right after.
+                let side = &target != ns;
+                let mark = self.mark.clone();
+                self.queue(
+                    ordinal,
+                    &target,
+                    link::set_alias(index, &mark),
+                    0,
+                    false,
+                    side,
+                )?;
+                if let Some(alt) = altname {
+                    self.queue(
+                        ordinal,
+                        &target,
+                        link::add_altname(index, alt),
+                        0,
+                        false,
+                        side,
+                    )?;
+                }
+                if let Some((p, _, pindex)) = &peer {
+                    let pside = &p.netns != ns;
+                    self.queue(
+                        ordinal,
+                        &p.netns,
+                        link::set_alias(*pindex, &mark),
+                        0,
+                        false,
+                        pside,
+                    )?;
+                }
+                Ok(Some(Extra::Link { index }))
+            }
+            Op::LinkDel { name, netns } => {
+                let target = netns.clone().unwrap_or_else(|| ns.clone());
+                let place = self.places.get(&target)?;
+                match place.index_of(name)? {
+                    Some(i) => {
+                        place.forget(name);
+                        self.queue(ordinal, &target, link::del(i), 0, true, false)?;
+                    }
+                    None => {} // already gone
+                }
+                Ok(Some(Extra::None))
+            }
+            Op::LinkUp { dev } | Op::LinkDown { dev } => {
+                let i = self.index(ns, dev)?;
+                let up = matches!(op, Op::LinkUp { .. });
+                self.queue(ordinal, ns, link::set_up(i, up), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::LinkSetMaster { dev, master } => {
+                let i = self.index(ns, dev)?;
+                let m = self.index(ns, master)?;
+                self.queue(ordinal, ns, link::set_master(i, m), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::LinkSetNomaster { dev } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, link::set_master(i, 0), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::AddrAdd { dev, addr: a } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, addr::add(i, *a), create, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::AddrDel { dev, addr: a } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, addr::del(i, *a), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::RouteAdd { dev, route: r } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, route::add(i, r), create, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::RouteDel { dev, route: r } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, route::del(i, r), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The namespace file descriptor of `other`, when it is not `here`.
+    fn fd_if_other(&mut self, here: &Ns, other: &Ns) -> Result<Option<i32>, KernelError> {
+        if here == other {
+            return Ok(None);
+        }
+        Ok(Some(self.places.get(other)?.file.as_raw_fd()))
+    }
+}

@@ -1,0 +1,110 @@
+//! Resolving a step's symbolic namespace (plan.md: `conlink`, `host`, `node:NAME`,
+//! `container:NAME`, `service:NAME#I`) to an open namespace.
+//!
+//! Each kind of target is one [`Resolver`]. This issue's runtime knows nodes; the
+//! container engines add one more resolver for `container:` and `service:` symbols.
+
+use crate::names;
+use crate::netns;
+use compiler::plan::Ns;
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+
+/// What a resolver found for a namespace symbol.
+pub enum Resolution {
+    /// An open namespace; `pinned` is its name under the netns directory when conlink
+    /// pinned it (and so owns it).
+    Ready { file: File, pinned: Option<String> },
+    /// The namespace is not there yet (a node before its `ip netns add` step).
+    Absent { pinned: String },
+    /// The symbol is valid but its namespace comes from somewhere that is not ready:
+    /// a container that does not run (yet). The unit waits; it is not an error.
+    Waiting(String),
+    /// This resolver does not handle the symbol.
+    NotMine,
+}
+
+pub trait Resolver {
+    fn resolve(&self, ns: &Ns) -> io::Result<Resolution>;
+}
+
+/// Where conlink's own namespace is (plan.md, "Namespaces").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConlinkNs {
+    /// A namespace conlink creates for the project (conlink runs on a host).
+    Own,
+    /// The namespace conlink runs in (conlink runs inside a container).
+    Current,
+}
+
+/// Resolves `host`, `conlink` and `node:` symbols.
+pub struct NodeResolver {
+    pub project: String,
+    pub netns_dir: PathBuf,
+    pub conlink: ConlinkNs,
+    /// The namespace conlink was started in, opened at start.
+    pub host: File,
+}
+
+impl NodeResolver {
+    fn pinned(&self, name: String) -> io::Result<Resolution> {
+        let path = self.netns_dir.join(&name);
+        match netns::open(&path) {
+            Ok(file) if is_nsfs(&file) => Ok(Resolution::Ready {
+                file,
+                pinned: Some(name),
+            }),
+            Ok(_) => Ok(Resolution::Absent { pinned: name }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Ok(Resolution::Absent { pinned: name })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Resolver for NodeResolver {
+    fn resolve(&self, ns: &Ns) -> io::Result<Resolution> {
+        match ns {
+            Ns::Host => Ok(Resolution::Ready {
+                file: self.host.try_clone()?,
+                pinned: None,
+            }),
+            Ns::Conlink => match self.conlink {
+                ConlinkNs::Current => Ok(Resolution::Ready {
+                    file: self.host.try_clone()?,
+                    pinned: None,
+                }),
+                ConlinkNs::Own => self.pinned(names::conlink_ns(&self.project)),
+            },
+            Ns::Node(node) => self.pinned(names::node_ns(&self.project, node)),
+            Ns::Container(_) | Ns::Service(..) => Ok(Resolution::NotMine),
+        }
+    }
+}
+
+/// Containers and services are wired by the container-engine runtime (next issue);
+/// until then their units wait.
+pub struct NoEngine;
+
+impl Resolver for NoEngine {
+    fn resolve(&self, ns: &Ns) -> io::Result<Resolution> {
+        Ok(match ns {
+            Ns::Container(c) => Resolution::Waiting(format!("waiting for container {c}")),
+            Ns::Service(s, i) => {
+                Resolution::Waiting(format!("waiting for replica {i} of service {s}"))
+            }
+            _ => Resolution::NotMine,
+        })
+    }
+}
+
+/// A file pinned under the netns directory is a namespace only if a namespace is
+/// mounted on it (an empty file left by a crash is not).
+fn is_nsfs(file: &File) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    nix::sys::statfs::fstatfs(file)
+        .map(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+        .unwrap_or(false)
+}

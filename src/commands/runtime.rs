@@ -1,0 +1,169 @@
+//! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
+
+use crate::cli::{ApplyArgs, Common, ConlinkNsArg, Format, ProjectArgs, ValidateArgs};
+use crate::commands::{plan::compile, print_diagnostics};
+use crate::Outcome;
+use compiler::plan::Plan;
+use runtime::apply::{ApplyError, Hooks, Settings};
+use runtime::resolve::ConlinkNs;
+
+/// Runtime settings from the common options.
+pub fn settings(common: &Common) -> Settings {
+    let conlink_ns = match common.conlink_netns {
+        ConlinkNsArg::Own => ConlinkNs::Own,
+        ConlinkNsArg::Current => ConlinkNs::Current,
+        // Inside a compose service conlink will find its own container through the
+        // engine (container issue); markers such as /.dockerenv are not enough, since
+        // CI machines and developer sandboxes are often containers themselves.
+        ConlinkNsArg::Auto => ConlinkNs::Own,
+    };
+    Settings {
+        state_dir: common.state_dir.clone(),
+        netns_dir: runtime::netns::netns_dir(),
+        conlink_ns,
+    }
+}
+
+/// Compiles the sources to a plan, reporting diagnostics.
+fn plan_of(common: &Common, args: &ApplyArgs) -> Result<Plan, Outcome> {
+    let v = ValidateArgs {
+        sources: crate::cli::Sources {
+            network_files: args.sources.network_files.clone(),
+            compose_files: args.sources.compose_files.clone(),
+        },
+        format: Format::Text,
+        scale: args.scale.clone(),
+    };
+    let c = compile(common, &v)?;
+    print_diagnostics(&c.diagnostics, &c.sources);
+    c.plan.ok_or(Outcome::Failed)
+}
+
+/// The project a command without configuration works on.
+fn project_of(common: &Common, args: &ProjectArgs) -> Result<String, Outcome> {
+    if !args.sources.network_files.is_empty() || !args.sources.compose_files.is_empty() {
+        let a = ApplyArgs {
+            sources: crate::cli::Sources {
+                network_files: args.sources.network_files.clone(),
+                compose_files: args.sources.compose_files.clone(),
+            },
+            scale: vec![],
+        };
+        return plan_of(common, &a).map(|p| p.project);
+    }
+    let name = common
+        .project
+        .clone()
+        .or_else(|| {
+            std::env::var("COMPOSE_PROJECT_NAME")
+                .ok()
+                .filter(|p| !p.is_empty())
+        })
+        .unwrap_or_else(|| "conlink".into());
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !valid {
+        eprintln!(
+            "conlink: invalid project name `{name}`: use lower-case letters, digits, `-` and `_`"
+        );
+        return Err(Outcome::Usage);
+    }
+    Ok(name)
+}
+
+pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
+    let plan = match plan_of(common, args) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let started = std::time::Instant::now();
+    match runtime::apply::apply(&plan, &settings(common), &Hooks::default()) {
+        Ok(report) => {
+            for (id, what) in &report.repaired {
+                eprintln!("conlink: repaired {id}: {what}");
+            }
+            for (unit, why) in &report.waiting {
+                eprintln!("conlink: unit {unit} not applied: {why}");
+            }
+            if report.executed == 0 {
+                eprintln!(
+                    "conlink apply: project {}: nothing to do, all {} steps already in place",
+                    plan.project, report.in_place
+                );
+            } else {
+                eprintln!(
+                    "conlink apply: project {}: {} steps carried out, {} already in place, in {:.3} s",
+                    plan.project,
+                    report.executed,
+                    report.in_place,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Outcome::Success
+        }
+        Err(ApplyError::Failed(f)) => {
+            eprintln!("conlink apply: {f}");
+            eprintln!("conlink apply: rolled back: {} step(s) undone", f.undone);
+            for e in &f.rollback_errors {
+                eprintln!("conlink apply: rollback problem: {e}");
+            }
+            if let Some(hint) = runtime::features::hint(&f.message) {
+                eprintln!("  help: {hint}");
+            }
+            Outcome::Failed
+        }
+        Err(ApplyError::Setup(e)) => {
+            eprintln!("conlink apply: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+pub fn destroy(common: &Common, args: &ProjectArgs) -> Outcome {
+    let project = match project_of(common, args) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let started = std::time::Instant::now();
+    match runtime::destroy::destroy(&project, &settings(common)) {
+        Ok(r) => {
+            for p in &r.problems {
+                eprintln!("conlink destroy: {p}");
+            }
+            if r.nothing() {
+                eprintln!("conlink destroy: project {project}: nothing to remove");
+            } else {
+                eprintln!(
+                    "conlink destroy: project {project}: removed {} namespace(s), {} interface(s), undid {} step(s) in {:.3} s{}",
+                    r.namespaces.len(),
+                    r.interfaces,
+                    r.undone,
+                    started.elapsed().as_secs_f64(),
+                    if r.had_state { "" } else { " (no state file: found by ownership marks)" }
+                );
+            }
+            if r.problems.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            }
+        }
+        Err(e) => {
+            eprintln!("conlink destroy: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String]) -> Outcome {
+    let project = match project_of(common, args) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let err = runtime::exec::exec(&project, node, command);
+    eprintln!("conlink exec: {err}");
+    Outcome::Failed
+}
