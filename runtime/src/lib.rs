@@ -6,9 +6,11 @@
 //! journal for rollback, and [`state`] records what was done.
 
 pub mod apply;
+pub mod command;
 pub mod destroy;
 pub mod engine;
 pub mod error;
+pub mod ethtool;
 pub mod exec;
 pub mod features;
 pub mod host_ops;
@@ -19,6 +21,7 @@ pub mod observe;
 pub mod places;
 pub mod resolve;
 pub mod state;
+pub mod sysctl;
 #[doc(hidden)]
 pub mod testing;
 

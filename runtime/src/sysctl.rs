@@ -1,0 +1,262 @@
+//! sysctls of a network namespace, read and written through `/proc/sys/net`.
+//!
+//! The files under `/proc/sys/net` belong to the network namespace of the thread that
+//! opens them (the kernel looks the table up through the opener's namespace), not to
+//! the namespace `/proc` was mounted in. So [`read`] and [`write`] act in the calling
+//! thread's namespace: run them inside [`crate::netns::enter`] to reach a node.
+//!
+//! Only `net.*` keys are accepted. Every other sysctl (`kernel.*`, `vm.*`, …) is global
+//! to the machine: writing one "inside a node" would silently change the host.
+//!
+//! Keys are written as `sysctl(8)` takes them. In the dotted form (`net.ipv4.ip_forward`)
+//! an interface name that itself contains dots is written with `/` in their place
+//! (`net.ipv4.conf.eth0/100.forwarding` for `eth0.100`); a key whose first separator is
+//! `/` is already a path (`net/ipv4/conf/eth0.100/forwarding`) and is taken as written.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+/// Where the per-namespace sysctl files live.
+const PROC_SYS: &str = "/proc/sys";
+
+/// Reads `key` in the calling thread's namespace, without the trailing newline the
+/// kernel adds (multi-value sysctls keep their inner tabs).
+pub fn read(key: &str) -> io::Result<String> {
+    let path = path(key)?;
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| explain(e, key, None))?;
+    let trimmed = text.trim_end_matches('\n').len();
+    text.truncate(trimmed);
+    Ok(text)
+}
+
+/// Writes `value` to `key` in the calling thread's namespace.
+pub fn write(key: &str, value: &str) -> io::Result<()> {
+    let path = path(key)?;
+    // No O_CREAT or O_TRUNC: sysctl files exist or the key is wrong, and the kernel
+    // parses each write(2) as a whole value, so the value goes out in one call.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| explain(e, key, Some(value)))?;
+    file.write_all(value.as_bytes())
+        .map_err(|e| explain(e, key, Some(value)))
+}
+
+/// Whether two sysctl values are the same setting: the kernel prints multi-value
+/// sysctls with tabs (`32768\t60999`) while people write spaces, so values are
+/// compared word by word (for convergence checks).
+pub fn same_value(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+/// The `/proc/sys` path of `key`, after checking that it names a `net.*` sysctl and
+/// cannot climb out of `/proc/sys/net`.
+pub fn path(key: &str) -> io::Result<PathBuf> {
+    let bad = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid sysctl name `{key}`: {why}"),
+        )
+    };
+    if key.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if key.starts_with('/') {
+        return Err(bad("write it relative to /proc/sys, without a leading `/`"));
+    }
+    if key.contains('\0') {
+        return Err(bad("it contains a NUL byte"));
+    }
+    let relative = as_path(key);
+    let mut parts = relative.split('/');
+    for part in parts.clone() {
+        match part {
+            "" => return Err(bad("it has an empty component")),
+            "." | ".." => return Err(bad("`.` and `..` are not sysctl names")),
+            _ => {}
+        }
+    }
+    if parts.next() != Some("net") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "sysctl {key} is not per network namespace: conlink sets only net.* sysctls \
+                 inside a namespace (others would change the whole machine)"
+            ),
+        ));
+    }
+    Ok(PathBuf::from(PROC_SYS).join(relative))
+}
+
+/// `key` with `/` separators, as sysctl(8) converts it: when the first separator is a
+/// dot, dots become slashes and slashes (standing for dots inside interface names)
+/// become dots; when it is a slash, the key is a path already.
+fn as_path(key: &str) -> String {
+    match key.find(['.', '/']) {
+        Some(i) if key.as_bytes()[i] == b'.' => key
+            .chars()
+            .map(|c| match c {
+                '.' => '/',
+                '/' => '.',
+                c => c,
+            })
+            .collect(),
+        _ => key.to_string(),
+    }
+}
+
+/// Turns an errno from `/proc/sys` into a sentence naming the key (and value), keeping
+/// the error's kind so callers can still tell "missing" from "refused".
+fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
+    let text = match (e.raw_os_error(), value) {
+        (Some(libc::ENOENT), _) => format!("no such sysctl {key} in this namespace"),
+        (Some(libc::EISDIR), _) => format!("sysctl {key} is a directory, not a setting"),
+        (Some(libc::EINVAL), Some(v)) => format!("sysctl {key} refused the value {v:?} ({e})"),
+        (Some(libc::EACCES | libc::EPERM | libc::EROFS), Some(v)) => {
+            format!("cannot set sysctl {key} to {v:?}: {e} (read-only here?)")
+        }
+        (_, Some(v)) => format!("cannot set sysctl {key} to {v:?}: {e}"),
+        (_, None) => format!("cannot read sysctl {key}: {e}"),
+    };
+    io::Error::new(e.kind(), text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{can_touch_kernel, TempNetns};
+
+    fn path_of(key: &str) -> String {
+        path(key).expect(key).to_string_lossy().into_owned()
+    }
+
+    fn refusal(key: &str) -> String {
+        path(key).expect_err(key).to_string()
+    }
+
+    #[test]
+    fn keys_map_to_proc_paths() {
+        assert_eq!(
+            path_of("net.ipv4.ip_forward"),
+            "/proc/sys/net/ipv4/ip_forward"
+        );
+        // An interface name with a dot, in both of sysctl(8)'s spellings.
+        assert_eq!(
+            path_of("net.ipv4.conf.eth0/100.forwarding"),
+            "/proc/sys/net/ipv4/conf/eth0.100/forwarding"
+        );
+        assert_eq!(
+            path_of("net/ipv4/conf/eth0.100/forwarding"),
+            "/proc/sys/net/ipv4/conf/eth0.100/forwarding"
+        );
+        assert_eq!(path_of("net"), "/proc/sys/net");
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        assert!(refusal("").contains("it is empty"));
+        assert!(refusal("/net/ipv4/ip_forward").contains("without a leading `/`"));
+        for key in ["net..ipv4", "net.ipv4.", ".net.ipv4", "net//ipv4"] {
+            assert!(refusal(key).contains("empty component"), "{key}");
+        }
+        for key in ["net/../kernel/hostname", "net/./ipv4", "net.ipv4.conf.//.x"] {
+            assert!(refusal(key).contains("`..` are not sysctl names"), "{key}");
+        }
+        assert!(refusal("net.ipv4\0").contains("NUL"));
+        let e = refusal("kernel.hostname");
+        assert!(e.contains("sysctl kernel.hostname is not per network namespace"));
+        assert!(refusal("netx.ipv4").contains("not per network namespace"));
+        let e = path("vm.swappiness").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn values_compare_word_by_word() {
+        assert!(same_value("32768\t60999", "32768 60999"));
+        assert!(same_value("1", "1"));
+        assert!(!same_value("1", "0"));
+        assert!(!same_value("1 2", "1"));
+    }
+
+    #[test]
+    fn write_in_namespace_leaves_root_alone() {
+        let test = "sysctl::write_in_namespace_leaves_root_alone";
+        if !can_touch_kernel(test) {
+            return;
+        }
+        let key = "net.ipv4.ip_forward";
+        let root_before = read(key).unwrap();
+        let ns = TempNetns::new("cl-sysctl-").unwrap();
+        ns.run(|| {
+            // A new namespace starts with forwarding off (test-machine.md).
+            assert_eq!(read(key).unwrap(), "0");
+            write(key, "1").unwrap();
+            assert_eq!(read(key).unwrap(), "1");
+        });
+        assert_eq!(read(key).unwrap(), root_before, "root namespace changed");
+        // The value stays with the namespace, not with the thread that wrote it.
+        assert_eq!(ns.run(|| read(key)).unwrap(), "1");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let test = "sysctl::errors_name_the_key";
+        if !can_touch_kernel(test) {
+            return;
+        }
+        let ns = TempNetns::new("cl-sysctl-").unwrap();
+        ns.run(|| {
+            let e = read("net.ipv4.foo").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::NotFound);
+            assert_eq!(
+                e.to_string(),
+                "no such sysctl net.ipv4.foo in this namespace"
+            );
+            let e = write("net.ipv4.foo", "1").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "no such sysctl net.ipv4.foo in this namespace"
+            );
+            // Global net sysctls exist only in the initial namespace.
+            let e = read("net.core.netdev_max_backlog").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "no such sysctl net.core.netdev_max_backlog in this namespace"
+            );
+            let e = write("net.ipv4.ip_forward", "yes").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(e
+                .to_string()
+                .starts_with("sysctl net.ipv4.ip_forward refused the value \"yes\""));
+            let e = read("net.ipv4").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "sysctl net.ipv4 is a directory, not a setting"
+            );
+        });
+    }
+
+    #[test]
+    fn interface_names_with_dots() {
+        let test = "sysctl::interface_names_with_dots";
+        if !can_touch_kernel(test) {
+            return;
+        }
+        let ns = TempNetns::new("cl-sysctl-").unwrap();
+        ns.run(|| {
+            let made = std::process::Command::new("ip")
+                .args([
+                    "link", "add", "v.100", "type", "veth", "peer", "name", "w.100",
+                ])
+                .status()
+                .unwrap();
+            assert!(made.success());
+            write("net.ipv4.conf.v/100.forwarding", "1").unwrap();
+            assert_eq!(read("net/ipv4/conf/v.100/forwarding").unwrap(), "1");
+            assert_eq!(read("net.ipv4.conf.w/100.forwarding").unwrap(), "0");
+        });
+    }
+}
