@@ -313,12 +313,10 @@ impl Engine {
             Op::LinkDel { name, netns } => {
                 let target = netns.clone().unwrap_or_else(|| ns.clone());
                 let place = self.places.get(&target)?;
-                match place.index_of(name)? {
-                    Some(i) => {
-                        place.forget(name);
-                        self.queue(ordinal, &target, link::del(i), 0, true, false)?;
-                    }
-                    None => {} // already gone
+                // No index: already gone.
+                if let Some(i) = place.index_of(name)? {
+                    place.forget(name);
+                    self.queue(ordinal, &target, link::del(i), 0, true, false)?;
                 }
                 Ok(Some(Extra::None))
             }

@@ -103,8 +103,7 @@ impl Resolver for NoEngine {
 /// A file pinned under the netns directory is a namespace only if a namespace is
 /// mounted on it (an empty file left by a crash is not).
 fn is_nsfs(file: &File) -> bool {
-    const NSFS_MAGIC: i64 = 0x6e73_6673;
     nix::sys::statfs::fstatfs(file)
-        .map(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+        .map(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
         .unwrap_or(false)
 }
