@@ -4,5 +4,6 @@ pub mod addr;
 pub mod link;
 pub mod route;
 pub mod socket;
+pub mod tc;
 
 pub use socket::Socket;
