@@ -2,6 +2,7 @@
 //! place, and undo everything this run did if a step fails.
 
 use crate::engine::{Engine, StepFailure};
+
 use crate::error::KernelError;
 use crate::host_ops::{self, HostCtx};
 use crate::names;
@@ -489,7 +490,9 @@ pub fn undo(
             let flushed = engine.flush_all();
             match (flushed, engine.failure.take()) {
                 (Err(e), _) if !e.is_gone() => Err(e.to_string()),
-                (_, Some(f)) if !gone_text(&f) => Err(f.message),
+                (_, Some(f)) if !f.kernel.as_ref().is_some_and(crate::netlink::tc::is_gone) => {
+                    Err(f.message)
+                }
                 _ => Ok(()),
             }
         }
@@ -499,18 +502,6 @@ pub fn undo(
     };
     engine.failure = before;
     result
-}
-
-fn gone_text(f: &StepFailure) -> bool {
-    // Failures are kept as text; the kernel's words for "already gone".
-    [
-        "No such device",
-        "No such file",
-        "No such process",
-        "Cannot assign requested address",
-    ]
-    .iter()
-    .any(|t| f.message.contains(t))
 }
 
 fn describe(
@@ -528,11 +519,21 @@ fn describe(
         .or_else(|| steps_run.last().copied())
         .unwrap_or((0, 0));
     let step = &plan.units[ui].steps[si];
+    // Name the missing kernel feature rather than a bare errno, keeping the kernel's
+    // own words after it.
+    let message = match failure
+        .kernel
+        .as_ref()
+        .and_then(|k| crate::features::missing_kernel_feature(&step.op, k))
+    {
+        Some(feature) => format!("{feature} (the kernel said: {})", failure.message),
+        None => failure.message,
+    };
     Failure {
         step_id: step.id.clone(),
         line: compiler::render::text::op_line(&step.op, &step.ns, plan),
         ns: failure.ns,
-        message: failure.message,
+        message,
         undone,
         rollback_errors,
     }

@@ -10,12 +10,12 @@
 //! reported, and every step whose request succeeded is undone by rollback.
 
 use crate::error::KernelError;
-use crate::netlink::{addr, link, route};
+use crate::netlink::{addr, link, route, tc};
 use crate::nft::External;
 use crate::observe::Snapshot;
 use crate::places::{Lookup, Places};
 use crate::state::Extra;
-use compiler::plan::{LinkSpec, Ns, Op};
+use compiler::plan::{LinkSpec, Ns, Op, Qdisc};
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,8 @@ pub struct StepFailure {
     /// target, or a veth's peer).
     pub ns: Ns,
     pub message: String,
+    /// The kernel's answer, when the failure is one.
+    pub kernel: Option<KernelError>,
 }
 
 /// One step this run carried out (or tried to).
@@ -114,11 +116,21 @@ impl Engine {
     }
 
     pub fn fail(&mut self, ordinal: usize, ns: &Ns, message: String) {
+        self.fail_with(ordinal, ns, message, None);
+    }
+
+    /// Records a failure the kernel reported.
+    pub fn fail_kernel(&mut self, ordinal: usize, ns: &Ns, e: KernelError) {
+        self.fail_with(ordinal, ns, e.to_string(), Some(e));
+    }
+
+    fn fail_with(&mut self, ordinal: usize, ns: &Ns, message: String, kernel: Option<KernelError>) {
         if self.failure.as_ref().is_none_or(|f| ordinal < f.ordinal) {
             self.failure = Some(StepFailure {
                 ordinal,
                 ns: ns.clone(),
                 message,
+                kernel,
             });
         }
     }
@@ -185,7 +197,7 @@ impl Engine {
                         self.done[i].effective = false;
                     }
                 }
-                self.fail(ordinal, ns, e.to_string());
+                self.fail_kernel(ordinal, ns, e);
             }
         }
         Ok(())
@@ -359,6 +371,50 @@ impl Engine {
             Op::RouteDel { dev, route: r } => {
                 let i = self.index(ns, dev)?;
                 self.queue(ordinal, ns, route::del(i, r), 0, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::QdiscAdd { dev, qdisc } => {
+                let i = self.index(ns, dev)?;
+                let msg = match qdisc {
+                    Qdisc::Ingress => tc::ingress_qdisc_add(i),
+                    Qdisc::Netem { netem } => {
+                        tc::netem_qdisc_add(i, netem).map_err(|e| KernelError {
+                            errno: libc::EINVAL,
+                            ext_ack: Some(e.to_string()),
+                        })?
+                    }
+                };
+                self.queue(ordinal, ns, msg, tc::ADD, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::QdiscDel { dev, parent } => {
+                let i = self.index(ns, dev)?;
+                self.queue(ordinal, ns, tc::qdisc_del(i, *parent), tc::DEL, true, false)?;
+                Ok(Some(Extra::None))
+            }
+            Op::RedirectAdd { dev, to } => {
+                let i = self.index(ns, dev)?;
+                let t = self.index(ns, to)?;
+                self.queue(
+                    ordinal,
+                    ns,
+                    tc::redirect_filter_add(i, t),
+                    tc::ADD,
+                    true,
+                    false,
+                )?;
+                Ok(Some(Extra::None))
+            }
+            Op::RedirectDel { dev } => {
+                let i = self.index(ns, dev)?;
+                self.queue(
+                    ordinal,
+                    ns,
+                    tc::redirect_filter_del(i),
+                    tc::DEL,
+                    true,
+                    false,
+                )?;
                 Ok(Some(Extra::None))
             }
             Op::ExternalRouteAdd { dev } | Op::ExternalRouteDel { dev } => {

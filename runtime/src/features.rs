@@ -21,12 +21,6 @@
 use crate::error::KernelError;
 use compiler::plan::{LinkSpec, Op, Qdisc};
 
-/// A hint for a kernel refusal, from its message.
-pub fn hint(message: &str) -> Option<String> {
-    let _ = message;
-    None
-}
-
 /// If `err` is the kernel refusing `what` because it lacks the feature `what` needs,
 /// the sentence naming that feature ("this kernel has no … (module)"); otherwise `None`
 /// (the error is about something else: a name clash, a missing parent, …).

@@ -6,12 +6,13 @@ use crate::command::{self, Started};
 use crate::engine::Engine;
 use crate::error::KernelError;
 use crate::ethtool::{self, Ethtool};
+use crate::netlink::tc;
 use crate::netlink::Socket;
 use crate::netns;
 use crate::nft;
 use crate::state::{Extra, State};
 use crate::sysctl;
-use compiler::plan::{NftChain, NftRule, Ns, Op, Step};
+use compiler::plan::{NftChain, NftRule, Ns, Op, Qdisc, Step};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,28 @@ pub fn in_place(
             .any(|r| r.dst == dst && r.oif.is_some() && r.oif == oif && r.table == 254));
     }
     let place = engine.places.get(&step.ns)?;
+    // tc objects hang off an interface: look them up by its ifindex.
+    match &step.op {
+        Op::QdiscAdd { dev, qdisc } => {
+            let Some(i) = place.index_of(dev)? else {
+                return Ok(false);
+            };
+            let kind = match qdisc {
+                Qdisc::Ingress => "ingress",
+                Qdisc::Netem { .. } => "netem",
+            };
+            return Ok(tc::qdiscs(place.route()?, i)?
+                .iter()
+                .any(|q| q.kind == kind));
+        }
+        Op::RedirectAdd { dev, to } => {
+            let (Some(i), Some(t)) = (place.index_of(dev)?, place.index_of(to)?) else {
+                return Ok(false);
+            };
+            return Ok(tc::redirect_of(place.route()?, i)? == Some(t));
+        }
+        _ => {}
+    }
     Ok(match &step.op {
         Op::Sysctl { key, value } => {
             sysctl_read(&place.file, key).is_ok_and(|v| sysctl::same_value(&v, value))

@@ -121,9 +121,6 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
             for e in &f.rollback_errors {
                 eprintln!("conlink apply: rollback problem: {e}");
             }
-            if let Some(hint) = runtime::features::hint(&f.message) {
-                eprintln!("  help: {hint}");
-            }
             Outcome::Failed
         }
         Err(ApplyError::Setup(e)) => {
