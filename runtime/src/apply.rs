@@ -474,17 +474,8 @@ fn netns_add(
             engine.journal(ordinal, ui, si, true, Extra::None);
             st.namespaces
                 .insert(ns.to_string(), NsRecord { pinned, dev, ino });
-            let mark = engine.mark.clone();
-            engine
-                .queue(
-                    ordinal,
-                    ns,
-                    crate::netlink::link::set_alias(1, &mark),
-                    0,
-                    false,
-                    false,
-                )
-                .map_err(err)?;
+            // Its loopback carries the mark (with `ip link set lo up`, usually).
+            engine.mark_later(ordinal, ns, 1);
             Ok(Outcome::Executed)
         }
     }
