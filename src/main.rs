@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Plan(plan) => commands::plan::run(&args.common, plan),
         cli::Command::Schema(s) => commands::schema::run(s),
         cli::Command::Apply(a) => commands::runtime::apply(&args.common, a),
+        cli::Command::Status(a) => commands::runtime::status(&args.common, a),
         cli::Command::Destroy(d) => commands::runtime::destroy(&args.common, d),
         cli::Command::Exec {
             project,

@@ -69,6 +69,9 @@ pub struct Engine {
     pub snapshots: BTreeMap<Ns, Snapshot>,
     /// conlink's external interface and address, once looked up.
     external: Option<Result<External, String>>,
+    /// Ownership marks not sent yet, by namespace and ifindex, with the ordinal of the
+    /// step that created the interface (see [`Engine::mark_later`]).
+    marks: BTreeMap<(Ns, u32), usize>,
 }
 
 impl Engine {
@@ -93,6 +96,7 @@ impl Engine {
             created_ns: BTreeSet::new(),
             snapshots: BTreeMap::new(),
             external: None,
+            marks: BTreeMap::new(),
         }
     }
 
@@ -170,6 +174,7 @@ impl Engine {
             }
             self.current = Some(ns.clone());
         }
+        let msg = self.with_mark(ns, msg);
         let sock = self.places.get(ns)?.route()?;
         let seq = sock.queue(msg, flags);
         let full = sock.is_full();
@@ -185,6 +190,21 @@ impl Engine {
 
     /// Sends `ns`'s batch and matches its acks to steps.
     pub fn flush(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        // Marks that found no request to ride on go now, on their own.
+        let due: Vec<(u32, usize)> = self
+            .marks
+            .range((ns.clone(), 0)..=(ns.clone(), u32::MAX))
+            .map(|((_, index), ordinal)| (*index, *ordinal))
+            .collect();
+        for (index, ordinal) in due {
+            self.marks.remove(&(ns.clone(), index));
+            let msg = link::set_alias(index, &self.mark);
+            let seq = self.places.get(ns)?.route()?.queue(msg, 0);
+            self.queued
+                .entry(ns.clone())
+                .or_default()
+                .push((seq, ordinal, false));
+        }
         let Some(queued) = self.queued.remove(ns) else {
             return Ok(());
         };
@@ -203,12 +223,37 @@ impl Engine {
         Ok(())
     }
 
+    /// Marks interface `index` in `ns` as conlink's. The kernel ignores an alias in
+    /// RTM_NEWLINK, so the mark needs a request after the creation; it rides on the
+    /// next request that changes the same interface in the same batch (bringing it up,
+    /// enslaving it), which saves a request per interface end, or goes on its own when
+    /// the batch is sent. A failure of such a request is that later step's failure:
+    /// setting an alias on an interface that exists does not fail.
+    pub fn mark_later(&mut self, ordinal: usize, ns: &Ns, index: u32) {
+        self.marks.insert((ns.clone(), index), ordinal);
+    }
+
+    /// Adds a pending mark to a request that changes the marked interface.
+    fn with_mark(&mut self, ns: &Ns, msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        match msg {
+            RouteNetlinkMessage::SetLink(mut m)
+                if self.marks.remove(&(ns.clone(), m.header.index)).is_some() =>
+            {
+                m.attributes.push(link::alias_attribute(&self.mark));
+                RouteNetlinkMessage::SetLink(m)
+            }
+            other => other,
+        }
+    }
+
     /// Sends every batch: the one being filled first, then the side requests.
     pub fn flush_all(&mut self) -> Result<(), KernelError> {
         if let Some(cur) = self.current.take() {
             self.flush(&cur)?;
         }
-        let rest: Vec<Ns> = self.queued.keys().cloned().collect();
+        let mut rest: Vec<Ns> = self.queued.keys().cloned().collect();
+        rest.extend(self.marks.keys().map(|(ns, _)| ns.clone()));
+        rest.dedup();
         for ns in rest {
             self.flush(&ns)?;
         }
@@ -292,17 +337,9 @@ impl Engine {
                     true,
                     false,
                 )?;
-                // The kernel ignores an alias in RTM_NEWLINK: mark each end right after.
+                // The mark of each end follows the creation (see `mark_later`).
                 let side = &target != ns;
-                let mark = self.mark.clone();
-                self.queue(
-                    ordinal,
-                    &target,
-                    link::set_alias(index, &mark),
-                    0,
-                    false,
-                    side,
-                )?;
+                self.mark_later(ordinal, &target, index);
                 if let Some(alt) = altname {
                     self.queue(
                         ordinal,
@@ -314,15 +351,7 @@ impl Engine {
                     )?;
                 }
                 if let Some((p, _, pindex)) = &peer {
-                    let pside = &p.netns != ns;
-                    self.queue(
-                        ordinal,
-                        &p.netns,
-                        link::set_alias(*pindex, &mark),
-                        0,
-                        false,
-                        pside,
-                    )?;
+                    self.mark_later(ordinal, &p.netns, *pindex);
                 }
                 Ok(Some(Extra::Link { index }))
             }
