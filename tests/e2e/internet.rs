@@ -28,6 +28,7 @@ fn internet_node_answers_for_its_public_address() {
     let host = TestHost::new("inet");
     let mut p = Project::new(&host, "inet");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     for h in ["h1", "h2"] {
         // The route conlink added sends 8.8.8.8 to the internet node ...

@@ -29,6 +29,7 @@ fn macvlan_on_a_veth_parent_is_reachable_from_the_segment() {
     wire(&host, "par0", "", &lan, "peer0", "198.51.100.1/24");
     let mut p = Project::new(&host, "mv");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     // The macvlan is in the node, on top of the host's par0, with the given MAC.
     let m1 = p.node("m1");

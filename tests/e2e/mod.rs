@@ -282,6 +282,22 @@ impl<'h> Project<'h> {
         text(&out.stderr)
     }
 
+    /// `conlink status -n FILE`: exit 0 when the system matches the plan, 1 and one
+    /// line per difference on stdout otherwise.
+    pub fn status(&self, file: &Path) -> Output {
+        self.conlink(&["status", "-n", file.to_str().expect("utf-8 path")])
+    }
+
+    /// `status` finds the system in sync with the plan.
+    pub fn assert_in_sync(&self, file: &Path) {
+        let out = self.status(file);
+        assert!(
+            out.status.success() && text(&out.stderr).contains("in sync"),
+            "status after apply: {}",
+            show(&out)
+        );
+    }
+
     /// `conlink plan -n FILE --format json` for this project (same options and
     /// environment as apply, so derived values such as MACs are the same).
     pub fn plan_json(&self, file: &Path) -> Value {

@@ -33,6 +33,7 @@ fn nat_maps_the_gateway_address_to_the_server() {
     wire(&host, "par0", "", &lan, "peer0", "198.51.100.1/24");
     let mut p = Project::new(&host, "nat");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     // DNAT: the client talks to the gateway's address and reaches the server, which
     // sees the client's real address (only the destination is rewritten); the reply
@@ -66,8 +67,17 @@ fn nat_maps_the_gateway_address_to_the_server() {
         .expect("a NAT table in gw");
     must_in_ns(&p.node("gw"), &["nft", "delete", "table", "ip", &name]);
     assert!(tcp_request(&lan.name, "198.51.100.50", 8080).is_none());
+    let out = p.status(&file);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "status misses the lost table: {}",
+        show(&out)
+    );
+    assert!(text(&out.stdout).contains(&name), "{}", show(&out));
     // apply puts it back.
     p.apply(&file);
+    p.assert_in_sync(&file);
     assert_tcp_answer(&lan.name, "198.51.100.50", 8080, "server sees");
 
     p.destroy();
@@ -116,6 +126,7 @@ fn forward_reaches_the_node_from_outside() {
         .option("--conlink-netns")
         .option("current");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     // The request to the host's external port reaches the node's port 80, masqueraded
     // to conlink's external address (so the node answers through conlink).

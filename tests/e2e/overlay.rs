@@ -47,6 +47,8 @@ fn vxlan_overlay_joins_two_hosts() {
         .env("HOST_ID", "2");
     pa.apply(&file);
     pb.apply(&file);
+    pa.assert_in_sync(&file);
+    pb.assert_in_sync(&file);
 
     // The tunnel sits in conlink's namespace, points at the other host, and is a port
     // of the bridge.

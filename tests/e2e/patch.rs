@@ -22,6 +22,7 @@ fn patch_example_wires_two_nodes_back_to_back() {
     let host = TestHost::new("patch");
     let mut p = Project::new(&host, "patch");
     p.apply(&file);
+    p.assert_in_sync(&file);
     let own = p.own_ns();
 
     // Traffic passes the patch both ways, IPv4 and IPv6 (DAD: assert_ping polls).

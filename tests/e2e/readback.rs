@@ -38,6 +38,7 @@ fn kernel_state_matches_the_plan() {
     let host = TestHost::new("rb");
     let mut p = Project::new(&host, "rb");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     // Generic comparison: every link, route and ethtool feature of the plan.
     let plan = p.plan_json(&file);

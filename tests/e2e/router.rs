@@ -17,6 +17,7 @@ fn router_example_routes_between_subnets_and_converges() {
     let host = TestHost::new("rt");
     let mut p = Project::new(&host, "rt");
     p.apply(&file);
+    p.assert_in_sync(&file);
 
     // Every host reaches every other, both ways; all of them cross r0.
     for (from, _) in HOSTS {
@@ -34,6 +35,12 @@ fn router_example_routes_between_subnets_and_converges() {
     assert_no_ping(&p.node("h1"), "10.0.0.100");
     // ... while its own neighbour still answers (the failure is r0's, not h1's).
     assert_ping(&p.node("h1"), "192.168.1.1");
+    // status sees the drift, and only it.
+    let out = p.status(&file);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let diff = text(&out.stdout);
+    assert_eq!(diff.lines().count(), 1, "{diff}");
+    assert!(diff.contains("sysctl -w net.ipv4.ip_forward=1"), "{diff}");
 
     // Applying again repairs the drift (convergence), and only the drift.
     let report = p.apply(&file);
@@ -46,6 +53,7 @@ fn router_example_routes_between_subnets_and_converges() {
     // A third apply finds everything in place.
     let report = p.apply(&file);
     assert!(report.contains("nothing to do"), "not converged: {report}");
+    p.assert_in_sync(&file);
 
     // The example's commands: each host serves one line on TCP 8000+N (the service
     // may need a moment to start, so poll).
