@@ -288,8 +288,14 @@ impl<'h> Project<'h> {
         self.conlink(&["status", "-n", file.to_str().expect("utf-8 path")])
     }
 
-    /// `status` finds the system in sync with the plan.
+    /// `status` finds the system in sync with the plan, and applying again changes
+    /// nothing (cli.md: "Running it again on an unchanged system changes nothing").
     pub fn assert_in_sync(&self, file: &Path) {
+        let report = self.apply(file);
+        assert!(
+            report.contains("nothing to do"),
+            "a second apply on an unchanged system did something: {report}"
+        );
         let out = self.status(file);
         assert!(
             out.status.success() && text(&out.stderr).contains("in sync"),
@@ -628,6 +634,26 @@ pub fn pids_in_netns(inode: u64) -> Vec<u32> {
         }
     }
     pids
+}
+
+/// The processes in the namespace with `inode` whose parent is outside it: the
+/// commands conlink started there (not the processes those commands forked).
+pub fn command_roots(inode: u64) -> Vec<u32> {
+    let pids = pids_in_netns(inode);
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "PID (COMM) STATE PPID …"; COMM may contain spaces, so split after ')'.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    pids.iter()
+        .copied()
+        .filter(|p| parent(*p).is_some_and(|pp| !pids.contains(&pp)))
+        .collect()
 }
 
 /// What `compare_with_plan` checked.

@@ -17,6 +17,14 @@ fn router_example_routes_between_subnets_and_converges() {
     let host = TestHost::new("rt");
     let mut p = Project::new(&host, "rt");
     p.apply(&file);
+    // The example's commands: one service loop in each host.
+    let h3 = ns_inode(&p.node("h3"));
+    let loops = poll(Duration::from_secs(5), || {
+        let r = command_roots(h3);
+        (!r.is_empty()).then_some(r)
+    });
+    let loops = loops.expect("h3's service is not running");
+    assert_eq!(loops.len(), 1, "h3 runs one command: {loops:?}");
     p.assert_in_sync(&file);
 
     // Every host reaches every other, both ways; all of them cross r0.
@@ -54,6 +62,8 @@ fn router_example_routes_between_subnets_and_converges() {
     let report = p.apply(&file);
     assert!(report.contains("nothing to do"), "not converged: {report}");
     p.assert_in_sync(&file);
+    // None of these applies restarted the commands (h3 did not restart).
+    assert_eq!(command_roots(h3), loops, "commands were run again");
 
     // The example's commands: each host serves one line on TCP 8000+N (the service
     // may need a moment to start, so poll).
@@ -73,7 +83,6 @@ fn router_example_routes_between_subnets_and_converges() {
     assert!(checked.routes == 3 && checked.macs == 6, "{checked:?}");
 
     // destroy stops the nodes' commands along with the nodes.
-    let h3 = ns_inode(&p.node("h3"));
     assert!(!pids_in_netns(h3).is_empty(), "h3's service is not running");
     p.destroy();
     let gone = poll(Duration::from_secs(5), || {
