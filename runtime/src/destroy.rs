@@ -145,10 +145,12 @@ pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
         let Ok(file) = netns::open(&dir.join(&name)) else {
             continue;
         };
+        // Only the loopback (ifindex 1) is asked for: a namespace may hold
+        // thousands of interfaces.
         let marked = netns::enter(&file, || -> Result<bool, KernelError> {
             let mut sock = Socket::route()?;
             Ok(sock
-                .dump(link::dump())?
+                .get(link::get(1))?
                 .into_iter()
                 .filter_map(|m| match m {
                     RouteNetlinkMessage::NewLink(m) => Some(link::read(&m)),

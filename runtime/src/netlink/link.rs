@@ -249,6 +249,11 @@ pub fn add_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewLinkProp(m)
 }
 
+/// RTM_GETLINK for one interface (send it with [`Socket::get`](super::Socket::get)).
+pub fn get(index: u32) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(by_index(index))
+}
+
 /// RTM_GETLINK dump request.
 pub fn dump() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(LinkMessage::default())
