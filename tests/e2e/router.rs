@@ -10,7 +10,7 @@ const HOSTS: [(&str, &str); 3] = [
 
 #[test]
 fn router_example_routes_between_subnets_and_converges() {
-    if !can_run("e2e::router", &["ping", "sysctl", "socat"]) {
+    if !can_run("e2e::router", &["ping", "sysctl", "socat", "busybox"]) {
         return;
     }
     let file = example("router/network.yaml");
