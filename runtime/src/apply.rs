@@ -143,6 +143,7 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         plan.group,
         settings.netns_dir.clone(),
     );
+    engine.planned = crate::status::Planned::of(plan);
     let mut host = HostCtx::new(&settings.state_dir, &plan.project);
     let mut report = Report::default();
     let mut skipped: BTreeSet<&str> = BTreeSet::new();
@@ -231,8 +232,11 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         ))));
     }
 
-    // conlink's own objects the plan no longer has go (an address added by hand to a
-    // conlink interface, a node removed from the configuration).
+    // Stale addresses and routes went when their namespace was first read.
+    report.executed += engine.pruned.len();
+    report.repaired.append(&mut engine.pruned);
+    // conlink's own objects the plan no longer has go (an interface, a node removed
+    // from the configuration).
     if let Err(e) = remove_extras(&mut engine, plan, settings, &mut report) {
         engine.fail(ordinal, &Ns::Conlink, e);
     }
@@ -360,7 +364,7 @@ fn remove_extras(
     settings: &Settings,
     report: &mut Report,
 ) -> Result<(), String> {
-    use crate::netlink::{addr, link};
+    use crate::netlink::link;
     use crate::status::{extras, Difference, ExtraItem, Planned};
     let found = extras(plan, settings, engine, &Planned::of(plan));
     for d in found {
@@ -374,16 +378,8 @@ fn remove_extras(
                     .queue(usize::MAX, &n, link::del(i), 0, false, false)
                     .map_err(|e| e.to_string())?;
             }
-            ExtraItem::Addr {
-                ns: n,
-                dev,
-                addr: a,
-            } => {
-                let i = engine.index(&n, &dev).map_err(|e| e.to_string())?;
-                engine
-                    .queue(usize::MAX, &n, addr::del(i, a), 0, false, false)
-                    .map_err(|e| e.to_string())?;
-            }
+            // Removed when their namespace was first read (Engine::prune).
+            ExtraItem::Addr { .. } | ExtraItem::Route { .. } => continue,
             ExtraItem::Node { pinned } => {
                 host_ops::kill_namespace_processes(&settings.netns_dir.join(&pinned));
                 netns::remove_pinned(&settings.netns_dir, &pinned).map_err(|e| e.to_string())?;

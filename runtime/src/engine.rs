@@ -69,6 +69,11 @@ pub struct Engine {
     pub snapshots: BTreeMap<Ns, Snapshot>,
     /// conlink's external interface and address, once looked up.
     external: Option<Result<External, String>>,
+    /// What the plan creates, to tell conlink's stale addresses and routes from
+    /// wanted ones when a namespace that existed before is first read.
+    pub planned: crate::status::Planned,
+    /// Stale objects removed this run: (namespace, what).
+    pub pruned: Vec<(String, String)>,
     /// Ownership marks not sent yet, by namespace and ifindex, with the ordinal of the
     /// step that created the interface (see [`Engine::mark_later`]).
     marks: BTreeMap<(Ns, u32), usize>,
@@ -97,6 +102,8 @@ impl Engine {
             snapshots: BTreeMap::new(),
             external: None,
             marks: BTreeMap::new(),
+            planned: Default::default(),
+            pruned: Vec::new(),
         }
     }
 
@@ -146,13 +153,43 @@ impl Engine {
         match self.places.lookup(ns)? {
             Lookup::Ready(place) => {
                 if !known {
-                    let snap = Snapshot::take(place.route()?)?;
+                    let mut snap = Snapshot::take(place.route()?)?;
+                    if self.prune(ns, &snap)? {
+                        // Removing an address takes routes with it: read again.
+                        self.flush_all()?;
+                        snap = Snapshot::take(self.places.get(ns)?.route()?)?;
+                    }
                     self.snapshots.insert(ns.clone(), snap);
                 }
                 Ok(true)
             }
             Lookup::Absent(_) | Lookup::Waiting(_) => Ok(false),
         }
+    }
+
+    /// Removes the addresses and routes conlink's interfaces in `ns` carry but the plan
+    /// does not have, before anything is added there (see [`crate::status::stale`]).
+    fn prune(&mut self, ns: &Ns, snap: &Snapshot) -> Result<bool, KernelError> {
+        use crate::status::{stale, Difference, ExtraItem};
+        let before = self.pruned.len();
+        for d in stale(ns, snap, &self.planned) {
+            let Difference::Extra { what, item, .. } = d else {
+                continue;
+            };
+            let msg = match &item {
+                ExtraItem::Addr { dev, addr: a, .. } => {
+                    addr::del(snap.index_of(dev).unwrap_or_default(), *a)
+                }
+                ExtraItem::Route { route: r, .. } => {
+                    route::del(r.oif.unwrap_or_default(), &route::from_read(r))
+                }
+                _ => continue,
+            };
+            self.queue(usize::MAX, ns, msg, 0, false, false)?;
+            self.pruned
+                .push((ns.to_string(), format!("removed stale {what}")));
+        }
+        Ok(self.pruned.len() > before)
     }
 
     /// Queues one request for `ns`; sends the batch being filled first when it
@@ -212,6 +249,11 @@ impl Engine {
         for ((seq, result), (qseq, ordinal, primary)) in acks.into_iter().zip(queued) {
             debug_assert_eq!(seq, qseq);
             if let Err(e) = result {
+                // Clean-up requests (ordinal MAX) may find their object already gone:
+                // deleting an address takes the routes through it along.
+                if ordinal == usize::MAX && e.is_gone() {
+                    continue;
+                }
                 if primary {
                     if let Some(&i) = self.by_ordinal.get(&ordinal) {
                         self.done[i].effective = false;

@@ -7,7 +7,8 @@ use crate::destroy::owned_namespaces;
 use crate::engine::Engine;
 use crate::host_ops::{self, HostCtx};
 use crate::names;
-use crate::observe::{self, Check, Diff};
+use crate::netlink::route::RouteRead;
+use crate::observe::{self, Check, Diff, Snapshot};
 use crate::places::Lookup;
 use crate::state::{self, State};
 use compiler::plan::{LinkSpec, Ns, Op, Plan};
@@ -66,6 +67,12 @@ pub enum ExtraItem {
         dev: String,
         addr: ipnet::IpNet,
     },
+    /// A route through an interface the plan creates.
+    Route {
+        ns: Ns,
+        dev: String,
+        route: RouteRead,
+    },
     /// A pinned node namespace of the project.
     Node { pinned: String },
 }
@@ -76,6 +83,10 @@ pub enum ExtraItem {
 pub struct Planned {
     links: BTreeSet<(Ns, String)>,
     addrs: BTreeSet<(Ns, String, ipnet::IpNet)>,
+    /// Routes: namespace, device, destination, table, gateway.
+    routes: BTreeSet<(Ns, String, ipnet::IpNet, u32, Option<std::net::IpAddr>)>,
+    /// Devices that get the host route to conlink's external address.
+    external_routes: BTreeSet<(Ns, String)>,
     nodes: BTreeSet<String>,
 }
 
@@ -103,6 +114,14 @@ impl Planned {
                 }
                 (Op::AddrAdd { dev, addr }, _) => {
                     p.addrs.insert((step.ns.clone(), dev.clone(), *addr));
+                }
+                (Op::RouteAdd { dev, route }, _) => {
+                    let table = route.table.map_or(254, |t| t.0);
+                    p.routes
+                        .insert((step.ns.clone(), dev.clone(), route.dst, table, route.via));
+                }
+                (Op::ExternalRouteAdd { dev }, _) => {
+                    p.external_routes.insert((step.ns.clone(), dev.clone()));
                 }
                 _ => {}
             }
@@ -233,8 +252,86 @@ pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, String> {
     Ok(out)
 }
 
-/// conlink's objects the plan does not have: marked interfaces, addresses on planned
-/// interfaces, and node namespaces of the project.
+/// Addresses and routes on interfaces the plan creates in `ns` that the plan does not
+/// have (added by hand, or left from an earlier configuration). `apply` removes them
+/// before adding the planned ones: a new address in the same subnet would otherwise
+/// be a secondary that goes with the old primary, and a new default route would clash
+/// with the old one.
+pub fn stale(ns: &Ns, snap: &Snapshot, planned: &Planned) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for l in &snap.links {
+        if !planned.links.contains(&(ns.clone(), l.name.clone())) {
+            continue;
+        }
+        for (i, a) in &snap.addrs {
+            let link_local = match a.addr() {
+                std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+                std::net::IpAddr::V4(_) => false,
+            };
+            if *i == l.index
+                && !link_local
+                && !planned.addrs.contains(&(ns.clone(), l.name.clone(), *a))
+            {
+                out.push(Difference::Extra {
+                    ns: ns.to_string(),
+                    what: format!("address {a} on {}", l.name),
+                    item: ExtraItem::Addr {
+                        ns: ns.clone(),
+                        dev: l.name.clone(),
+                        addr: *a,
+                    },
+                });
+            }
+        }
+        let external = planned
+            .external_routes
+            .contains(&(ns.clone(), l.name.clone()));
+        for r in &snap.routes {
+            // Routes the kernel made (prefix routes, local and multicast tables, IPv6
+            // link-local) or learned are not conlink's business.
+            let kernels =
+                r.protocol == RTPROT_KERNEL || r.protocol == RTPROT_RA || r.table == RT_TABLE_LOCAL;
+            if r.oif != Some(l.index) || kernels {
+                continue;
+            }
+            let wanted =
+                planned
+                    .routes
+                    .contains(&(ns.clone(), l.name.clone(), r.dst, r.table, r.via));
+            let external_route =
+                external && r.via.is_none() && r.dst.prefix_len() == r.dst.max_prefix_len();
+            if !wanted && !external_route {
+                out.push(Difference::Extra {
+                    ns: ns.to_string(),
+                    what: format!(
+                        "route {}{} dev {}{}",
+                        r.dst,
+                        r.via.map_or(String::new(), |v| format!(" via {v}")),
+                        l.name,
+                        if r.table == 254 {
+                            String::new()
+                        } else {
+                            format!(" table {}", r.table)
+                        }
+                    ),
+                    item: ExtraItem::Route {
+                        ns: ns.clone(),
+                        dev: l.name.clone(),
+                        route: r.clone(),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+const RTPROT_KERNEL: u8 = 2;
+const RTPROT_RA: u8 = 9;
+const RT_TABLE_LOCAL: u32 = 255;
+
+/// conlink's objects the plan does not have: marked interfaces, addresses and routes
+/// on planned interfaces, and node namespaces of the project.
 pub fn extras(
     plan: &Plan,
     settings: &Settings,
@@ -242,12 +339,11 @@ pub fn extras(
     planned: &Planned,
 ) -> Vec<Difference> {
     let mut out = Vec::new();
-    let (links, addrs) = (&planned.links, &planned.addrs);
     for (ns, snap) in &engine.snapshots {
         for l in &snap.links {
             let marked = l.alias.as_deref() == Some(plan.mark.as_str());
-            let planned = links.contains(&(ns.clone(), l.name.clone()));
-            if marked && !planned && l.name != "lo" {
+            let is_planned = planned.links.contains(&(ns.clone(), l.name.clone()));
+            if marked && !is_planned && l.name != "lo" {
                 out.push(Difference::Extra {
                     ns: ns.to_string(),
                     what: format!(
@@ -260,30 +356,8 @@ pub fn extras(
                     },
                 });
             }
-            if !planned {
-                continue;
-            }
-            for (i, a) in &snap.addrs {
-                let link_local = match a.addr() {
-                    std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
-                    std::net::IpAddr::V4(_) => false,
-                };
-                if *i == l.index
-                    && !link_local
-                    && !addrs.contains(&(ns.clone(), l.name.clone(), *a))
-                {
-                    out.push(Difference::Extra {
-                        ns: ns.to_string(),
-                        what: format!("address {a} on {}", l.name),
-                        item: ExtraItem::Addr {
-                            ns: ns.clone(),
-                            dev: l.name.clone(),
-                            addr: *a,
-                        },
-                    });
-                }
-            }
         }
+        out.extend(stale(ns, snap, planned));
     }
     for pinned in owned_namespaces(&plan.project, &settings.netns_dir, &plan.mark) {
         if pinned != names::conlink_ns(&plan.project) && !planned.nodes.contains(&pinned) {

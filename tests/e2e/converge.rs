@@ -91,7 +91,6 @@ fn changed_config_converges_in_one_apply() {
 /// the old one, and removing the old (primary) one afterwards takes the new one and
 /// its routes with it (promote_secondaries is 0 in a new namespace).
 #[test]
-#[ignore = "conlink bug: apply adds the new address before removing the old one of the same subnet, so the new one is deleted with it (see the e2e report)"]
 fn changed_address_in_the_same_subnet_converges_in_one_apply() {
     if !can_run("e2e::converge::same_subnet", &["ping"]) {
         return;
@@ -113,7 +112,6 @@ fn changed_address_in_the_same_subnet_converges_in_one_apply() {
 /// A route dropped from the configuration: `status` reports it as extra and `apply`
 /// removes it (cli.md: status compares routes; apply converges).
 #[test]
-#[ignore = "conlink gap: extras are only interfaces, addresses and node namespaces (docs/decisions.md), so a dropped route stays and status says in sync (see the e2e report)"]
 fn a_removed_route_is_removed() {
     if !can_run("e2e::converge::route", &[]) {
         return;

@@ -150,7 +150,6 @@ fn forward_reaches_the_node_from_outside() {
 /// destroy with the state file lost must also remove the forward's nft table in the
 /// host (plan.md property 7: everything is found through ownership marks).
 #[test]
-#[ignore = "conlink bug: nft tables carry no ownership mark, so destroy without state leaves them (see the e2e report)"]
 fn forward_is_removed_without_state_file() {
     if !can_run("e2e::forward::no_state", &["socat", "nft"]) {
         return;
