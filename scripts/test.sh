@@ -12,7 +12,7 @@ log=$(mktemp)
 export CONLINK_SKIP_LOG=$(mktemp)
 trap 'rm -f "$log" "$CONLINK_SKIP_LOG"' EXIT
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 if [ -s "$CONLINK_SKIP_LOG" ]; then
     echo "skipped tests (they ran but could not check what they are for here):"

@@ -77,8 +77,11 @@ fn exit_codes_follow_cli_md() {
     );
     assert_eq!(code(&["frobnicate"]), Some(2));
     assert_eq!(code(&["plan", "-n", "ok.yaml", "--scale", "web"]), Some(2));
-    // The runtime's commands are announced as not implemented yet: a usage error.
-    assert_eq!(code(&["destroy"]), Some(2));
+    // `exec` without a command, and `run`, which the container issue brings.
+    assert_eq!(code(&["exec", "h1"]), Some(2));
+    assert_eq!(code(&["run", "-n", "ok.yaml"]), Some(2));
+    // A bad project name for a command that takes no configuration.
+    assert_eq!(code(&["--project", "Bad/Name", "destroy"]), Some(2));
 }
 
 #[test]

@@ -11,3 +11,5 @@ mod cli;
 mod schema_sync;
 
 mod util;
+// End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).
+mod e2e;

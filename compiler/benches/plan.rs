@@ -10,14 +10,13 @@
 
 use compiler::interpolate::Env;
 use compiler::source::{SourceFile, SourceKind};
-use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and their peak, allocating through mimalloc as the `conlink`
-/// binary does.
+/// Counts live heap bytes and their peak, allocating through the system allocator as
+/// the `conlink` binary does.
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -28,7 +27,7 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { MiMalloc.alloc(layout) };
+        let p = unsafe { std::alloc::System.alloc(layout) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             let live =
                 LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
@@ -38,7 +37,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
+        let p = unsafe { std::alloc::System.realloc(ptr, layout, new_size) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             if new_size >= layout.size() {
                 let grow = (new_size - layout.size()) as isize;
@@ -52,7 +51,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { MiMalloc.dealloc(ptr, layout) };
+        unsafe { std::alloc::System.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         }

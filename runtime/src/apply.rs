@@ -90,7 +90,7 @@ pub fn places(plan: &Plan, settings: &Settings) -> Result<Places, KernelError> {
 }
 
 /// Namespaces a step touches (its own, a link's target, a veth's peer).
-fn step_namespaces(step: &Step) -> Vec<&Ns> {
+pub fn step_namespaces(step: &Step) -> Vec<&Ns> {
     let mut out = vec![&step.ns];
     if let Op::LinkAdd { netns, spec, .. } = &step.op {
         out.extend(netns.iter());
@@ -143,6 +143,7 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         plan.group,
         settings.netns_dir.clone(),
     );
+    engine.planned = crate::status::Planned::of(plan);
     let mut host = HostCtx::new(&settings.state_dir, &plan.project);
     let mut report = Report::default();
     let mut skipped: BTreeSet<&str> = BTreeSet::new();
@@ -221,6 +222,27 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         } else {
             let _ = state::save(&settings.state_dir, &restore);
         }
+        return Err(ApplyError::Failed(Box::new(describe(
+            plan,
+            &engine,
+            &steps_run,
+            failure,
+            undone,
+            rollback_errors,
+        ))));
+    }
+
+    // Stale addresses and routes went when their namespace was first read.
+    report.executed += engine.pruned.len();
+    report.repaired.append(&mut engine.pruned);
+    // conlink's own objects the plan no longer has go (an interface, a node removed
+    // from the configuration).
+    if let Err(e) = remove_extras(&mut engine, plan, settings, &mut report) {
+        engine.fail(ordinal, &Ns::Conlink, e);
+    }
+    if let Some(failure) = engine.failure.clone() {
+        let _ = engine.flush_all();
+        let (undone, rollback_errors) = rollback(&mut engine, &mut host, plan);
         return Err(ApplyError::Failed(Box::new(describe(
             plan,
             &engine,
@@ -334,6 +356,45 @@ fn run_step(
     Ok(Outcome::Executed)
 }
 
+/// Removes what `status` calls extra. Only namespaces that existed before the run can
+/// hold any.
+fn remove_extras(
+    engine: &mut Engine,
+    plan: &Plan,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<(), String> {
+    use crate::netlink::link;
+    use crate::status::{extras, Difference, ExtraItem, Planned};
+    let found = extras(plan, settings, engine, &Planned::of(plan));
+    for d in found {
+        let Difference::Extra { ns, what, item } = d else {
+            continue;
+        };
+        match item {
+            ExtraItem::Link { ns: n, name } => {
+                let i = engine.index(&n, &name).map_err(|e| e.to_string())?;
+                engine
+                    .queue(usize::MAX, &n, link::del(i), 0, false, false)
+                    .map_err(|e| e.to_string())?;
+            }
+            // Removed when their namespace was first read (Engine::prune).
+            ExtraItem::Addr { .. } | ExtraItem::Route { .. } => continue,
+            ExtraItem::Node { pinned } => {
+                host_ops::kill_namespace_processes(&settings.netns_dir.join(&pinned));
+                netns::remove_pinned(&settings.netns_dir, &pinned).map_err(|e| e.to_string())?;
+            }
+        }
+        report.repaired.push((ns, format!("removed extra {what}")));
+        report.executed += 1;
+    }
+    engine.flush_all().map_err(|e| e.to_string())?;
+    match engine.failure.take() {
+        Some(f) => Err(format!("removing extra objects: {}", f.message)),
+        None => Ok(()),
+    }
+}
+
 /// Puts an existing interface's MTU and MAC (and its veth peer's) back to the plan's.
 fn repair_link(engine: &mut Engine, ordinal: usize, step: &Step) -> Result<(), KernelError> {
     use crate::netlink::link;
@@ -409,17 +470,8 @@ fn netns_add(
             engine.journal(ordinal, ui, si, true, Extra::None);
             st.namespaces
                 .insert(ns.to_string(), NsRecord { pinned, dev, ino });
-            let mark = engine.mark.clone();
-            engine
-                .queue(
-                    ordinal,
-                    ns,
-                    crate::netlink::link::set_alias(1, &mark),
-                    0,
-                    false,
-                    false,
-                )
-                .map_err(err)?;
+            // Its loopback carries the mark (with `ip link set lo up`, usually).
+            engine.mark_later(ordinal, ns, 1);
             Ok(Outcome::Executed)
         }
     }

@@ -99,13 +99,19 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
             continue; // its namespace goes below
         }
         match engine.places.get(&ns) {
-            Ok(place) => match place.route() {
-                Ok(sock) => match delete_marked(sock, &mark) {
-                    Ok(n) => removed.interfaces += n,
-                    Err(e) => removed.problems.push(format!("interfaces in {ns}: {e}")),
-                },
-                Err(e) => removed.problems.push(format!("{ns}: {e}")),
-            },
+            Ok(place) => {
+                match place.route() {
+                    Ok(sock) => match delete_marked(sock, &mark) {
+                        Ok(n) => removed.interfaces += n,
+                        Err(e) => removed.problems.push(format!("interfaces in {ns}: {e}")),
+                    },
+                    Err(e) => removed.problems.push(format!("{ns}: {e}")),
+                }
+                match delete_tables(&place.file, project) {
+                    Ok(n) => removed.undone += n,
+                    Err(e) => removed.problems.push(format!("nft tables in {ns}: {e}")),
+                }
+            }
             Err(e) => removed.problems.push(format!("{ns}: {e}")),
         }
         if settings.conlink_ns == crate::resolve::ConlinkNs::Current {
@@ -134,6 +140,27 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
     Ok(removed)
 }
 
+/// Deletes the nft tables of `project` in a namespace (their names start with
+/// `conlink.PROJECT.`; project names have no `.`). Returns how many.
+fn delete_tables(file: &std::fs::File, project: &str) -> Result<usize, String> {
+    let prefix = format!("conlink.{project}.");
+    netns::enter(file, || -> Result<usize, KernelError> {
+        let mut sock = crate::nft::socket()?;
+        let mut n = 0;
+        for (family, table) in crate::nft::list_tables(&mut sock)? {
+            if table.starts_with(&prefix) {
+                match crate::nft::del_table(&mut sock, family, &table) {
+                    Err(e) if !e.is_gone() => return Err(e),
+                    _ => n += 1,
+                }
+            }
+        }
+        Ok(n)
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+}
+
 /// Pinned namespaces of `project` whose loopback carries the project's mark.
 pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
     let own = names::conlink_ns(project);
@@ -145,10 +172,12 @@ pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
         let Ok(file) = netns::open(&dir.join(&name)) else {
             continue;
         };
+        // Only the loopback (ifindex 1) is asked for: a namespace may hold
+        // thousands of interfaces.
         let marked = netns::enter(&file, || -> Result<bool, KernelError> {
             let mut sock = Socket::route()?;
             Ok(sock
-                .dump(link::dump())?
+                .get(link::get(1))?
                 .into_iter()
                 .filter_map(|m| match m {
                     RouteNetlinkMessage::NewLink(m) => Some(link::read(&m)),

@@ -69,6 +69,14 @@ pub struct Engine {
     pub snapshots: BTreeMap<Ns, Snapshot>,
     /// conlink's external interface and address, once looked up.
     external: Option<Result<External, String>>,
+    /// What the plan creates, to tell conlink's stale addresses and routes from
+    /// wanted ones when a namespace that existed before is first read.
+    pub planned: crate::status::Planned,
+    /// Stale objects removed this run: (namespace, what).
+    pub pruned: Vec<(String, String)>,
+    /// Ownership marks not sent yet, by namespace and ifindex, with the ordinal of the
+    /// step that created the interface (see [`Engine::mark_later`]).
+    marks: BTreeMap<(Ns, u32), usize>,
 }
 
 impl Engine {
@@ -93,6 +101,9 @@ impl Engine {
             created_ns: BTreeSet::new(),
             snapshots: BTreeMap::new(),
             external: None,
+            marks: BTreeMap::new(),
+            planned: Default::default(),
+            pruned: Vec::new(),
         }
     }
 
@@ -142,13 +153,43 @@ impl Engine {
         match self.places.lookup(ns)? {
             Lookup::Ready(place) => {
                 if !known {
-                    let snap = Snapshot::take(place.route()?)?;
+                    let mut snap = Snapshot::take(place.route()?)?;
+                    if self.prune(ns, &snap)? {
+                        // Removing an address takes routes with it: read again.
+                        self.flush_all()?;
+                        snap = Snapshot::take(self.places.get(ns)?.route()?)?;
+                    }
                     self.snapshots.insert(ns.clone(), snap);
                 }
                 Ok(true)
             }
             Lookup::Absent(_) | Lookup::Waiting(_) => Ok(false),
         }
+    }
+
+    /// Removes the addresses and routes conlink's interfaces in `ns` carry but the plan
+    /// does not have, before anything is added there (see [`crate::status::stale`]).
+    fn prune(&mut self, ns: &Ns, snap: &Snapshot) -> Result<bool, KernelError> {
+        use crate::status::{stale, Difference, ExtraItem};
+        let before = self.pruned.len();
+        for d in stale(ns, snap, &self.planned) {
+            let Difference::Extra { what, item, .. } = d else {
+                continue;
+            };
+            let msg = match &item {
+                ExtraItem::Addr { dev, addr: a, .. } => {
+                    addr::del(snap.index_of(dev).unwrap_or_default(), *a)
+                }
+                ExtraItem::Route { route: r, .. } => {
+                    route::del(r.oif.unwrap_or_default(), &route::from_read(r))
+                }
+                _ => continue,
+            };
+            self.queue(usize::MAX, ns, msg, 0, false, false)?;
+            self.pruned
+                .push((ns.to_string(), format!("removed stale {what}")));
+        }
+        Ok(self.pruned.len() > before)
     }
 
     /// Queues one request for `ns`; sends the batch being filled first when it
@@ -170,6 +211,7 @@ impl Engine {
             }
             self.current = Some(ns.clone());
         }
+        let msg = self.with_mark(ns, msg);
         let sock = self.places.get(ns)?.route()?;
         let seq = sock.queue(msg, flags);
         let full = sock.is_full();
@@ -185,6 +227,21 @@ impl Engine {
 
     /// Sends `ns`'s batch and matches its acks to steps.
     pub fn flush(&mut self, ns: &Ns) -> Result<(), KernelError> {
+        // Marks that found no request to ride on go now, on their own.
+        let due: Vec<(u32, usize)> = self
+            .marks
+            .range((ns.clone(), 0)..=(ns.clone(), u32::MAX))
+            .map(|((_, index), ordinal)| (*index, *ordinal))
+            .collect();
+        for (index, ordinal) in due {
+            self.marks.remove(&(ns.clone(), index));
+            let msg = link::set_alias(index, &self.mark);
+            let seq = self.places.get(ns)?.route()?.queue(msg, 0);
+            self.queued
+                .entry(ns.clone())
+                .or_default()
+                .push((seq, ordinal, false));
+        }
         let Some(queued) = self.queued.remove(ns) else {
             return Ok(());
         };
@@ -192,6 +249,11 @@ impl Engine {
         for ((seq, result), (qseq, ordinal, primary)) in acks.into_iter().zip(queued) {
             debug_assert_eq!(seq, qseq);
             if let Err(e) = result {
+                // Clean-up requests (ordinal MAX) may find their object already gone:
+                // deleting an address takes the routes through it along.
+                if ordinal == usize::MAX && e.is_gone() {
+                    continue;
+                }
                 if primary {
                     if let Some(&i) = self.by_ordinal.get(&ordinal) {
                         self.done[i].effective = false;
@@ -203,12 +265,37 @@ impl Engine {
         Ok(())
     }
 
+    /// Marks interface `index` in `ns` as conlink's. The kernel ignores an alias in
+    /// RTM_NEWLINK, so the mark needs a request after the creation; it rides on the
+    /// next request that changes the same interface in the same batch (bringing it up,
+    /// enslaving it), which saves a request per interface end, or goes on its own when
+    /// the batch is sent. A failure of such a request is that later step's failure:
+    /// setting an alias on an interface that exists does not fail.
+    pub fn mark_later(&mut self, ordinal: usize, ns: &Ns, index: u32) {
+        self.marks.insert((ns.clone(), index), ordinal);
+    }
+
+    /// Adds a pending mark to a request that changes the marked interface.
+    fn with_mark(&mut self, ns: &Ns, msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        match msg {
+            RouteNetlinkMessage::SetLink(mut m)
+                if self.marks.remove(&(ns.clone(), m.header.index)).is_some() =>
+            {
+                m.attributes.push(link::alias_attribute(&self.mark));
+                RouteNetlinkMessage::SetLink(m)
+            }
+            other => other,
+        }
+    }
+
     /// Sends every batch: the one being filled first, then the side requests.
     pub fn flush_all(&mut self) -> Result<(), KernelError> {
         if let Some(cur) = self.current.take() {
             self.flush(&cur)?;
         }
-        let rest: Vec<Ns> = self.queued.keys().cloned().collect();
+        let mut rest: Vec<Ns> = self.queued.keys().cloned().collect();
+        rest.extend(self.marks.keys().map(|(ns, _)| ns.clone()));
+        rest.dedup();
         for ns in rest {
             self.flush(&ns)?;
         }
@@ -292,17 +379,9 @@ impl Engine {
                     true,
                     false,
                 )?;
-                // The kernel ignores an alias in RTM_NEWLINK: mark each end right after.
+                // The mark of each end follows the creation (see `mark_later`).
                 let side = &target != ns;
-                let mark = self.mark.clone();
-                self.queue(
-                    ordinal,
-                    &target,
-                    link::set_alias(index, &mark),
-                    0,
-                    false,
-                    side,
-                )?;
+                self.mark_later(ordinal, &target, index);
                 if let Some(alt) = altname {
                     self.queue(
                         ordinal,
@@ -314,15 +393,7 @@ impl Engine {
                     )?;
                 }
                 if let Some((p, _, pindex)) = &peer {
-                    let pside = &p.netns != ns;
-                    self.queue(
-                        ordinal,
-                        &p.netns,
-                        link::set_alias(*pindex, &mark),
-                        0,
-                        false,
-                        pside,
-                    )?;
+                    self.mark_later(ordinal, &p.netns, *pindex);
                 }
                 Ok(Some(Extra::Link { index }))
             }

@@ -56,7 +56,13 @@ impl HostCtx {
 }
 
 fn unsupported(op: &Op) -> String {
-    format!("conlink's runtime cannot carry out this step yet: {op:?}")
+    match op {
+        Op::OvsBridgeAdd { .. }
+        | Op::OvsBridgeDel { .. }
+        | Op::OvsPortAdd { .. }
+        | Op::OvsPortDel { .. } => "Open vSwitch bridges are not supported by this runtime yet; give the bridge `mode: linux` (or run with --ovs no so `auto` bridges are Linux bridges)".into(),
+        other => format!("conlink's runtime cannot carry out this step: {other:?}"),
+    }
 }
 
 fn sysctl_read(file: &File, key: &str) -> Result<String, String> {

@@ -22,6 +22,7 @@ pub mod observe;
 pub mod places;
 pub mod resolve;
 pub mod state;
+pub mod status;
 pub mod sysctl;
 #[doc(hidden)]
 pub mod testing;

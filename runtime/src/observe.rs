@@ -22,22 +22,22 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn take(sock: &mut Socket) -> Result<Snapshot, KernelError> {
         let mut s = Snapshot::default();
-        for m in sock.dump(link::dump())? {
+        sock.dump_each(link::dump(), |m| {
             if let RouteNetlinkMessage::NewLink(m) = m {
                 s.links.push(link::read(&m));
             }
-        }
-        for m in sock.dump(addr::dump())? {
+        })?;
+        sock.dump_each(addr::dump(), |m| {
             if let RouteNetlinkMessage::NewAddress(m) = m {
                 s.addrs.extend(addr::read(&m));
             }
-        }
+        })?;
         for v6 in [false, true] {
-            for m in sock.dump(route::dump(v6))? {
+            sock.dump_each(route::dump(v6), |m| {
                 if let RouteNetlinkMessage::NewRoute(m) = m {
                     s.routes.extend(route::read(&m));
                 }
-            }
+            })?;
         }
         Ok(s)
     }

@@ -64,13 +64,13 @@ impl Place {
         }
         let mut map = HashMap::new();
         let mut max = 1;
-        for m in self.route()?.dump(link::dump())? {
+        self.route()?.dump_each(link::dump(), |m| {
             if let rtnetlink::packet_route::RouteNetlinkMessage::NewLink(m) = m {
                 let l = link::read(&m);
                 max = max.max(l.index);
                 map.insert(l.name, l.index);
             }
-        }
+        })?;
         self.links = Some(map);
         self.next_index = self.next_index.max(max + 1);
         Ok(())

@@ -195,3 +195,69 @@ pub fn lock(
     write!(file, "pid {}", std::process::id())?;
     Ok(ProjectLock { _file: file })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("conlink-state-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn a_second_run_of_a_project_says_who_holds_it_and_waits() {
+        let dir = temp_dir("lock");
+        let first = lock(&dir, "p", |_| panic!("the first run must not wait")).expect("lock");
+        let (said, heard) = mpsc::channel();
+        let (got, done) = mpsc::channel();
+        let d2 = dir.clone();
+        let second = std::thread::spawn(move || {
+            let l = lock(&d2, "p", |holder| {
+                said.send(holder.to_string()).expect("send")
+            });
+            got.send(()).expect("send");
+            l
+        });
+        let holder = heard
+            .recv_timeout(Duration::from_secs(5))
+            .expect("told to wait");
+        assert_eq!(holder, format!("pid {}", std::process::id()));
+        // Still waiting while the first holds the lock.
+        assert!(done.recv_timeout(Duration::from_millis(200)).is_err());
+        drop(first);
+        done.recv_timeout(Duration::from_secs(5))
+            .expect("second run proceeds");
+        second.join().expect("thread").expect("lock");
+        // Another project is never blocked by this one.
+        let _other = lock(&dir, "q", |_| panic!("other projects do not wait")).expect("lock");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn state_round_trips_and_replaces_records_by_step_id() {
+        let dir = temp_dir("file");
+        assert!(load(&dir, "p").expect("load").is_none());
+        let mut st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
+        let rec = |v: &str| StepRecord {
+            id: "network/3".into(),
+            ns: Ns::Node("r0".into()),
+            undo: Op::SysctlRestore {
+                key: "net.ipv4.ip_forward".into(),
+            },
+            extra: Extra::Sysctl { previous: v.into() },
+        };
+        st.record(rec("0"));
+        st.record(rec("1"));
+        assert_eq!(st.steps.len(), 1);
+        save(&dir, &st).expect("save");
+        assert_eq!(load(&dir, "p").expect("load"), Some(st));
+        remove(&dir, "p").expect("remove");
+        remove(&dir, "p").expect("removing twice is fine");
+        assert!(load(&dir, "p").expect("load").is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

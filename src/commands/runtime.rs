@@ -177,3 +177,42 @@ pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String])
     eprintln!("conlink exec: {err}");
     Outcome::Failed
 }
+
+pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
+    let plan = match plan_of(common, args) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    join_machine_mounts();
+    match runtime::status::status(&plan, &settings(common)) {
+        Ok(s) => {
+            let mut text = String::new();
+            for d in &s.differences {
+                text.push_str(&format!("{d}\n"));
+            }
+            for (unit, why) in &s.waiting {
+                text.push_str(&format!("waiting    {unit}: {why}\n"));
+            }
+            crate::commands::print_stdout(&text);
+            if s.differences.is_empty() {
+                eprintln!(
+                    "conlink status: project {}: in sync ({} steps in place)",
+                    plan.project, s.in_place
+                );
+                Outcome::Success
+            } else {
+                eprintln!(
+                    "conlink status: project {}: {} difference(s), {} steps in place; `conlink apply` repairs missing and different ones",
+                    plan.project,
+                    s.differences.len(),
+                    s.in_place
+                );
+                Outcome::Failed
+            }
+        }
+        Err(e) => {
+            eprintln!("conlink status: {e}");
+            Outcome::Failed
+        }
+    }
+}

@@ -347,7 +347,7 @@ fn lower_link(
     }
     let first_v4 = ips.iter().map(IpNet::addr).find(IpAddr::is_ipv4);
     if let (Some(nat), Some(own)) = (l.nat, first_v4) {
-        u.step(ns, nat_table(&dev, nat.into(), own));
+        u.step(ns, nat_table(&cx.opts.project, &dev, nat.into(), own));
     }
     if let (false, Some(target_ip)) = (l.forwards.is_empty(), first_v4) {
         lower_forwards(cx, u, l, ns, &dev, target_ip, offset);
@@ -356,7 +356,7 @@ fn lower_link(
 
 /// Stateless-looking 1:1 NAT on `dev` (config.md §4 `nat`): traffic arriving on `dev`
 /// goes to `nat`, traffic leaving `dev` comes from the link's own address.
-fn nat_table(dev: &str, nat: IpAddr, own: IpAddr) -> Op {
+fn nat_table(project: &str, dev: &str, nat: IpAddr, own: IpAddr) -> Op {
     let dnat = NftRule::Dnat {
         iifname: Some(dev.into()),
         iif_external: false,
@@ -370,7 +370,11 @@ fn nat_table(dev: &str, nat: IpAddr, own: IpAddr) -> Op {
         port: None,
         to: Some(own),
     };
-    nat_table_op(format!("conlink_nat_{dev}"), vec![dnat], vec![snat])
+    nat_table_op(
+        format!("conlink.{project}.nat_{dev}"),
+        vec![dnat],
+        vec![snat],
+    )
 }
 
 /// A conlink-owned `ip` table with a destination-NAT chain at prerouting and a
@@ -471,8 +475,12 @@ fn lower_forwards(
             route: host,
         },
     );
+    // The project is in the name (project names have no `.`): that is how `destroy`
+    // finds conlink's tables in a namespace that stays (conlink's own when it is the
+    // current one, a container's) when the state file is gone.
     let table = format!(
-        "conlink_fwd_{}_{dev}",
+        "conlink.{}.fwd_{}_{dev}",
+        cx.opts.project,
         ns.to_string().replace([':', '#'], "_")
     );
     u.step(&Ns::Conlink, nat_table_op(table, dnat, snat));

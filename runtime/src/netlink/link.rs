@@ -220,6 +220,11 @@ pub fn set_alias(index: u32, alias: &str) -> RouteNetlinkMessage {
     RouteNetlinkMessage::SetLink(m)
 }
 
+/// The alias attribute, to add to another request changing the same interface.
+pub fn alias_attribute(alias: &str) -> LinkAttribute {
+    LinkAttribute::IfAlias(alias.to_string())
+}
+
 /// `ip link set DEV mtu N`.
 pub fn set_mtu(index: u32, mtu: u32) -> RouteNetlinkMessage {
     let mut m = by_index(index);
@@ -242,6 +247,11 @@ pub fn add_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
             altname.to_string(),
         )]));
     RouteNetlinkMessage::NewLinkProp(m)
+}
+
+/// RTM_GETLINK for one interface (send it with [`Socket::get`](super::Socket::get)).
+pub fn get(index: u32) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(by_index(index))
 }
 
 /// RTM_GETLINK dump request.

@@ -87,6 +87,20 @@ pub fn del(index: u32, route: &Route) -> RouteNetlinkMessage {
     RouteNetlinkMessage::DelRoute(m)
 }
 
+/// The route a dumped one is, to delete it.
+pub fn from_read(r: &RouteRead) -> Route {
+    Route {
+        dst: r.dst,
+        via: r.via,
+        metric: r.metric,
+        src: None,
+        table: Some(compiler::strings::route::RouteTable(r.table)),
+        proto: None,
+        scope: None,
+        onlink: false,
+    }
+}
+
 /// A host route to `addr` through `index` (`ip route add ADDR dev DEV`).
 pub fn host_route(addr: IpAddr) -> Route {
     Route {
@@ -117,6 +131,8 @@ pub fn dump(v6: bool) -> RouteNetlinkMessage {
 pub struct RouteRead {
     pub oif: Option<u32>,
     pub table: u32,
+    /// Who added it (`rtm_protocol`): 2 is the kernel itself, 9 router advertisements.
+    pub protocol: u8,
     pub dst: ipnet::IpNet,
     pub via: Option<IpAddr>,
     pub metric: Option<u32>,
@@ -130,6 +146,7 @@ pub fn read(m: &RouteMessage) -> Option<RouteRead> {
     let mut out = RouteRead {
         oif: None,
         table,
+        protocol: u8::from(m.header.protocol),
         dst: if v6 {
             "::/0".parse().ok()?
         } else {

@@ -67,9 +67,10 @@ impl Socket {
             out: Vec::new(),
             pending: Vec::new(),
             unacked: Vec::new(),
-            // The kernel writes at most 32 KiB per dump message batch; a run keeps one
-            // socket per namespace, so this is kept small.
-            inbuf: vec![0; 64 * 1024],
+            // The kernel writes at most 32 KiB per read of a dump. Reserved, not
+            // filled: only what the kernel writes is touched, and a run keeps one
+            // socket per namespace.
+            inbuf: Vec::with_capacity(64 * 1024),
         })
     }
 
@@ -195,8 +196,40 @@ impl Socket {
         &mut self,
         msg: RouteNetlinkMessage,
     ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
-        let mut out = Vec::new();
+        self.fetch(msg, NLM_F_DUMP)
+    }
+
+    /// Runs a dump request and hands each message of the answer to `each` as it is
+    /// read, so a large dump is never held whole.
+    pub fn dump_each(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        mut each: impl FnMut(RouteNetlinkMessage),
+    ) -> Result<(), KernelError> {
         self.dump_raw_with(encode(msg, NLM_F_DUMP, 0), |bytes| {
+            if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
+                if let NetlinkPayload::InnerMessage(inner) = m.payload {
+                    each(inner);
+                }
+            }
+        })
+    }
+
+    /// Asks for one object (e.g. one interface by ifindex) and returns the answer.
+    pub fn get(
+        &mut self,
+        msg: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+        self.fetch(msg, NLM_F_ACK)
+    }
+
+    fn fetch(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+        let mut out = Vec::new();
+        self.dump_raw_with(encode(msg, flags, 0), |bytes| {
             if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
                 if let NetlinkPayload::InnerMessage(inner) = m.payload {
                     out.push(inner);
@@ -244,7 +277,8 @@ impl Socket {
 
     fn recv(&mut self) -> io::Result<usize> {
         loop {
-            match self.sock.recv(&mut &mut self.inbuf[..], 0) {
+            self.inbuf.clear();
+            match self.sock.recv(&mut self.inbuf, 0) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
