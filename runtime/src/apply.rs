@@ -495,7 +495,11 @@ fn rollback(engine: &mut Engine, host: &mut HostCtx, plan: &Plan) -> (usize, Vec
         };
         let is_netns = matches!(step.op, Op::NetnsAdd);
         let is_command = matches!(step.op, Op::Exec { .. });
-        if !is_netns && !is_command && engine.created_ns.contains(&home) {
+        // An interface created from another namespace (a tunnel's socket, a macvlan's
+        // parent) holds on to that namespace until it is really deleted, which the
+        // kernel does only some time after its own namespace goes: delete it now.
+        let from_elsewhere = matches!(step.op, Op::LinkAdd { netns: Some(_), .. });
+        if !is_netns && !is_command && !from_elsewhere && engine.created_ns.contains(&home) {
             undone += 1;
             continue;
         }

@@ -128,7 +128,19 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
         removed.undone += undo_surviving(&mut engine, &mut host, st, &mut removed.problems);
     }
 
-    // 4. Unpin owned namespaces: everything in them goes with them.
+    // 4. Interfaces created from a namespace that stays into one that goes (tunnels,
+    //    macvlans) hold on to the one that stays until the kernel really deletes
+    //    them, some time after their namespace is gone: delete them first.
+    removed.interfaces += delete_created_from_elsewhere(
+        &mut engine,
+        &mut host,
+        st.as_ref(),
+        &owned,
+        settings,
+        &mut removed.problems,
+    );
+
+    // 5. Unpin owned namespaces: everything in them goes with them.
     for name in owned {
         host_ops::kill_namespace_processes(&settings.netns_dir.join(&name));
         match netns::remove_pinned(&settings.netns_dir, &name) {
@@ -138,6 +150,71 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
     }
     state::remove(&settings.state_dir, project).map_err(|e| e.to_string())?;
     Ok(removed)
+}
+
+/// Kinds of interface conlink creates from another namespace (see `destroy`, step 4).
+const CREATED_FROM_ELSEWHERE: &[&str] = &[
+    "vxlan", "geneve", "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan",
+];
+
+fn delete_created_from_elsewhere(
+    engine: &mut Engine,
+    host: &mut HostCtx,
+    st: Option<&State>,
+    owned: &[String],
+    settings: &Settings,
+    problems: &mut Vec<String>,
+) -> usize {
+    let mut n = 0;
+    if let Some(st) = st {
+        for rec in st.steps.iter().rev() {
+            if let Op::LinkDel { netns: Some(_), .. } = rec.undo {
+                match apply::undo(engine, host, &rec.ns, &rec.undo, &rec.extra) {
+                    Ok(()) => n += 1,
+                    Err(e) => problems.push(format!("{}: {e}", rec.id)),
+                }
+            }
+        }
+        return n;
+    }
+    // No state: look for such interfaces in each owned namespace.
+    for name in owned {
+        let Ok(file) = netns::open(&settings.netns_dir.join(name)) else {
+            continue;
+        };
+        let deleted = netns::enter(&file, || -> Result<usize, KernelError> {
+            let mut sock = Socket::route()?;
+            let mut doomed = Vec::new();
+            sock.dump_each(link::dump(), |m| {
+                if let RouteNetlinkMessage::NewLink(m) = m {
+                    let l = link::read(&m);
+                    if l.kind
+                        .as_deref()
+                        .is_some_and(|k| CREATED_FROM_ELSEWHERE.contains(&k))
+                    {
+                        doomed.push(l.index);
+                    }
+                }
+            })?;
+            for i in &doomed {
+                sock.queue(link::del(*i), 0);
+            }
+            for (_, r) in sock.flush()? {
+                if let Err(e) = r {
+                    if !e.is_gone() {
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(doomed.len())
+        });
+        match deleted {
+            Ok(Ok(k)) => n += k,
+            Ok(Err(e)) => problems.push(format!("interfaces in {name}: {e}")),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    n
 }
 
 /// Deletes the nft tables of `project` in a namespace (their names start with

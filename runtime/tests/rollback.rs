@@ -515,7 +515,6 @@ fn a_macvlan_without_its_parent_is_reported_with_the_step_and_the_missing_parent
 // `World::assert_back_to`); these do not.
 
 #[test]
-#[ignore = "conlink bug: a tunnel or macvlan removed with its namespace still holds the host for a while"]
 fn a_run_right_after_a_rollback_creates_the_same_tunnel_and_macvlan() {
     if !can_touch_kernel("rollback::a_run_right_after_a_rollback") {
         return;
@@ -539,7 +538,6 @@ fn a_run_right_after_a_rollback_creates_the_same_tunnel_and_macvlan() {
 }
 
 #[test]
-#[ignore = "conlink bug: a tunnel or macvlan removed with its namespace still holds the host for a while"]
 fn a_run_right_after_a_destroy_creates_the_same_tunnel_and_macvlan() {
     if !can_touch_kernel("rollback::a_run_right_after_a_destroy") {
         return;
