@@ -20,7 +20,9 @@ pub fn skip(test: &str, reason: &str) {
             .create(true)
             .open(path)
         {
-            let _ = writeln!(f, "{test}: {reason}");
+            // One write of the whole line: tests run in parallel threads, and
+            // appends made by one write(2) each do not interleave.
+            let _ = f.write_all(format!("{test}: {reason}\n").as_bytes());
         }
     }
 }

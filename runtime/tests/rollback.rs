@@ -207,7 +207,7 @@ fn overlay() -> Case {
     Case {
         env: OVERLAY_ENV,
         expect: Expect::FailsAt {
-            step: "network/9",
+            step: "network/10",
             ns: "host",
             says: "this kernel has no geneve tunnels (geneve)",
         },
@@ -454,7 +454,7 @@ fn a_clashing_vxlan_is_reported_with_the_step_the_host_namespace_and_the_kernels
         env: OVERLAY_ENV,
         setup: &["link add rbclash type vxlan id 1002 dstport 4789 remote 192.0.2.9"],
         expect: Expect::FailsAt {
-            step: "network/9",
+            step: "network/10",
             ns: "host",
             says: "A VXLAN device with the specified VNI already exists",
         },
@@ -470,7 +470,7 @@ fn a_clashing_vxlan_is_reported_with_the_step_the_host_namespace_and_the_kernels
     );
     let shown = f.to_string();
     for part in [
-        "network/9",
+        "network/10",
         "in namespace host",
         "VNI already exists",
         &f.line,
