@@ -430,8 +430,8 @@ pub enum Op {
     Sysctl { key: String, value: String },
     /// Put back the value a `sysctl` step found (recorded by the runtime).
     SysctlRestore { key: String },
-    /// `ip link add NAME … type KIND …`: create an interface with its final name,
-    /// namespace, MTU and MAC in one request.
+    /// `ip link add NAME … [master BRIDGE] [up] type KIND …`: create an interface with
+    /// its final name, namespace, MTU, MAC, bridge and state in one request.
     LinkAdd {
         name: String,
         /// Namespace the interface is created in, when not the step's own (tunnels: the
@@ -446,6 +446,13 @@ pub enum Op {
         /// runtime records it as an altname where the kernel allows.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         altname: Option<String>,
+        /// The bridge it is enslaved to from the start (`master BRIDGE`).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        master: Option<String>,
+        /// Created up (`up`). A veth's peer cannot be: the kernel opens it before the
+        /// pair is joined, so the peer gets a step of its own.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        up: bool,
         /// Boxed: the largest part of the largest op, and steps are many.
         spec: Box<LinkSpec>,
     },

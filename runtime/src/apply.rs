@@ -403,6 +403,8 @@ fn repair_link(engine: &mut Engine, ordinal: usize, step: &Step) -> Result<(), K
         netns,
         mtu,
         mac,
+        master,
+        up,
         spec,
         ..
     } = &step.op
@@ -410,6 +412,15 @@ fn repair_link(engine: &mut Engine, ordinal: usize, step: &Step) -> Result<(), K
         return Ok(());
     };
     let target = netns.clone().unwrap_or_else(|| step.ns.clone());
+    // Bridge and state of the interface itself (a veth's peer has neither).
+    let i = engine.index(&target, name)?;
+    if let Some(m) = master {
+        let b = engine.index(&target, m)?;
+        engine.queue(ordinal, &target, link::set_master(i, b), 0, false, false)?;
+    }
+    if *up {
+        engine.queue(ordinal, &target, link::set_up(i, true), 0, false, false)?;
+    }
     let mut ends = vec![(target, name.clone(), *mtu, *mac)];
     if let compiler::plan::LinkSpec::Veth { peer } = spec.as_ref() {
         ends.push((peer.netns.clone(), peer.name.clone(), peer.mtu, peer.mac));

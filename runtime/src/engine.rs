@@ -329,6 +329,8 @@ impl Engine {
                 mtu,
                 mac,
                 altname,
+                master,
+                up,
                 spec,
             } => {
                 let target = netns.clone().unwrap_or_else(|| ns.clone());
@@ -349,6 +351,11 @@ impl Engine {
                     }
                     _ => None,
                 };
+                // The bridge is looked up where the interface is created.
+                let master = match master {
+                    Some(m) => Some(self.index(&target, m)?),
+                    None => None,
+                };
                 let index = self.places.get(&target)?.allocate(name)?;
                 let msg = link::add_message(&link::NewLink {
                     name,
@@ -359,6 +366,8 @@ impl Engine {
                     group: self.group,
                     spec,
                     parent,
+                    master,
+                    up: *up,
                     peer: peer.as_ref().map(|(p, fd, index)| link::NewPeer {
                         name: &p.name,
                         index: *index,

@@ -88,6 +88,8 @@ mod tests {
             mtu: None,
             mac: None,
             altname: None,
+            master: None,
+            up: false,
             spec: Box::new(spec),
         }
     }

@@ -91,6 +91,8 @@ pub fn check<'a>(
             netns,
             mtu,
             mac,
+            master,
+            up,
             spec,
             ..
         } => {
@@ -126,6 +128,25 @@ pub fn check<'a>(
                     mac_text(*mac),
                     mac_text(l.mac),
                 ));
+            }
+            if *up && !l.up {
+                diffs.push(Diff::Different(
+                    format!("state of {name}"),
+                    "up".into(),
+                    "down".into(),
+                ));
+            }
+            if let Some(m) = master {
+                let current = l
+                    .master
+                    .and_then(|i| target.links.iter().find(|x| x.index == i));
+                if current.map(|x| x.name.as_str()) != Some(m.as_str()) {
+                    diffs.push(Diff::Different(
+                        format!("master of {name}"),
+                        m.clone(),
+                        current.map_or("none".into(), |x| x.name.clone()),
+                    ));
+                }
             }
             if let LinkSpec::Veth { peer } = spec.as_ref() {
                 match other(&peer.netns).and_then(|p| p.link(&peer.name)) {

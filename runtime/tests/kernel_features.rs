@@ -48,6 +48,8 @@ fn link_op(name: &str, spec: &LinkSpec) -> Op {
         mtu: None,
         mac: None,
         altname: None,
+        master: None,
+        up: false,
         spec: Box::new(spec.clone()),
     }
 }
@@ -70,6 +72,8 @@ fn try_link(test: &str, spec: LinkSpec, kind: &str, feature: &str, what: &str) {
         spec: &spec,
         parent: Some(p0),
         peer: None,
+        master: None,
+        up: false,
     })
     .unwrap();
     match sock.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL) {

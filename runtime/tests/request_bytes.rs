@@ -457,6 +457,8 @@ fn new_link<'a>(name: &'a str, index: u32, spec: &'a LinkSpec) -> NewLink<'a> {
         spec,
         parent,
         peer: None,
+        master: None,
+        up: false,
     }
 }
 

@@ -207,7 +207,7 @@ fn overlay() -> Case {
     Case {
         env: OVERLAY_ENV,
         expect: Expect::FailsAt {
-            step: "network/10",
+            step: "network/8",
             ns: "host",
             says: "this kernel has no geneve tunnels (geneve)",
         },
@@ -232,7 +232,7 @@ fn nat_macvlan() -> Case {
 fn impairments() -> Case {
     Case {
         expect: Expect::FailsAt {
-            step: "node:client/6",
+            step: "node:client/4",
             ns: "node:client",
             says: "this kernel has no netem qdisc (sch_netem)",
         },
@@ -418,7 +418,7 @@ fn an_unreachable_gateway_is_reported_with_the_step_its_namespace_and_the_kernel
     // The gateway is on no subnet of h1: the kernel refuses the route.
     let case = Case {
         expect: Expect::FailsAt {
-            step: "node:h1/6",
+            step: "node:h1/4",
             ns: "node:h1",
             says: "Nexthop has invalid gateway",
         },
@@ -437,7 +437,7 @@ links:
     assert_eq!(f.line, "ip route add 10.5.0.0/16 via 10.9.9.9 dev eth0");
     let shown = f.to_string();
     for part in [
-        "node:h1/6",
+        "node:h1/4",
         "node:h1",
         "Nexthop has invalid gateway",
         &f.line,
@@ -454,7 +454,7 @@ fn a_clashing_vxlan_is_reported_with_the_step_the_host_namespace_and_the_kernels
         env: OVERLAY_ENV,
         setup: &["link add rbclash type vxlan id 1002 dstport 4789 remote 192.0.2.9"],
         expect: Expect::FailsAt {
-            step: "network/10",
+            step: "network/8",
             ns: "host",
             says: "A VXLAN device with the specified VNI already exists",
         },
@@ -470,7 +470,7 @@ fn a_clashing_vxlan_is_reported_with_the_step_the_host_namespace_and_the_kernels
     );
     let shown = f.to_string();
     for part in [
-        "network/10",
+        "network/8",
         "in namespace host",
         "VNI already exists",
         &f.line,

@@ -61,10 +61,11 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         mtu: b.mtu,
                         mac: None,
                         altname: None,
+                        master: None,
+                        up: true,
                         spec: Box::new(LinkSpec::Bridge),
                     },
                 );
-                u.step(&conlink, Op::LinkUp { dev: name });
             }
             BridgeMode::Ovs => {
                 cx.claim_conlink_name(&name, b.name.span, Owner::Bridge(name.clone()));
@@ -127,6 +128,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                 };
                 // Created from the underlay (the host namespace), straight into
                 // conlink's: the UDP socket stays in the underlay (plan.md).
+                // Enslaved and up from the start: one request instead of three.
                 u.step(
                     &Ns::Host,
                     Op::LinkAdd {
@@ -135,14 +137,9 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         mtu: t.mtu,
                         mac: t.mac,
                         altname: None,
+                        master: Some(bridge),
+                        up: true,
                         spec: Box::new(spec),
-                    },
-                );
-                u.step(
-                    &conlink,
-                    Op::LinkSetMaster {
-                        dev: name.clone(),
-                        master: bridge,
                     },
                 );
                 for ip in &t.ips {
@@ -154,7 +151,6 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         },
                     );
                 }
-                u.step(&conlink, Op::LinkUp { dev: name.clone() });
                 if let Some(n) = &t.netem {
                     u.step(
                         &conlink,

@@ -98,6 +98,8 @@ pub(crate) mod sample {
                         mtu: Some(9000),
                         mac: None,
                         altname: None,
+                        master: None,
+                        up: false,
                         spec: Box::new(LinkSpec::Bridge),
                     },
                 ),
@@ -109,6 +111,8 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: Some("d0-with-a-long-name".into()),
+                        master: None,
+                        up: false,
                         spec: Box::new(LinkSpec::Dummy),
                     },
                 ),
@@ -120,6 +124,8 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: None,
+                        master: None,
+                        up: false,
                         spec: Box::new(LinkSpec::Vxlan {
                             vni: 42,
                             remote: parse("192.168.1.2"),
@@ -135,6 +141,8 @@ pub(crate) mod sample {
                         mtu: None,
                         mac: None,
                         altname: None,
+                        master: None,
+                        up: false,
                         spec: Box::new(LinkSpec::Geneve {
                             vni: 7,
                             remote: parse("fd00::2"),
@@ -301,6 +309,8 @@ pub(crate) mod sample {
                         mtu: Some(65535),
                         mac: None,
                         altname: None,
+                        master: None,
+                        up: false,
                         spec: Box::new(LinkSpec::Veth {
                             peer: VethPeer {
                                 name: dev("eth0"),
@@ -401,6 +411,8 @@ pub(crate) mod sample {
                     mtu: None,
                     mac,
                     altname: None,
+                    master: None,
+                    up: false,
                     spec: Box::new(spec),
                 },
             )

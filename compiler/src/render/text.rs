@@ -86,6 +86,8 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
             mtu,
             mac,
             altname,
+            master,
+            up,
             spec,
         } => {
             cmd.raw("ip link add");
@@ -108,6 +110,12 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
                 .word(&plan.mark);
             if let Some(altname) = altname {
                 cmd.raw("altname").word(altname);
+            }
+            if let Some(master) = master {
+                cmd.raw("master").word(master);
+            }
+            if *up {
+                cmd.raw("up");
             }
             link_type(cmd, spec)
         }

@@ -34,6 +34,10 @@ pub struct NewLink<'a> {
     pub parent: Option<u32>,
     /// The other end of a veth pair.
     pub peer: Option<NewPeer<'a>>,
+    /// Ifindex of the bridge to enslave it to, in the namespace it is created in.
+    pub master: Option<u32>,
+    /// Create it up.
+    pub up: bool,
 }
 
 /// The second end of a veth pair.
@@ -106,14 +110,21 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         }
     };
     msg.header.index = l.index;
-    // Created down, as `ip link add` does (rtnetlink's bridge builder asks for up):
-    // bringing it up is a step of its own in the plan.
-    msg.header.flags = LinkFlags::empty();
-    msg.header.change_mask = LinkFlags::empty();
+    // Down unless the step says `up` (rtnetlink's bridge builder always asks for up).
+    let flags = if l.up {
+        LinkFlags::Up
+    } else {
+        LinkFlags::empty()
+    };
+    msg.header.flags = flags;
+    msg.header.change_mask = flags;
     msg.attributes
         .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
     let mut common = vec![LinkAttribute::IfName(l.name.to_string())];
     common.extend(shared(l.mtu, l.mac, l.group, l.netns_fd));
+    if let Some(master) = l.master {
+        common.push(LinkAttribute::Controller(master));
+    }
     // Shared attributes go first, the link info (kind and its data) last.
     common.append(&mut msg.attributes);
     msg.attributes = common;
