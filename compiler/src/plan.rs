@@ -324,6 +324,9 @@ pub struct VethPeer {
     pub mtu: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mac: Option<Mac>,
+    /// Transmit and receive queues of each end (`numtxqueues`/`numrxqueues`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub queues: Option<u32>,
 }
 
 /// A queueing discipline.

@@ -374,6 +374,7 @@ impl Engine {
                         netns_fd: *fd,
                         mtu: p.mtu,
                         mac: p.mac,
+                        queues: p.queues,
                     }),
                 })
                 .map_err(|e| KernelError {

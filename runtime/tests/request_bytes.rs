@@ -602,6 +602,7 @@ fn link_requests_are_ips() {
             netns: Ns::Node("h1".into()),
             mtu: Some(1400),
             mac: Some(mac(0x32)),
+            queues: None,
         },
     };
     let mut l = new_link("vp0", 31, &spec);
@@ -612,8 +613,31 @@ fn link_requests_are_ips() {
         netns_fd: Some(SOME_FD),
         mtu: Some(1400),
         mac: Some(mac(0x32)),
+        queues: None,
     });
     diffs.extend(link_diff("link-veth", &l));
+
+    // The same with one queue each way on both ends, as conlink plans veths.
+    let spec = LinkSpec::Veth {
+        peer: VethPeer {
+            name: "eth1".into(),
+            netns: Ns::Node("h1".into()),
+            mtu: Some(1400),
+            mac: Some(mac(0x34)),
+            queues: Some(1),
+        },
+    };
+    let mut l = new_link("vq0", 33, &spec);
+    (l.mtu, l.mac) = (Some(1400), Some(mac(0x33)));
+    l.peer = Some(NewPeer {
+        name: "eth1",
+        index: 34,
+        netns_fd: Some(SOME_FD),
+        mtu: Some(1400),
+        mac: Some(mac(0x34)),
+        queues: Some(1),
+    });
+    diffs.extend(link_diff("link-veth-queues", &l));
     assert!(
         diffs.is_empty(),
         "requests unlike ip's:\n{}",

@@ -230,6 +230,10 @@ fn lower_link(
                             netns: ns.clone(),
                             mtu,
                             mac,
+                            // One queue each way, which is what the kernel cuts a
+                            // veth down to anyway; asked for at creation, it spares
+                            // an RCU synchronisation (~0.3 ms) per pair.
+                            queues: Some(1),
                         },
                     }),
                 },

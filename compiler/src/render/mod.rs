@@ -317,6 +317,7 @@ pub(crate) mod sample {
                                 netns: web1(),
                                 mtu: Some(65535),
                                 mac: Some(mac(1)),
+                                queues: Some(1),
                             },
                         }),
                     },

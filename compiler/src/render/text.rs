@@ -25,7 +25,8 @@
 
 use crate::model::CommandLine;
 use crate::plan::{
-    LinkSpec, NftChain, NftFamily, NftRule, Ns, Op, Plan, PortMatch, Qdisc, QdiscParent, Step, Unit,
+    LinkSpec, NftChain, NftFamily, NftRule, Ns, Op, Plan, PortMatch, Qdisc, QdiscParent, Step,
+    Unit, VethPeer,
 };
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -110,6 +111,14 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
                 .word(&plan.mark);
             if let Some(altname) = altname {
                 cmd.raw("altname").word(altname);
+            }
+            if let LinkSpec::Veth {
+                peer: VethPeer {
+                    queues: Some(q), ..
+                },
+            } = spec.as_ref()
+            {
+                cmd.raw("numtxqueues").raw(q).raw("numrxqueues").raw(q);
             }
             if let Some(master) = master {
                 cmd.raw("master").word(master);
@@ -355,6 +364,9 @@ fn link_type<'c>(cmd: &'c mut Cmd, spec: &LinkSpec) -> &'c mut Cmd {
             }
             if let Some(mac) = peer.mac {
                 cmd.raw("address").raw(mac);
+            }
+            if let Some(q) = peer.queues {
+                cmd.raw("numtxqueues").raw(q).raw("numrxqueues").raw(q);
             }
             cmd
         }
@@ -607,7 +619,7 @@ unit network
   network/22  conlink  nft delete table ip conlink-demo
 
 unit service:web#1  (after network)
-  service:web#1/0   conlink        ip link add web_1-eth0 mtu 65535 group 1234 alias conlink:demo type veth peer name eth0 netns service:web#1 mtu 65535 address 02:00:00:00:00:01
+  service:web#1/0   conlink        ip link add web_1-eth0 mtu 65535 group 1234 alias conlink:demo numtxqueues 1 numrxqueues 1 type veth peer name eth0 netns service:web#1 mtu 65535 address 02:00:00:00:00:01 numtxqueues 1 numrxqueues 1
   service:web#1/1   service:web#1  ip addr add 10.0.0.1/24 dev eth0
   service:web#1/2   service:web#1  ip addr del 10.0.0.1/24 dev eth0
   service:web#1/3   service:web#1  ip route add 10.1.0.0/24 via 10.0.0.254 metric 5 dev eth0

@@ -48,6 +48,8 @@ pub struct NewPeer<'a> {
     pub netns_fd: Option<RawFd>,
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
+    /// Transmit and receive queues of each end.
+    pub queues: Option<u32>,
 }
 
 /// Why a link spec cannot be turned into a request.
@@ -122,6 +124,7 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
     let mut common = vec![LinkAttribute::IfName(l.name.to_string())];
     common.extend(shared(l.mtu, l.mac, l.group, l.netns_fd));
+    common.extend(queues(l.peer.as_ref().and_then(|p| p.queues)));
     if let Some(master) = l.master {
         common.push(LinkAttribute::Controller(master));
     }
@@ -135,6 +138,7 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
             .push(LinkAttribute::IfName(peer.name.to_string()));
         p.attributes
             .extend(shared(peer.mtu, peer.mac, l.group, peer.netns_fd));
+        p.attributes.extend(queues(peer.queues));
         for a in msg.attributes.iter_mut() {
             if let LinkAttribute::LinkInfo(infos) = a {
                 infos.push(LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p.clone()))));
@@ -142,6 +146,13 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         }
     }
     Ok(msg)
+}
+
+/// `numtxqueues N numrxqueues N`.
+fn queues(n: Option<u32>) -> Vec<LinkAttribute> {
+    n.map_or_else(Vec::new, |n| {
+        vec![LinkAttribute::NumTxQueues(n), LinkAttribute::NumRxQueues(n)]
+    })
 }
 
 /// The attributes every new interface may carry: MTU, MAC, group and namespace.
