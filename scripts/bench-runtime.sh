@@ -20,6 +20,7 @@
 #   --runs R  repeat everything R times (methods interleaved) and report medians.
 #   CONLINK=PATH  the conlink binary to use; without it the script runs
 #                 `cargo build --release` and uses target/release/conlink.
+#   B_QUEUES=1  create (b)'s veths with one queue per end, as conlink does.
 #   SETTLE=S  seconds to wait after each teardown before waiting for idle CPUs,
 #             so the kernel's asynchronous namespace cleanup does not slow the
 #             next method (default 1).
@@ -51,6 +52,9 @@ links=10
 only=a,b,c
 runs=1
 settle=${SETTLE:-1}
+# B_QUEUES=1 gives (b)'s veths one tx/rx queue per end (`numtxqueues 1 numrxqueues 1`),
+# as conlink creates them: the same kernel shortcut, by hand.
+b_queues=${B_QUEUES:+numtxqueues 1 numrxqueues 1}
 
 usage() {
     sed -n '/^# Usage:/,/^#$/p' "$0" | sed 's/^# \{0,1\}//'
@@ -351,7 +355,7 @@ b_write() {
         for ((j = 0; j < links; j++)); do echo "link add s$j up type bridge"; done
         for ((i = 0; i < nodes; i++)); do
             for ((j = 0; j < links; j++)); do
-                echo "link add n$i-eth$j up master s$j type veth peer name eth$j netns $p-n$i"
+                echo "link add n$i-eth$j up master s$j $b_queues type veth peer name eth$j netns $p-n$i $b_queues"
             done
         done
     } >"$dir/switch.batch"
@@ -523,7 +527,7 @@ if $want_a; then
         "$(fmt_s "$(median "${a_create_s[@]}")")" "$(fmt_s "$(median "${a_teardown_s[@]}")")" -
 fi
 if $want_b; then
-    printf '%-30s %9s %12s %13s\n' "(b) ip -batch, in place" \
+    printf '%-30s %9s %12s %13s\n' "(b) ip -batch, in place${B_QUEUES:+, 1 queue}" \
         "$(fmt_s "$(median "${b_create_s[@]}")")" "$(fmt_s "$(median "${b_teardown_s[@]}")")" -
 fi
 if $want_c; then
