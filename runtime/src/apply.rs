@@ -208,6 +208,16 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
             engine.fail(ordinal, &Ns::Conlink, e.to_string());
         }
     }
+    if engine.failure.is_none() {
+        // Stale addresses and routes went when their namespace was first read.
+        report.executed += engine.pruned.len();
+        report.repaired.append(&mut engine.pruned);
+        // conlink's own objects the plan no longer has go (an interface, a node
+        // removed from the configuration).
+        if let Err(e) = remove_extras(&mut engine, plan, settings, &mut report) {
+            engine.fail(ordinal, &Ns::Conlink, e);
+        }
+    }
     report.reached = report.executed + report.in_place;
 
     if let Some(failure) = engine.failure.clone() {
@@ -222,27 +232,6 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         } else {
             let _ = state::save(&settings.state_dir, &restore);
         }
-        return Err(ApplyError::Failed(Box::new(describe(
-            plan,
-            &engine,
-            &steps_run,
-            failure,
-            undone,
-            rollback_errors,
-        ))));
-    }
-
-    // Stale addresses and routes went when their namespace was first read.
-    report.executed += engine.pruned.len();
-    report.repaired.append(&mut engine.pruned);
-    // conlink's own objects the plan no longer has go (an interface, a node removed
-    // from the configuration).
-    if let Err(e) = remove_extras(&mut engine, plan, settings, &mut report) {
-        engine.fail(ordinal, &Ns::Conlink, e);
-    }
-    if let Some(failure) = engine.failure.clone() {
-        let _ = engine.flush_all();
-        let (undone, rollback_errors) = rollback(&mut engine, &mut host, plan);
         return Err(ApplyError::Failed(Box::new(describe(
             plan,
             &engine,
