@@ -162,3 +162,124 @@ fn apply_converges_and_status_lists_each_difference() {
         .expect("destroy again");
     assert!(again.nothing(), "destroy is idempotent: {again:?}");
 }
+
+/// A namespace pinned under conlink's name that conlink did not create (no ownership
+/// mark on its loopback) is never adopted, and `destroy` leaves it alone.
+#[test]
+fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
+    if !can_touch_kernel("converge::a_foreign_namespace_with_a_planned_name") {
+        return;
+    }
+    let project = unique("fo");
+    let plan = plan(&project);
+    let s = settings(&format!("conlink-foreign-{project}"));
+    let host = TempNetns::new("fohost").expect("test host namespace");
+    let foreign = format!("conlink.{project}.b");
+    let made = Command::new("ip")
+        .args(["netns", "add", &foreign])
+        .status()
+        .expect("ip netns add");
+    assert!(made.success());
+
+    let err = host
+        .run(|| apply(&plan, &s, &Hooks::default()))
+        .expect_err("apply must refuse the foreign namespace");
+    let text = err.to_string();
+    assert!(text.contains("is not conlink's"), "{text}");
+    assert!(text.contains("node:b"), "{text}");
+    // Rolled back: nothing of the project but the foreign namespace.
+    let ours: Vec<String> = std::fs::read_dir(runtime::netns::netns_dir())
+        .expect("netns dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("conlink.{project}")))
+        .collect();
+    assert_eq!(ours, [foreign.clone()]);
+
+    let removed = host
+        .run(|| runtime::destroy::destroy(&project, &s))
+        .expect("destroy");
+    assert!(removed.nothing(), "{removed:?}");
+    assert!(
+        runtime::netns::netns_dir().join(&foreign).exists(),
+        "destroy removed a namespace it did not create"
+    );
+    Command::new("ip")
+        .args(["netns", "del", &foreign])
+        .status()
+        .expect("ip netns del");
+}
+
+/// Routes in every form config.md §4.1 accepts read back from the kernel as planned.
+#[test]
+fn routes_in_every_form_read_back() {
+    if !can_touch_kernel("converge::routes_in_every_form_read_back") {
+        return;
+    }
+    let project = unique("rt");
+    let config = "
+nodes: [{name: a}]
+bridges: [{bridge: s1, mode: linux}]
+links:
+  - node: a
+    bridge: s1
+    ip: [10.40.0.1/24, fd00:40::1/64]
+    route:
+      - default via 10.40.0.254 metric 20
+      - 10.41.0.0/16 via 10.40.0.254 src 10.40.0.1 proto static
+      - 10.42.0.0/16 scope link
+      - 10.43.0.0/16 via 10.40.0.253 table 100
+      - 10.44.0.0/16 via 192.0.2.1 onlink
+      - fd00:41::/64 via fd00:40::254 metric 300
+";
+    let files = vec![SourceFile::new("net.yaml", config, SourceKind::Network)];
+    let opts = compiler::Options {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let c = compiler::compile(files, &Default::default(), &opts);
+    let plan = c.plan.expect("the route configuration compiles");
+    let s = settings(&format!("conlink-routes-{project}"));
+    let host = TempNetns::new("rthost").expect("test host namespace");
+    host.run(|| apply(&plan, &s, &Hooks::default()))
+        .expect("apply");
+    let node = format!("conlink.{project}.a");
+    let show = |args: &[&str]| {
+        let out = Command::new("ip")
+            .arg("-n")
+            .arg(&node)
+            .args(args)
+            .output()
+            .expect("ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let v4 = show(&["-4", "route", "show", "table", "all"]);
+    let v6 = show(&["-6", "route", "show"]);
+    for want in [
+        "default via 10.40.0.254 dev eth0 metric 20",
+        "10.41.0.0/16 via 10.40.0.254 dev eth0 proto static src 10.40.0.1",
+        "10.42.0.0/16 dev eth0 scope link",
+        "10.43.0.0/16 via 10.40.0.253 dev eth0 table 100",
+        "10.44.0.0/16 via 192.0.2.1 dev eth0 onlink",
+    ] {
+        assert!(
+            v4.lines().any(|l| l.trim_end().starts_with(want)),
+            "missing {want:?} in\n{v4}"
+        );
+    }
+    assert!(
+        v6.contains("fd00:41::/64 via fd00:40::254 dev eth0 metric 300"),
+        "{v6}"
+    );
+    // In place on a second run, and status agrees.
+    let again = host
+        .run(|| apply(&plan, &s, &Hooks::default()))
+        .expect("apply again");
+    assert_eq!(again.executed, 0);
+    let st = host.run(|| status(&plan, &s)).expect("status");
+    assert!(st.differences.is_empty(), "{:?}", st.differences);
+    let removed = host
+        .run(|| runtime::destroy::destroy(&project, &s))
+        .expect("destroy");
+    assert!(removed.problems.is_empty(), "{:?}", removed.problems);
+}
