@@ -194,7 +194,7 @@ fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(&format!("conlink.{project}")))
         .collect();
-    assert_eq!(ours, [foreign.clone()]);
+    assert_eq!(ours, std::slice::from_ref(&foreign));
 
     let removed = host
         .run(|| runtime::destroy::destroy(&project, &s))
