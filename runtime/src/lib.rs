@@ -1,9 +1,12 @@
 //! conlink's runtime: executes a compiled [`compiler::plan::Plan`] against the kernel.
 //!
 //! The path from plan to kernel: [`resolve`] turns each step's symbolic namespace into
-//! an open namespace, [`netlink`] (and [`nft`], [`ethtool`], [`sysctl`], [`command`])
-//! turn each step into kernel requests, [`apply`] runs them in plan order with a
-//! journal for rollback, and [`state`] records what was done.
+//! an open namespace ([`places`] keeps one socket per namespace per run); [`engine`]
+//! turns netlink steps into batched requests ([`netlink`]), and [`host_ops`] the others
+//! ([`nft`], [`ethtool`], [`sysctl`], [`command`]); [`apply`] runs a plan in order,
+//! skipping what [`observe`] finds in place, with a journal for rollback; [`state`]
+//! records what was done; [`destroy`] and [`status`] work from the state and the
+//! kernel's ownership marks ([`names`]).
 
 pub mod apply;
 pub mod command;

@@ -2,7 +2,7 @@
 //!
 //! The files under `/proc/sys/net` belong to the network namespace of the thread that
 //! opens them (the kernel looks the table up through the opener's namespace), not to
-//! the namespace `/proc` was mounted in. So [`read`] and [`write`] act in the calling
+//! the namespace `/proc` was mounted in. So [`read`] and [`write()`] act in the calling
 //! thread's namespace: run them inside [`crate::netns::enter`] to reach a node.
 //!
 //! Only `net.*` keys are accepted. Every other sysctl (`kernel.*`, `vm.*`, …) is global
