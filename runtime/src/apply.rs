@@ -158,6 +158,8 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
     let mut ordinal = 0usize;
     let mut steps_run: Vec<(usize, usize)> = Vec::new();
 
+    // An interrupted run stops at the next step and rolls back like a failed one.
+    let interrupted = crate::interrupt::Guard::install();
     'units: for (ui, unit) in plan.units.iter().enumerate() {
         if let Some(dep) = unit.after.iter().find(|d| skipped.contains(d.as_str())) {
             report
@@ -184,6 +186,10 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
             if hooks.fail_at == Some(ordinal) {
                 let _ = engine.flush_all();
                 engine.fail(ordinal, &step.ns, "injected failure (test hook)".into());
+            }
+            if let Some(signal) = interrupted.received() {
+                let _ = engine.flush_all();
+                engine.fail(ordinal, &step.ns, format!("interrupted by {signal}"));
             }
             if engine.failure.is_some() {
                 break 'units;

@@ -17,6 +17,7 @@ pub mod ethtool;
 pub mod exec;
 pub mod features;
 pub mod host_ops;
+pub mod interrupt;
 pub mod names;
 pub mod netlink;
 pub mod netns;

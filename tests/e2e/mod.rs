@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 mod converge;
 mod internet;
+mod interrupt;
 mod macvlan;
 mod nat_forward;
 mod overlay;
