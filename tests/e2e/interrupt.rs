@@ -36,7 +36,7 @@ fn interrupted_apply_rolls_back(signal: &str) {
     let file = dir.write("net.yaml", &topology());
     let host = TestHost::new("intr");
     let p = Project::new(&host, "intr");
-    let mut child = Command::new("ip")
+    let child = Command::new("ip")
         .args(["netns", "exec", &host.name, conlink_bin()])
         .args([
             "--ovs",
