@@ -2,10 +2,8 @@
 //! place, and undo everything this run did if a step fails.
 
 use crate::engine::{Engine, StepFailure};
-
 use crate::error::KernelError;
 use crate::host_ops::{self, HostCtx};
-use crate::names;
 use crate::netns;
 use crate::observe::{self, Check, Diff};
 use crate::places::{Lookup, Places};
@@ -240,7 +238,6 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         }
         return Err(ApplyError::Failed(Box::new(describe(
             plan,
-            &engine,
             &steps_run,
             failure,
             undone,
@@ -568,13 +565,11 @@ pub fn undo(
 
 fn describe(
     plan: &Plan,
-    engine: &Engine,
     steps_run: &[(usize, usize)],
     failure: StepFailure,
     undone: usize,
     rollback_errors: Vec<String>,
 ) -> Failure {
-    let _ = engine;
     let (ui, si) = steps_run
         .get(failure.ordinal)
         .copied()
@@ -598,14 +593,5 @@ fn describe(
         message,
         undone,
         rollback_errors,
-    }
-}
-
-/// The pinned name a namespace symbol has for `project` (for messages and tests).
-pub fn pinned_name(project: &str, ns: &Ns) -> Option<String> {
-    match ns {
-        Ns::Conlink => Some(names::conlink_ns(project)),
-        Ns::Node(n) => Some(names::node_ns(project, n)),
-        _ => None,
     }
 }

@@ -38,7 +38,6 @@ pub struct StepFailure {
 /// One step this run carried out (or tried to).
 #[derive(Debug, Clone)]
 pub struct Done {
-    pub ordinal: usize,
     /// Index of the unit and of the step in it.
     pub unit: usize,
     pub step: usize,
@@ -118,7 +117,6 @@ impl Engine {
     ) {
         self.by_ordinal.insert(ordinal, self.done.len());
         self.done.push(Done {
-            ordinal,
             unit,
             step,
             effective,

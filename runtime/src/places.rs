@@ -49,15 +49,6 @@ impl Place {
         Ok(self.route.as_mut().expect("opened above"))
     }
 
-    /// Whether the route socket has requests waiting to be sent.
-    pub fn has_pending(&self) -> bool {
-        self.route.as_ref().is_some_and(|s| s.pending() > 0)
-    }
-
-    pub fn route_if_open(&mut self) -> Option<&mut Socket> {
-        self.route.as_mut()
-    }
-
     fn load_links(&mut self) -> Result<(), KernelError> {
         if self.links.is_some() {
             return Ok(());
@@ -178,10 +169,5 @@ impl Places {
     /// Drops a namespace conlink just removed.
     pub fn remove(&mut self, ns: &Ns) -> Option<Place> {
         self.map.remove(ns)
-    }
-
-    /// Every open place, for flushing.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Ns, &mut Place)> {
-        self.map.iter_mut()
     }
 }

@@ -13,8 +13,7 @@
 
 use crate::error::KernelError;
 use rtnetlink::packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable, NLM_F_ACK, NLM_F_DUMP,
-    NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{protocols, Socket as SysSocket, SocketAddr};
@@ -134,11 +133,6 @@ impl Socket {
     /// Number of requests waiting to be sent.
     pub fn pending(&self) -> usize {
         self.pending.len()
-    }
-
-    /// Sequence number the next queued request will get.
-    pub fn next_seq_peek(&self) -> u32 {
-        self.seq.wrapping_add(1)
     }
 
     /// Sends the batch and collects one ack per request, in the order queued.
@@ -300,19 +294,6 @@ pub fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
     nl.header.flags = flags | NLM_F_REQUEST;
     nl.header.sequence_number = seq;
-    nl.finalize();
-    let mut buf = vec![0; nl.buffer_len()];
-    nl.serialize(&mut buf);
-    buf
-}
-
-/// Serialises any netlink payload type the packet crates know.
-pub fn encode_any<T: NetlinkSerializable>(msg: T, flags: u16) -> Vec<u8>
-where
-    NetlinkPayload<T>: From<T>,
-{
-    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
-    nl.header.flags = flags | NLM_F_REQUEST;
     nl.finalize();
     let mut buf = vec![0; nl.buffer_len()];
     nl.serialize(&mut buf);
