@@ -74,17 +74,24 @@ pub enum ApplyError {
     Setup(String),
 }
 
-/// The resolvers of this runtime: nodes (and host, conlink), and containers waiting.
-pub fn places(plan: &Plan, settings: &Settings) -> Result<Places, KernelError> {
-    Ok(Places::new(vec![
+/// An engine for `project`, with the resolvers of this runtime: nodes (and host,
+/// conlink), and containers waiting. The calling thread's namespace is the host.
+pub fn engine(
+    project: &str,
+    mark: &str,
+    group: u32,
+    settings: &Settings,
+) -> Result<Engine, KernelError> {
+    let places = Places::new(vec![
         Box::new(NodeResolver {
-            project: plan.project.clone(),
+            project: project.into(),
             netns_dir: settings.netns_dir.clone(),
             conlink: settings.conlink_ns,
             host: netns::current()?,
         }),
         Box::new(NoEngine),
-    ]))
+    ]);
+    Ok(Engine::new(places, mark, group, settings.netns_dir.clone()))
 }
 
 /// Namespaces a step touches (its own, a link's target, a veth's peer).
@@ -134,13 +141,8 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
         .clone()
         .unwrap_or_else(|| State::new(&plan.project, &plan.mark, plan.group, settings.conlink_ns));
 
-    let mut engine = Engine::new(
-        places(plan, settings).map_err(|e| setup(&e))?,
-        &plan.project,
-        &plan.mark,
-        plan.group,
-        settings.netns_dir.clone(),
-    );
+    let mut engine =
+        engine(&plan.project, &plan.mark, plan.group, settings).map_err(|e| setup(&e))?;
     engine.planned = crate::status::Planned::of(plan);
     let mut host = HostCtx::new(&settings.state_dir, &plan.project);
     let mut report = Report::default();

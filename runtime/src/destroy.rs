@@ -16,8 +16,9 @@ use crate::host_ops::{self, HostCtx};
 use crate::names;
 use crate::netlink::{link, Socket};
 use crate::netns;
+use crate::resolve::ConlinkNs;
 use crate::state::{self, State};
-use compiler::plan::{Ns, Op, Plan};
+use compiler::plan::{Ns, Op};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use std::path::Path;
 
@@ -49,31 +50,14 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
     removed.had_state = st.is_some();
     // Where conlink's namespace was is what the run that made it recorded.
     let mut settings = settings.clone();
-    match st.as_ref().and_then(|s| s.conlink_ns.as_deref()) {
-        Some("own") => settings.conlink_ns = crate::resolve::ConlinkNs::Own,
-        Some("current") => settings.conlink_ns = crate::resolve::ConlinkNs::Current,
-        _ => {}
+    if let Some(recorded) = st.as_ref().and_then(|s| s.conlink_ns) {
+        settings.conlink_ns = recorded;
     }
     let settings = &settings;
 
-    // A plan-less engine to run undo operations in namespaces that stay.
-    let empty = Plan {
-        format: compiler::plan::PLAN_FORMAT,
-        project: project.into(),
-        group: st.as_ref().map_or(0, |s| s.group),
-        mark: mark.clone(),
-        bridges: vec![],
-        services: vec![],
-        units: vec![],
-    };
-    let places = apply::places(&empty, settings).map_err(|e| e.to_string())?;
-    let mut engine = Engine::new(
-        places,
-        project,
-        &mark,
-        empty.group,
-        settings.netns_dir.clone(),
-    );
+    // An engine to run undo operations in namespaces that stay.
+    let group = st.as_ref().map_or(0, |s| s.group);
+    let mut engine = apply::engine(project, &mark, group, settings).map_err(|e| e.to_string())?;
     let mut host = HostCtx::new(&settings.state_dir, project);
 
     // 1. Commands first: a process inside a namespace keeps it alive.
@@ -95,7 +79,7 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
     // 3. In namespaces that stay: marked interfaces go in bulk (also when the state
     //    is lost), then the recorded steps that are not about them are undone.
     for ns in [Ns::Host, Ns::Conlink] {
-        if ns == Ns::Conlink && settings.conlink_ns == crate::resolve::ConlinkNs::Own {
+        if ns == Ns::Conlink && settings.conlink_ns == ConlinkNs::Own {
             continue; // its namespace goes below
         }
         match engine.places.get(&ns) {
@@ -114,7 +98,7 @@ pub fn destroy(project: &str, settings: &Settings) -> Result<Removed, String> {
             }
             Err(e) => removed.problems.push(format!("{ns}: {e}")),
         }
-        if settings.conlink_ns == crate::resolve::ConlinkNs::Current {
+        if settings.conlink_ns == ConlinkNs::Current {
             break; // host and conlink are the same namespace
         }
     }
@@ -280,7 +264,7 @@ fn undo_surviving(
 ) -> usize {
     let owned_ns = |ns: &Ns| match ns {
         Ns::Node(_) => true,
-        Ns::Conlink => st.conlink_ns.as_deref() == Some("own"),
+        Ns::Conlink => st.conlink_ns == Some(ConlinkNs::Own),
         _ => false,
     };
     let mut n = 0;

@@ -48,7 +48,6 @@ pub struct Done {
 
 pub struct Engine {
     pub places: Places,
-    pub project: String,
     pub mark: String,
     pub group: u32,
     pub netns_dir: PathBuf,
@@ -79,16 +78,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(
-        places: Places,
-        project: &str,
-        mark: &str,
-        group: u32,
-        netns_dir: PathBuf,
-    ) -> Engine {
+    pub fn new(places: Places, mark: &str, group: u32, netns_dir: PathBuf) -> Engine {
         Engine {
             places,
-            project: project.into(),
             mark: mark.into(),
             group,
             netns_dir,

@@ -29,8 +29,10 @@ pub trait Resolver {
     fn resolve(&self, ns: &Ns) -> io::Result<Resolution>;
 }
 
-/// Where conlink's own namespace is (plan.md, "Namespaces").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where conlink's own namespace is (plan.md, "Namespaces"). Recorded in the state
+/// file as `own` or `current`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConlinkNs {
     /// A namespace conlink creates for the project (conlink runs on a host).
     Own,

@@ -25,7 +25,7 @@ pub struct State {
     pub mark: String,
     pub group: u32,
     /// Whether conlink's namespace was its own (`own`) or the one it ran in.
-    pub conlink_ns: Option<String>,
+    pub conlink_ns: Option<ConlinkNs>,
     /// Namespaces conlink created, by symbol.
     pub namespaces: BTreeMap<String, NsRecord>,
     /// Steps in effect, by step id, in the order they were first carried out.
@@ -85,13 +85,7 @@ impl State {
             project: project.into(),
             mark: mark.into(),
             group,
-            conlink_ns: Some(
-                match conlink {
-                    ConlinkNs::Own => "own",
-                    ConlinkNs::Current => "current",
-                }
-                .into(),
-            ),
+            conlink_ns: Some(conlink),
             ..State::default()
         }
     }

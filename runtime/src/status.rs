@@ -139,14 +139,8 @@ pub struct Status {
 }
 
 pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, String> {
-    let places = apply::places(plan, settings).map_err(|e| e.to_string())?;
-    let mut engine = Engine::new(
-        places,
-        &plan.project,
-        &plan.mark,
-        plan.group,
-        settings.netns_dir.clone(),
-    );
+    let mut engine = apply::engine(&plan.project, &plan.mark, plan.group, settings)
+        .map_err(|e| e.to_string())?;
     let mut host = HostCtx::new(&settings.state_dir, &plan.project);
     let st = state::load(&settings.state_dir, &plan.project)
         .map_err(|e| e.to_string())?
