@@ -106,24 +106,41 @@ pub fn step_namespaces(step: &Step) -> Vec<&Ns> {
     out
 }
 
-/// Why a unit must wait, if it must: one of its namespaces belongs to a container
-/// that is not running.
-fn waiting_reason(
-    engine: &mut Engine,
+/// Why a unit is not applied now, if it is not: a unit it comes after was not
+/// (`skipped`), or one of its namespaces belongs to a container that is not running.
+pub fn unit_waits(
+    places: &mut Places,
     unit: &Unit,
-    created_later: &BTreeSet<Ns>,
+    skipped: &BTreeSet<&str>,
 ) -> Result<Option<String>, KernelError> {
+    if let Some(dep) = unit.after.iter().find(|d| skipped.contains(d.as_str())) {
+        return Ok(Some(format!("waiting for unit {dep}")));
+    }
     for step in &unit.steps {
         for ns in step_namespaces(step) {
-            if created_later.contains(ns) {
-                continue;
-            }
-            if let Lookup::Waiting(why) = engine.places.lookup(ns)? {
+            if let Lookup::Waiting(why) = places.lookup(ns)? {
                 return Ok(Some(why));
             }
         }
     }
     Ok(None)
+}
+
+/// Whether a namespace that is there is conlink's: the one conlink runs in (nothing
+/// pinned), or one it pinned, with the ownership mark on its loopback.
+pub fn namespace_is_ours(engine: &mut Engine, ns: &Ns) -> Result<bool, KernelError> {
+    match engine.places.lookup(ns)? {
+        Lookup::Ready(place) if place.pinned.is_none() => return Ok(true),
+        Lookup::Ready(_) => {}
+        Lookup::Absent(_) | Lookup::Waiting(_) => return Ok(false),
+    }
+    engine.ensure_place(ns)?;
+    let mark = engine.mark.as_str();
+    Ok(engine
+        .snapshots
+        .get(ns)
+        .and_then(|s| s.link("lo"))
+        .is_some_and(|l| l.alias.as_deref() == Some(mark)))
 }
 
 /// Carries out `plan`. On failure everything this run did is undone.
@@ -147,28 +164,13 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
     let mut host = HostCtx::new(&settings.state_dir, &plan.project);
     let mut report = Report::default();
     let mut skipped: BTreeSet<&str> = BTreeSet::new();
-    // Namespaces the plan creates: a unit may name them before they exist.
-    let created_by_plan: BTreeSet<Ns> = plan
-        .units
-        .iter()
-        .flat_map(|u| u.steps.iter())
-        .filter(|s| matches!(s.op, Op::NetnsAdd))
-        .map(|s| s.ns.clone())
-        .collect();
     let mut ordinal = 0usize;
     let mut steps_run: Vec<(usize, usize)> = Vec::new();
 
     // An interrupted run stops at the next step and rolls back like a failed one.
     let interrupted = crate::interrupt::Guard::install();
     'units: for (ui, unit) in plan.units.iter().enumerate() {
-        if let Some(dep) = unit.after.iter().find(|d| skipped.contains(d.as_str())) {
-            report
-                .waiting
-                .push((unit.id.clone(), format!("waiting for unit {dep}")));
-            skipped.insert(&unit.id);
-            continue;
-        }
-        match waiting_reason(&mut engine, unit, &created_by_plan) {
+        match unit_waits(&mut engine.places, unit, &skipped) {
             Ok(Some(why)) => {
                 report.waiting.push((unit.id.clone(), why));
                 skipped.insert(&unit.id);
@@ -194,7 +196,7 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
             if engine.failure.is_some() {
                 break 'units;
             }
-            match run_step(&mut engine, &mut host, plan, &mut st, ordinal, ui, si, step) {
+            match run_step(&mut engine, &mut host, &mut st, ordinal, ui, si, step) {
                 Ok(Outcome::InPlace) => report.in_place += 1,
                 Ok(Outcome::Executed) => report.executed += 1,
                 Ok(Outcome::Repaired(what)) => {
@@ -272,11 +274,9 @@ enum Outcome {
 }
 
 /// Carries out one step unless it is already in place.
-#[allow(clippy::too_many_arguments)]
 fn run_step(
     engine: &mut Engine,
     host: &mut HostCtx,
-    plan: &Plan,
     st: &mut State,
     ordinal: usize,
     ui: usize,
@@ -285,7 +285,7 @@ fn run_step(
 ) -> Result<Outcome, String> {
     let err = |e: KernelError| e.to_string();
     if let Op::NetnsAdd = step.op {
-        return netns_add(engine, plan, st, ordinal, ui, si, &step.ns);
+        return netns_add(engine, st, ordinal, ui, si, &step.ns);
     }
     // Everything else needs its namespaces.
     for ns in step_namespaces(step) {
@@ -359,8 +359,8 @@ fn remove_extras(
     report: &mut Report,
 ) -> Result<(), String> {
     use crate::netlink::link;
-    use crate::status::{extras, Difference, ExtraItem, Planned};
-    let found = extras(plan, settings, engine, &Planned::of(plan));
+    use crate::status::{extras, Difference, ExtraItem};
+    let found = extras(plan, settings, engine, &engine.planned);
     for d in found {
         let Difference::Extra { ns, what, item } = d else {
             continue;
@@ -433,10 +433,8 @@ fn repair_link(engine: &mut Engine, ordinal: usize, step: &Step) -> Result<(), K
 
 /// `ip netns add`: creates and pins a node's (or conlink's own) namespace, marks its
 /// loopback as conlink's, or finds it already there.
-#[allow(clippy::too_many_arguments)]
 fn netns_add(
     engine: &mut Engine,
-    plan: &Plan,
     st: &mut State,
     ordinal: usize,
     ui: usize,
@@ -446,14 +444,9 @@ fn netns_add(
     let err = |e: KernelError| e.to_string();
     match engine.places.lookup(ns).map_err(|e| e.to_string())? {
         Lookup::Waiting(why) => Err(why),
-        Lookup::Ready(place) => {
-            if place.pinned.is_none() {
-                // conlink's namespace is the one it runs in: nothing to create.
-                return Ok(Outcome::InPlace);
-            }
-            engine.ensure_place(ns).map_err(err)?;
-            let lo = engine.snapshots.get(ns).and_then(|s| s.link("lo").cloned());
-            if lo.and_then(|l| l.alias).as_deref() == Some(plan.mark.as_str()) {
+        // Already there: conlink's namespace is the one it runs in, or one it pinned.
+        Lookup::Ready(_) => {
+            if namespace_is_ours(engine, ns).map_err(err)? {
                 Ok(Outcome::InPlace)
             } else {
                 Err(format!(

@@ -9,7 +9,6 @@ use crate::host_ops::{self, HostCtx};
 use crate::names;
 use crate::netlink::route::RouteRead;
 use crate::observe::{self, Check, Diff, Snapshot};
-use crate::places::Lookup;
 use crate::state::{self, State};
 use compiler::plan::{LinkSpec, Ns, Op, Plan};
 use std::collections::BTreeSet;
@@ -149,20 +148,10 @@ pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, String> {
     let mut skipped: BTreeSet<&str> = BTreeSet::new();
 
     for unit in &plan.units {
-        if let Some(dep) = unit.after.iter().find(|d| skipped.contains(d.as_str())) {
-            out.waiting
-                .push((unit.id.clone(), format!("waiting for unit {dep}")));
-            skipped.insert(&unit.id);
-            continue;
-        }
-        let mut why = None;
-        for step in &unit.steps {
-            if let Ok(Lookup::Waiting(w)) = engine.places.lookup(&step.ns) {
-                why = Some(w);
-            }
-        }
-        if let Some(w) = why {
-            out.waiting.push((unit.id.clone(), w));
+        if let Some(why) =
+            apply::unit_waits(&mut engine.places, unit, &skipped).map_err(|e| e.to_string())?
+        {
+            out.waiting.push((unit.id.clone(), why));
             skipped.insert(&unit.id);
             continue;
         }
@@ -179,24 +168,17 @@ pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, String> {
                 }
             }
             if let Op::NetnsAdd = step.op {
-                let marked = match engine.places.lookup(&step.ns) {
-                    Ok(Lookup::Ready(p)) if p.pinned.is_none() => true,
-                    Ok(Lookup::Ready(_)) => engine
-                        .snapshots
-                        .get(&step.ns)
-                        .and_then(|s| s.link("lo"))
-                        .is_some_and(|l| l.alias.as_deref() == Some(plan.mark.as_str())),
-                    _ => false,
-                };
-                if marked {
+                if !ready {
+                    out.differences.push(missing());
+                } else if apply::namespace_is_ours(&mut engine, &step.ns)
+                    .map_err(|e| e.to_string())?
+                {
                     out.in_place += 1;
-                } else if ready {
+                } else {
                     out.differences.push(Difference::Foreign {
                         step: step.id.clone(),
                         what: format!("namespace {} is pinned but not conlink's", step.ns),
                     });
-                } else {
-                    out.differences.push(missing());
                 }
                 continue;
             }
