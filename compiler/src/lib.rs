@@ -183,6 +183,17 @@ fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) 
     }
 }
 
+/// Compose's rules for project names: at most 63 lower-case letters, digits, `-` and
+/// `_`, starting with a letter or digit. (So a project name never contains `.`,
+/// which the runtime relies on in the names it gives namespaces and nft tables.)
+pub fn is_valid_project_name(name: &str) -> bool {
+    name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// The project name (cli.md): `--project`, else `COMPOSE_PROJECT_NAME`, else the compose
 /// file's `name:`, else the fallback the caller chose. Compose's own rules apply: lower
 /// case letters, digits, `-` and `_`, starting with a letter or digit.
@@ -216,12 +227,7 @@ fn project_name(
             "the directory name",
         )
     };
-    let valid = name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !valid {
+    if !is_valid_project_name(&name) {
         diags.push(
             Diagnostic::error("conlink::project_name", format!("invalid project name `{name}` (from {from})"))
                 .help("project names use lower-case letters, digits, `-` and `_`, start with a letter or digit, and have at most 63 characters"),

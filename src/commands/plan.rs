@@ -1,14 +1,18 @@
 //! `conlink plan`: print the plan (plan.md) as text or JSON. Touches nothing.
 
-use crate::cli::{Common, Format, ValidateArgs};
+use crate::cli::{Common, Format, Sources, ValidateArgs};
 use crate::commands::{print_diagnostics, print_stdout};
 use crate::{sources, Outcome};
 use compiler::Compilation;
 
 /// Reads the sources and compiles them; when the sources cannot be read, says why and
 /// gives the outcome to exit with.
-pub fn compile(common: &Common, args: &ValidateArgs) -> Result<Compilation, Outcome> {
-    let files = sources::read(&args.sources).map_err(|e| match e {
+pub fn compile(
+    common: &Common,
+    srcs: &Sources,
+    scale: &[(String, u32)],
+) -> Result<Compilation, Outcome> {
+    let files = sources::read(srcs).map_err(|e| match e {
         sources::ReadError::NoSources(m) => {
             eprintln!("conlink: {m}");
             Outcome::Usage
@@ -18,12 +22,12 @@ pub fn compile(common: &Common, args: &ValidateArgs) -> Result<Compilation, Outc
             Outcome::Failed
         }
     })?;
-    let opts = sources::options(common, &args.sources, &args.scale);
+    let opts = sources::options(common, srcs, scale);
     Ok(compiler::compile(files, &sources::env(), &opts))
 }
 
 pub fn run(common: &Common, args: &ValidateArgs) -> Outcome {
-    let c = match compile(common, args) {
+    let c = match compile(common, &args.sources, &args.scale) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

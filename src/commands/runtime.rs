@@ -1,6 +1,6 @@
 //! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
 
-use crate::cli::{ApplyArgs, Common, ConlinkNsArg, Format, ProjectArgs, ValidateArgs};
+use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::Outcome;
 use compiler::plan::Plan;
@@ -35,16 +35,8 @@ fn join_machine_mounts() {
 }
 
 /// Compiles the sources to a plan, reporting diagnostics.
-fn plan_of(common: &Common, args: &ApplyArgs) -> Result<Plan, Outcome> {
-    let v = ValidateArgs {
-        sources: crate::cli::Sources {
-            network_files: args.sources.network_files.clone(),
-            compose_files: args.sources.compose_files.clone(),
-        },
-        format: Format::Text,
-        scale: args.scale.clone(),
-    };
-    let c = compile(common, &v)?;
+fn plan_of(common: &Common, srcs: &Sources, scale: &[(String, u32)]) -> Result<Plan, Outcome> {
+    let c = compile(common, srcs, scale)?;
     print_diagnostics(&c.diagnostics, &c.sources);
     c.plan.ok_or(Outcome::Failed)
 }
@@ -52,14 +44,7 @@ fn plan_of(common: &Common, args: &ApplyArgs) -> Result<Plan, Outcome> {
 /// The project a command without configuration works on.
 fn project_of(common: &Common, args: &ProjectArgs) -> Result<String, Outcome> {
     if !args.sources.network_files.is_empty() || !args.sources.compose_files.is_empty() {
-        let a = ApplyArgs {
-            sources: crate::cli::Sources {
-                network_files: args.sources.network_files.clone(),
-                compose_files: args.sources.compose_files.clone(),
-            },
-            scale: vec![],
-        };
-        return plan_of(common, &a).map(|p| p.project);
+        return plan_of(common, &args.sources, &[]).map(|p| p.project);
     }
     let name = common
         .project
@@ -70,14 +55,9 @@ fn project_of(common: &Common, args: &ProjectArgs) -> Result<String, Outcome> {
                 .filter(|p| !p.is_empty())
         })
         .unwrap_or_else(|| "conlink".into());
-    let valid = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !valid {
+    if !compiler::is_valid_project_name(&name) {
         eprintln!(
-            "conlink: invalid project name `{name}`: use lower-case letters, digits, `-` and `_`"
+            "conlink: invalid project name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit (at most 63)"
         );
         return Err(Outcome::Usage);
     }
@@ -85,7 +65,7 @@ fn project_of(common: &Common, args: &ProjectArgs) -> Result<String, Outcome> {
 }
 
 pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, args) {
+    let plan = match plan_of(common, &args.sources, &args.scale) {
         Ok(p) => p,
         Err(o) => return o,
     };
@@ -179,7 +159,7 @@ pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String])
 }
 
 pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, args) {
+    let plan = match plan_of(common, &args.sources, &args.scale) {
         Ok(p) => p,
         Err(o) => return o,
     };

@@ -6,7 +6,7 @@ use crate::commands::{print_diagnostics, print_stdout};
 use crate::Outcome;
 
 pub fn run(common: &Common, args: &ValidateArgs) -> Outcome {
-    let c = match super::plan::compile(common, args) {
+    let c = match super::plan::compile(common, &args.sources, &args.scale) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
