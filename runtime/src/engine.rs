@@ -149,6 +149,7 @@ impl Engine {
                         self.flush_all()?;
                         snap = Snapshot::take(self.places.get(ns)?.route()?)?;
                     }
+                    self.places.get(ns)?.know_links(&snap.links);
                     self.snapshots.insert(ns.clone(), snap);
                 }
                 Ok(true)
@@ -283,9 +284,12 @@ impl Engine {
         if let Some(cur) = self.current.take() {
             self.flush(&cur)?;
         }
-        let mut rest: Vec<Ns> = self.queued.keys().cloned().collect();
-        rest.extend(self.marks.keys().map(|(ns, _)| ns.clone()));
-        rest.dedup();
+        let rest: BTreeSet<Ns> = self
+            .queued
+            .keys()
+            .cloned()
+            .chain(self.marks.keys().map(|(ns, _)| ns.clone()))
+            .collect();
         for ns in rest {
             self.flush(&ns)?;
         }

@@ -67,6 +67,17 @@ impl Place {
         Ok(())
     }
 
+    /// Takes the interfaces from a dump made elsewhere (a snapshot), so they are not
+    /// dumped again; does nothing once they are known.
+    pub fn know_links(&mut self, links: &[link::LinkInfoRead]) {
+        if self.links.is_some() {
+            return;
+        }
+        let max = links.iter().map(|l| l.index).max().unwrap_or(1);
+        self.links = Some(links.iter().map(|l| (l.name.clone(), l.index)).collect());
+        self.next_index = self.next_index.max(max + 1);
+    }
+
     /// The ifindex of interface `name`, if there is one.
     pub fn index_of(&mut self, name: &str) -> Result<Option<u32>, KernelError> {
         self.load_links()?;
