@@ -106,12 +106,8 @@ pub fn in_place(
         let Some(snap) = engine.snapshots.get(&step.ns) else {
             return Ok(false);
         };
-        let dst = ipnet::IpNet::from(std::net::IpAddr::V4(ext.addr));
-        let oif = snap.index_of(dev);
-        return Ok(snap
-            .routes
-            .iter()
-            .any(|r| r.dst == dst && r.oif.is_some() && r.oif == oif && r.table == 254));
+        let host_route = crate::netlink::route::host_route(std::net::IpAddr::V4(ext.addr));
+        return Ok(snap.has_route(dev, &host_route));
     }
     let place = engine.places.get(&step.ns)?;
     // tc objects hang off an interface: look them up by its ifindex.

@@ -49,6 +49,22 @@ impl Snapshot {
     pub fn index_of(&self, name: &str) -> Option<u32> {
         self.link(name).map(|l| l.index)
     }
+
+    /// Whether `route` goes through `dev`: same destination, table and gateway, and
+    /// the same metric when the route names one.
+    pub fn has_route(&self, dev: &str, route: &compiler::strings::route::Route) -> bool {
+        let Some(i) = self.index_of(dev) else {
+            return false;
+        };
+        let table = route.table.map_or(254, |t| t.0);
+        self.routes.iter().any(|r| {
+            r.oif == Some(i)
+                && r.dst == route.dst
+                && r.table == table
+                && r.via == route.via
+                && (route.metric.is_none() || r.metric == route.metric)
+        })
+    }
 }
 
 /// One way the system differs from a step.
@@ -204,18 +220,7 @@ pub fn check<'a>(
             _ => Check::Differs(vec![Diff::Missing]),
         },
         Op::RouteAdd { dev, route } => {
-            let Some(i) = s.index_of(dev) else {
-                return Check::Differs(vec![Diff::Missing]);
-            };
-            let table = route.table.map_or(254, |t| t.0);
-            let found = s.routes.iter().any(|r| {
-                r.oif == Some(i)
-                    && r.dst == route.dst
-                    && r.table == table
-                    && r.via == route.via
-                    && (route.metric.is_none() || r.metric == route.metric)
-            });
-            if found {
+            if s.has_route(dev, route) {
                 Check::InPlace
             } else {
                 Check::Differs(vec![Diff::Missing])
