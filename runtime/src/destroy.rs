@@ -183,13 +183,7 @@ fn delete_created_from_elsewhere(
             for i in &doomed {
                 sock.queue(link::del(*i), 0);
             }
-            for (_, r) in sock.flush()? {
-                if let Err(e) = r {
-                    if !e.is_gone() {
-                        return Err(e);
-                    }
-                }
-            }
+            send_deletions(&mut sock)?;
             Ok(doomed.len())
         });
         match deleted {
@@ -298,6 +292,15 @@ fn undo_surviving(
     n
 }
 
+/// Sends queued deletions; something already gone is deleted.
+fn send_deletions(sock: &mut Socket) -> Result<(), KernelError> {
+    let failed = sock
+        .flush()?
+        .into_iter()
+        .find_map(|(_, r)| r.err().filter(|e| !e.is_gone()));
+    failed.map_or(Ok(()), Err)
+}
+
 /// Deletes the interfaces in the socket's namespace whose alias is `mark`: by group in
 /// one request when every member of the group is marked, else one at a time.
 pub fn delete_marked(sock: &mut Socket, mark: &str) -> Result<usize, KernelError> {
@@ -345,12 +348,6 @@ pub fn delete_marked(sock: &mut Socket, mark: &str) -> Result<usize, KernelError
         }
         sock.queue(link::del(l.index), 0);
     }
-    for (_, r) in sock.flush()? {
-        if let Err(e) = r {
-            if !e.is_gone() {
-                return Err(e);
-            }
-        }
-    }
+    send_deletions(sock)?;
     Ok(ours.len())
 }
