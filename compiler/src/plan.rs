@@ -7,10 +7,7 @@
 //! and is deterministic; values only known at run time (pids, ifindexes, container ids,
 //! conlink's external address) appear as symbols the runtime resolves.
 
-use crate::model::{BridgeMode, CommandLine};
-use crate::strings::ethtool::Ethtool;
-use crate::strings::netem::Netem;
-use crate::strings::route::Route;
+use crate::model::BridgeMode;
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,6 +15,15 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+// What the runtime needs besides the step types lives here too, so the plan module is
+// the one thing the runtime imports from the compiler: the structured values steps
+// carry, and the one-line rendering of a step used in messages.
+pub use crate::model::CommandLine;
+pub use crate::render::text::{op_line, EXTERNAL_ADDR, EXTERNAL_IF};
+pub use crate::strings::ethtool::{Ethtool, FeatureSetting};
+pub use crate::strings::netem::{Chance, Distribution, Netem, Percent};
+pub use crate::strings::route::{Route, RouteTable};
 
 /// Version of the plan's JSON shape; bumped on any incompatible change.
 pub const PLAN_FORMAT: u32 = 1;

@@ -506,7 +506,7 @@ fn rollback(engine: &mut Engine, host: &mut HostCtx, plan: &Plan) -> (usize, Vec
             Err(e) => errors.push(format!(
                 "{} ({}): {e}",
                 step.id,
-                compiler::render::text::op_line(&step.undo, &step.ns, plan)
+                compiler::plan::op_line(&step.undo, &step.ns, plan)
             )),
         }
     }
@@ -583,7 +583,7 @@ fn describe(
     };
     Failure {
         step_id: step.id.clone(),
-        line: compiler::render::text::op_line(&step.op, &step.ns, plan),
+        line: compiler::plan::op_line(&step.op, &step.ns, plan),
         ns: failure.ns,
         message,
         undone,

@@ -20,7 +20,7 @@
 //!   place a string reaches a shell, because the user asked for one); an
 //!   [`CommandLine::Argv`] list runs as argv with no shell.
 
-use compiler::model::CommandLine;
+use compiler::plan::CommandLine;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};

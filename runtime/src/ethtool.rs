@@ -15,7 +15,7 @@
 //! when the dependency returns. That is why [`Saved`] records `requested` values:
 //! putting those back restores the dependants too.
 
-use compiler::strings::ethtool::{Ethtool as Settings, FeatureSetting};
+use compiler::plan::{Ethtool as Settings, FeatureSetting};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -52,7 +52,7 @@ impl Snapshot {
 
     /// Whether `route` goes through `dev`: same destination, table and gateway, and
     /// the same metric when the route names one.
-    pub fn has_route(&self, dev: &str, route: &compiler::strings::route::Route) -> bool {
+    pub fn has_route(&self, dev: &str, route: &compiler::plan::Route) -> bool {
         let Some(i) = self.index_of(dev) else {
             return false;
         };

@@ -158,7 +158,7 @@ pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, String> {
         for step in &unit.steps {
             let missing = || Difference::Missing {
                 step: step.id.clone(),
-                line: compiler::render::text::op_line(&step.op, &step.ns, plan),
+                line: compiler::plan::op_line(&step.op, &step.ns, plan),
             };
             // A step whose namespace is not there is missing with it.
             let mut ready = true;

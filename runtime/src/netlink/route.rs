@@ -2,7 +2,7 @@
 //! config.md §4.1 accepts (destination, `via`, `metric`, `src`, `table`, `proto`,
 //! `scope`, `onlink`).
 
-use compiler::strings::route::Route;
+use compiler::plan::Route;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
     RouteType,
@@ -94,7 +94,7 @@ pub fn from_read(r: &RouteRead) -> Route {
         via: r.via,
         metric: r.metric,
         src: None,
-        table: Some(compiler::strings::route::RouteTable(r.table)),
+        table: Some(compiler::plan::RouteTable(r.table)),
         proto: None,
         scope: None,
         onlink: false,

@@ -45,7 +45,7 @@
 use crate::error::KernelError;
 use crate::netlink::socket::{encode, Socket};
 use compiler::plan::QdiscParent;
-use compiler::strings::netem::{Distribution, Netem, Percent};
+use compiler::plan::{Distribution, Netem, Percent};
 use rtnetlink::packet_core::{
     DefaultNla, NetlinkMessage, NetlinkPayload, Nla, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
 };
@@ -355,7 +355,7 @@ fn encode_netem(netem: &Netem, table: Option<Option<&DistTable>>) -> Result<Vec<
     let delay = netem.delay.as_ref();
     let (latency_ns, jitter_ns) = delay.map_or((0, 0), |d| (d.time_ns, d.jitter_ns.unwrap_or(0)));
     let kernel = |p: Option<Percent>| p.map_or(0, Percent::to_kernel);
-    let chance = |c: Option<&compiler::strings::netem::Chance>| {
+    let chance = |c: Option<&compiler::plan::Chance>| {
         c.map_or((0, 0), |c| {
             (c.probability.to_kernel(), kernel(c.correlation))
         })

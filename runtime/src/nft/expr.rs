@@ -11,7 +11,7 @@
 use super::wire::*;
 use super::External;
 use compiler::plan::{NftFamily, NftRule, PortMatch};
-use compiler::render::text::{EXTERNAL_ADDR, EXTERNAL_IF};
+use compiler::plan::{EXTERNAL_ADDR, EXTERNAL_IF};
 use std::net::IpAddr;
 
 /// One nf_tables expression. The doc comments show how `nft --debug=netlink` prints each.
