@@ -310,11 +310,7 @@ fn every_command_and_option_is_documented_in_cli_md() {
     let common_doc = section(&all, "Common options").unwrap_or_else(|| {
         panic!("docs/cli.md has no section \"Common options\"");
     });
-    let common_text: Vec<&str> = common_doc.iter().map(|l| l.text).collect();
-    let common_names: BTreeSet<&str> = common_text
-        .iter()
-        .flat_map(|l| backticked(l))
-        .collect();
+    let common_names: BTreeSet<&str> = common_doc.iter().flat_map(|l| backticked(l.text)).collect();
     for o in &common {
         if !common_names.contains(o.as_str()) {
             problems.push(format!(
@@ -376,9 +372,9 @@ fn every_field_and_value_of_the_json_plan_is_documented_in_plan_md() {
                         ("const", Value::String(s)) => {
                             names.insert(s.clone());
                         }
-                        ("enum", Value::Array(values)) => names.extend(
-                            values.iter().filter_map(|v| v.as_str()).map(String::from),
-                        ),
+                        ("enum", Value::Array(values)) => {
+                            names.extend(values.iter().filter_map(|v| v.as_str()).map(String::from))
+                        }
                         _ => {}
                     }
                     walk(value, names);
@@ -390,7 +386,10 @@ fn every_field_and_value_of_the_json_plan_is_documented_in_plan_md() {
     }
     let mut names = BTreeSet::new();
     walk(&schema("schema/plan.schema.json"), &mut names);
-    assert!(names.contains("undo"), "the walk of the plan schema is broken");
+    assert!(
+        names.contains("undo"),
+        "the walk of the plan schema is broken"
+    );
     let missing: Vec<&String> = names
         .iter()
         .filter(|n| !documented.contains(n.as_str()))
@@ -515,7 +514,11 @@ fn nothing_cites_the_design_input_outside_docs() {
             continue;
         };
         let content = String::from_utf8_lossy(&bytes);
-        let shown = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+        let shown = file
+            .strip_prefix(root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (i, line) in content.lines().enumerate() {
             for o in &outside {
                 if line.contains(o.as_str()) {
