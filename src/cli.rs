@@ -1,4 +1,4 @@
-//! The command line (cli.md), declared with clap.
+//! The command line (docs/cli.md), declared with clap.
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

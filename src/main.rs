@@ -1,6 +1,7 @@
 //! The `conlink` binary: parse the command line, run one subcommand, map the outcome to
-//! an exit code (cli.md): 0 success, 1 invalid configuration or failed operation,
-//! 2 usage error. Only the requested output goes to stdout; messages go to stderr.
+//! an exit code (docs/cli.md, "Exit codes"): 0 success, 1 invalid configuration or
+//! failed operation, 2 usage error. Only the requested output goes to stdout; messages
+//! go to stderr.
 
 mod cli;
 mod commands;

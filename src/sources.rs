@@ -16,7 +16,8 @@ pub enum ReadError {
     Unreadable(String),
 }
 
-/// Reads every named file. Colon-separated lists are split (config.md §1).
+/// Reads every named file. Colon-separated lists are split (docs/configuration.md,
+/// "Sources and merging").
 pub fn read(sources: &Sources) -> Result<Vec<SourceFile>, ReadError> {
     let mut files = Vec::new();
     let named = sources

@@ -1,5 +1,6 @@
-//! Command-line behaviour: exit codes (cli.md), stdout/stderr discipline, determinism
-//! (plan.md §1) and the loading rules of config.md §1 seen from outside.
+//! Command-line behaviour: exit codes (docs/cli.md, "Exit codes"), stdout/stderr
+//! discipline, determinism (docs/plan.md, "Properties") and the loading rules of
+//! docs/configuration.md, "Sources and merging", seen from outside.
 
 use crate::util::{conlink, expect_code, text};
 use std::path::Path;
@@ -62,7 +63,7 @@ fn plan_is_byte_identical_whatever_the_environment_order() {
 }
 
 #[test]
-fn exit_codes_follow_cli_md() {
+fn exit_codes_follow_the_cli_reference() {
     let d = tempdir("exit-codes");
     write(&d, "ok.yaml", ROUTER);
     write(&d, "bad.yaml", "links: [{node: nope, bridge: s1}]\n");

@@ -9,6 +9,9 @@ mod invalid;
 mod cli;
 // The committed JSON Schemas match what the types generate.
 mod schema_sync;
+// docs/ against the code: schema properties, commands and options, plan fields,
+// valid examples.
+mod docs;
 
 mod util;
 // End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).

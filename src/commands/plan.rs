@@ -1,4 +1,4 @@
-//! `conlink plan`: print the plan (plan.md) as text or JSON. Touches nothing.
+//! `conlink plan`: print the plan (docs/plan.md) as text or JSON. Touches nothing.
 
 use crate::cli::{Common, Format, Sources, ValidateArgs};
 use crate::commands::{print_diagnostics, print_stdout};

@@ -1,5 +1,5 @@
 //! `conlink validate`: load, interpolate, merge, schema-check and semantic-check, and
-//! report every error (cli.md).
+//! report every error (docs/cli.md, "conlink validate").
 
 use crate::cli::{Common, Format, ValidateArgs};
 use crate::commands::{print_diagnostics, print_stdout};

@@ -1,5 +1,6 @@
 //! `apply` of a changed configuration: one run brings the system to the new plan
-//! (cli.md: apply creates what is missing; extras conlink made are removed).
+//! (docs/cli.md, "conlink apply": what is missing is created, what conlink made
+//! and the plan no longer has is removed).
 
 use super::*;
 
@@ -110,7 +111,7 @@ fn changed_address_in_the_same_subnet_converges_in_one_apply() {
 }
 
 /// A route dropped from the configuration: `status` reports it as extra and `apply`
-/// removes it (cli.md: status compares routes; apply converges).
+/// removes it (docs/cli.md, "conlink status" and "conlink apply").
 #[test]
 fn a_removed_route_is_removed() {
     if !can_run("e2e::converge::route", &[]) {

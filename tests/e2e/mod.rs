@@ -3,7 +3,7 @@
 //!
 //! A "host" is a network namespace a test creates ([`TestHost`]); conlink is started
 //! inside it with `ip netns exec HOST conlink …`, which makes HOST conlink's host
-//! namespace (plan.md, "Namespaces"). Every test uses its own hosts, project names and
+//! namespace (docs/plan.md, "Namespaces"). Every test uses its own hosts, project names and
 //! state directory, so tests can run in parallel threads and next to other users of
 //! the machine. A [`Project`] destroys itself when dropped and then checks that
 //! nothing of it is left in the kernel or the state directory.
@@ -291,7 +291,7 @@ impl<'h> Project<'h> {
     }
 
     /// `status` finds the system in sync with the plan, and applying again changes
-    /// nothing (cli.md: "Running it again on an unchanged system changes nothing").
+    /// nothing (docs/cli.md, "conlink apply": again is safe).
     pub fn assert_in_sync(&self, file: &Path) {
         let report = self.apply(file);
         assert!(
@@ -346,7 +346,7 @@ impl<'h> Project<'h> {
     }
 
     /// `destroy`, checked: exits 0 and leaves nothing; a second `destroy` exits 0 and
-    /// says there is nothing to remove (idempotence, cli.md).
+    /// says there is nothing to remove (docs/cli.md, "conlink destroy").
     pub fn destroy(&mut self) {
         let out = self.conlink(&["destroy"]);
         assert!(out.status.success(), "destroy: {}", show(&out));
@@ -362,7 +362,7 @@ impl<'h> Project<'h> {
     }
 
     /// `destroy` after the state file is lost: conlink must find everything through
-    /// the kernel's ownership marks (plan.md, property 7).
+    /// the kernel's ownership marks (docs/plan.md, "Ownership").
     pub fn destroy_without_state(&mut self) {
         let state = self.state_file();
         assert!(

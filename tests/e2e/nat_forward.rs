@@ -1,5 +1,6 @@
-//! `nat` (1:1 NAT at a gateway node, config.md §4) and `forward` (ports of conlink's
-//! external interface forwarded to a node, config.md §7).
+//! `nat` (1:1 NAT at a gateway node) and `forward` (ports of conlink's external
+//! interface forwarded to a node), as docs/configuration.md, "forward and nat",
+//! describes them.
 
 use super::*;
 
@@ -148,7 +149,7 @@ fn forward_reaches_the_node_from_outside() {
 }
 
 /// destroy with the state file lost must also remove the forward's nft table in the
-/// host (plan.md property 7: everything is found through ownership marks).
+/// host (docs/plan.md, "Ownership": everything is found through ownership marks).
 #[test]
 fn forward_is_removed_without_state_file() {
     if !can_run("e2e::forward::no_state", &["socat", "nft"]) {
