@@ -4,9 +4,11 @@
 
 use compiler::plan::Plan;
 use compiler::source::{SourceFile, SourceKind};
-use runtime::apply::{apply, Hooks, Settings};
+use runtime::apply::{apply, Hooks};
+use runtime::context::Settings;
+use runtime::differences::Difference;
 use runtime::resolve::ConlinkNs;
-use runtime::status::{status, Difference};
+use runtime::status::status;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
 use std::path::PathBuf;
 use std::process::Command;
