@@ -8,8 +8,8 @@
 use crate::action::{Check, Removal};
 use crate::context::{Context, Settings};
 use crate::differences::{self, Difference};
-use crate::engine::Origin;
-use crate::error::{Error, Problem, StepError, StepFailure};
+use crate::engine::{Origin, StepFailure};
+use crate::error::{Error, Problem, StepError};
 use crate::families;
 use crate::interrupt;
 use crate::planned::Planned;

@@ -18,7 +18,7 @@
 //! can name interfaces that do not exist yet; giving that up (to survive another
 //! program creating interfaces at the same time) changes only this module.
 
-use crate::error::{StepError, StepFailure};
+use crate::error::StepError;
 use crate::places::Places;
 use crate::state::Extra;
 use compiler::plan::Ns;
@@ -33,6 +33,16 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Origin {
     Step(usize),
     Cleanup,
+}
+
+/// A step that failed: which (its ordinal in the run, or a clean-up request of no step),
+/// where (the namespace the failing request went to: a link's target, a veth's peer,
+/// may differ from the step's own), and why.
+#[derive(Debug)]
+pub struct StepFailure {
+    pub origin: Origin,
+    pub ns: Ns,
+    pub error: StepError,
 }
 
 /// The role of a request in its step.

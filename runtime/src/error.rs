@@ -3,7 +3,7 @@
 //! the variants.
 //!
 //! * [`StepError`]: why one step (or one undo) could not be carried out. Together with
-//!   the step it answered it is a [`StepFailure`].
+//!   the step it answered it is a `crate::engine::StepFailure`.
 //! * [`NsError`]: a namespace symbol that gave no open namespace.
 //! * [`StateError`]: the project lock and the state file.
 //! * [`Error`]: what stops a command before or after its steps.
@@ -144,16 +144,6 @@ impl From<KernelError> for StepError {
     fn from(e: KernelError) -> StepError {
         StepError::Kernel(e)
     }
-}
-
-/// A step that failed: which (its ordinal in the run, or a clean-up request of no step),
-/// where (the namespace the failing request went to: a link's target, a veth's peer,
-/// may differ from the step's own), and why.
-#[derive(Debug)]
-pub struct StepFailure {
-    pub origin: crate::engine::Origin,
-    pub ns: Ns,
-    pub error: StepError,
 }
 
 /// Why a namespace symbol gave no open namespace.
