@@ -3,9 +3,11 @@
 //! requests, and what it observed of namespaces that existed before it.
 //!
 //! Families reach the kernel through a [`Context`]: they queue requests and name
-//! interfaces through it (the engine decides ifindexes), and read the kernel directly
-//! only through [`Context::live`], which first sends everything queued, so what they
-//! read includes what earlier steps did.
+//! interfaces through it (the engine decides ifindexes). Whatever talks to the kernel
+//! other than through the engine must first send everything queued, so that it sees
+//! (and comes after) what earlier steps did: a check reads through [`Context::live`],
+//! which does that; a step that is not a queued request is carried out only after
+//! `crate::steps::carry_out` did it.
 
 use crate::engine::{Engine, Iface, Origin, Part};
 use crate::error::{ExternalError, NsError, StepError};

@@ -15,7 +15,7 @@
 //!   place?" checks, repairs and undos through one trait ([`action::Action`]);
 //!   [`families::action`] routes each plan operation to its family.
 //! * [`steps`]: one step the same way for every command (namespaces, check, carry out,
-//!   undo).
+//!   undo). [`features`] names the kernel feature a refused step lacks.
 //! * The commands, peers over all of that: [`apply`] (one unit at a time, with
 //!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`].
 //!

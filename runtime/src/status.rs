@@ -35,7 +35,8 @@ pub fn status(plan: &Plan, settings: &Settings) -> Result<Status, Error> {
         for (si, step) in unit.steps.iter().enumerate() {
             let recorded = st.as_ref().and_then(|s| s.step(&step.id)).map(|r| &r.extra);
             let action = families::action(&step.op);
-            // A step whose namespace is not there is missing with it.
+            // A step whose namespace is not there is missing with it. (Checks send no
+            // requests: the ordinal in `at` names nothing.)
             let check = match steps::prepare(&mut cx, &*action, &step.ns, None)? {
                 Some(_) => Check::Missing,
                 None => steps::check(&mut cx, &*action, &steps::at(step, si), recorded)?,
