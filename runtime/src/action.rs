@@ -8,11 +8,12 @@
 //! the namespace around it does ([`Removal`]).
 
 use crate::context::Context;
-use crate::engine::Origin;
+use crate::engine::{Iface, Origin, Part};
 use crate::error::{KernelError, NotOurs, StepError};
 use crate::planned::Planned;
 use crate::state::Extra;
 use compiler::plan::Ns;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 
 /// Where, and for which step, an action runs.
 #[derive(Clone, Copy, Debug)]
@@ -97,13 +98,17 @@ pub trait Action {
 
     /// Whether the step's effect is already there. Only asked for steps whose
     /// namespace existed before this run; `recorded` is what the state file holds for
-    /// the step, if anything.
+    /// the step, if anything. Every operation a plan's steps use answers; the default,
+    /// `Missing` (the step is carried out), is for undo operations, which are never
+    /// checked.
     fn check(
         &self,
-        cx: &mut Context,
-        at: &At,
-        recorded: Option<&Extra>,
-    ) -> Result<Check, StepError>;
+        _cx: &mut Context,
+        _at: &At,
+        _recorded: Option<&Extra>,
+    ) -> Result<Check, StepError> {
+        Ok(Check::Missing)
+    }
 
     /// Carries the operation out: queues its requests, or does it. `recorded` is what
     /// the state holds for the step an undo undoes ([`Extra::None`] for a step of the
@@ -140,4 +145,22 @@ pub trait Action {
 
     /// Adds what the operation creates in namespace `ns` to `planned`.
     fn plan(&self, _ns: &Ns, _project: &str, _planned: &mut Planned) {}
+}
+
+/// Queues the main request of a step that names one interface, `dev`, of the step's
+/// namespace: `build` makes the request from the ifindex the engine gives `dev`. Such
+/// a step needs nothing recorded for its undo.
+pub fn queue_for_dev(
+    cx: &mut Context,
+    at: &At,
+    dev: &str,
+    flags: u16,
+    build: impl FnOnce(u32) -> RouteNetlinkMessage,
+) -> Result<Extra, StepError> {
+    let index = cx.ifindex(Iface::Named {
+        ns: at.ns,
+        name: dev,
+    })?;
+    cx.queue(at.origin, at.ns, build(index), flags, Part::Main)?;
+    Ok(Extra::None)
 }

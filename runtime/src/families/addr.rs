@@ -2,7 +2,7 @@
 //! the snapshot of its namespace), and the removal of stale addresses on conlink's
 //! interfaces (`crate::differences::stale`). An address goes with its interface.
 
-use crate::action::{Action, At, Check, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Removal};
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::StepError;
@@ -45,13 +45,8 @@ impl Action for Add<'_> {
     }
 
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let i = cx.ifindex(Iface::Named {
-            ns: at.ns,
-            name: self.dev,
-        })?;
         let flags = NLM_F_CREATE | NLM_F_EXCL;
-        cx.queue(at.origin, at.ns, add(i, self.addr), flags, Part::Main)?;
-        Ok(Extra::None)
+        queue_for_dev(cx, at, self.dev, flags, |i| add(i, self.addr))
     }
 
     fn plan(&self, ns: &Ns, _: &str, planned: &mut Planned) {
@@ -64,17 +59,8 @@ impl Action for Del<'_> {
         true
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let i = cx.ifindex(Iface::Named {
-            ns: at.ns,
-            name: self.dev,
-        })?;
-        cx.queue(at.origin, at.ns, del(i, self.addr), 0, Part::Main)?;
-        Ok(Extra::None)
+        queue_for_dev(cx, at, self.dev, 0, |i| del(i, self.addr))
     }
 
     fn removal(&self) -> Removal {

@@ -66,10 +66,6 @@ impl Action for Stop {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, _: &mut Context, _: &At, recorded: &Extra) -> Result<Extra, StepError> {
         if let Extra::Command {
             pid, start_time, ..

@@ -48,10 +48,6 @@ impl Action for Restore<'_> {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, recorded: &Extra) -> Result<Extra, StepError> {
         if let Extra::Ethtool { saved } = recorded {
             cx.place(at.ns)?.ethtool()?.restore(self.dev, saved)?;

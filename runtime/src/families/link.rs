@@ -9,7 +9,7 @@
 
 pub mod request;
 
-use crate::action::{Action, At, Check, Different, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Different, Removal};
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::{KernelError, NotOurs, StepError};
@@ -291,10 +291,6 @@ impl Action for Del<'_> {
         true
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
         let target = self.netns.unwrap_or(at.ns);
         // No index: already gone.
@@ -339,12 +335,7 @@ impl Action for SetUp<'_> {
     }
 
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let i = cx.ifindex(Iface::Named {
-            ns: at.ns,
-            name: self.dev,
-        })?;
-        cx.queue(at.origin, at.ns, request::set_up(i, self.up), 0, Part::Main)?;
-        Ok(Extra::None)
+        queue_for_dev(cx, at, self.dev, 0, |i| request::set_up(i, self.up))
     }
 
     fn removal(&self) -> Removal {

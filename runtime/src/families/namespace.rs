@@ -85,10 +85,6 @@ impl Action for Del {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
         let Some(place) = cx.remove_place(at.ns) else {
             return Ok(Extra::None);

@@ -65,10 +65,6 @@ impl Action for DelTable<'_> {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
         let sock = cx.place(at.ns)?.nft()?;
         match nft::del_table(sock, self.family, self.table) {

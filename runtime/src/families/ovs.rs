@@ -4,7 +4,7 @@
 //! and check a step against the database's `Bridge`, `Port` and `Interface` tables
 //! (the `error` column of an interface, not an exit code, says whether it works).
 
-use crate::action::{Action, At, Check};
+use crate::action::{Action, At};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::state::Extra;
@@ -32,10 +32,6 @@ pub enum Ovs<'a> {
 impl Action for Ovs<'_> {
     fn batched(&self) -> bool {
         false
-    }
-
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
     }
 
     fn carry_out(&self, _: &mut Context, _: &At, _: &Extra) -> Result<Extra, StepError> {

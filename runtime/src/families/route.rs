@@ -5,7 +5,7 @@
 //! route is in place (in the snapshot of its namespace), and the removal of stale
 //! routes on conlink's interfaces (`crate::differences::stale`).
 
-use crate::action::{Action, At, Check};
+use crate::action::{queue_for_dev, Action, At, Check};
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::StepError;
@@ -114,17 +114,12 @@ fn send(
     route: &Route,
     add: bool,
 ) -> Result<Extra, StepError> {
-    let i = cx.ifindex(Iface::Named {
-        ns: at.ns,
-        name: dev,
-    })?;
-    let (msg, flags) = if add {
-        (self::add(i, route), NLM_F_CREATE | NLM_F_EXCL)
+    if add {
+        let flags = NLM_F_CREATE | NLM_F_EXCL;
+        queue_for_dev(cx, at, dev, flags, |i| self::add(i, route))
     } else {
-        (del(i, route), 0)
-    };
-    cx.queue(at.origin, at.ns, msg, flags, Part::Main)?;
-    Ok(Extra::None)
+        queue_for_dev(cx, at, dev, 0, |i| del(i, route))
+    }
 }
 
 /// Whether `route` goes through `dev` in `snap`: same destination, table and gateway,

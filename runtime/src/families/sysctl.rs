@@ -52,10 +52,6 @@ impl Action for Restore<'_> {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, recorded: &Extra) -> Result<Extra, StepError> {
         // Without the value found before (no state), the sysctl stays as conlink set it.
         if let Extra::Sysctl { previous } = recorded {

@@ -21,7 +21,7 @@ mod netem;
 
 pub use netem::{netem_options, DistTable, NetemParams, DEFAULT_LIMIT, NETEM_DIST_MAX};
 
-use crate::action::{Action, At, Check, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Removal};
 use crate::context::Context;
 use crate::engine::{Iface, Part};
 use crate::error::{KernelError, NetemError, StepError};
@@ -120,17 +120,8 @@ impl Action for QdiscDel<'_> {
         true
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let i = cx.ifindex(Iface::Named {
-            ns: at.ns,
-            name: self.dev,
-        })?;
-        cx.queue(at.origin, at.ns, qdisc_del(i, self.parent), DEL, Part::Main)?;
-        Ok(Extra::None)
+        queue_for_dev(cx, at, self.dev, DEL, |i| qdisc_del(i, self.parent))
     }
 
     fn gone(&self, err: &KernelError) -> bool {
@@ -185,17 +176,8 @@ impl Action for RedirectDel<'_> {
         true
     }
 
-    fn check(&self, _: &mut Context, _: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        Ok(Check::Missing)
-    }
-
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let i = cx.ifindex(Iface::Named {
-            ns: at.ns,
-            name: self.dev,
-        })?;
-        cx.queue(at.origin, at.ns, redirect_filter_del(i), DEL, Part::Main)?;
-        Ok(Extra::None)
+        queue_for_dev(cx, at, self.dev, DEL, redirect_filter_del)
     }
 
     fn gone(&self, err: &KernelError) -> bool {
