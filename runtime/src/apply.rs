@@ -9,7 +9,7 @@ use crate::action::{Check, Removal};
 use crate::context::{Context, Settings};
 use crate::differences::{self, Difference};
 use crate::engine::{Origin, StepFailure};
-use crate::error::{Error, Problem, StepError};
+use crate::error::{Error, NsError, Problem, StepError};
 use crate::families;
 use crate::interrupt;
 use crate::planned::Planned;
@@ -91,7 +91,7 @@ pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, 
     let _interrupt = interrupt::Guard::install();
     let mut skipped: BTreeSet<&str> = BTreeSet::new();
     for (ui, unit) in plan.units.iter().enumerate() {
-        match steps::unit_waits(&mut run.cx, unit, &skipped) {
+        match run.waits(ui, &skipped) {
             Ok(Some(why)) => {
                 run.report.waiting.push((unit.id.clone(), why));
                 skipped.insert(&unit.id);
@@ -159,6 +159,16 @@ impl<'p> Applying<'p> {
             reached: Vec::new(),
             failure: None,
         })
+    }
+
+    /// Why unit `ui` is not applied now, if it is not: a unit it comes after is in
+    /// `skipped`, or its container does not run.
+    pub fn waits(
+        &mut self,
+        ui: usize,
+        skipped: &BTreeSet<&str>,
+    ) -> Result<Option<String>, NsError> {
+        steps::unit_waits(&mut self.cx, &self.plan.units[ui], skipped)
     }
 
     /// Applies unit `ui` of the plan (the units it comes after are applied): each step

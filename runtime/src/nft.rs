@@ -17,9 +17,11 @@
 //! generates for the same rule (`nft/expr.rs`), so `nft list table` reads conlink's
 //! tables back in nft's own syntax.
 //!
-//! The executor opens the socket with [`socket`] inside the step's namespace (a netlink
-//! socket stays bound to the namespace it was opened in) and calls [`add_table`] /
-//! [`del_table`]; [`list_tables`] and [`table_rule_counts`] read back for status.
+//! Each namespace's socket is opened with [`socket`] inside it, once per run (a netlink
+//! socket stays bound to the namespace it was opened in: `crate::places::Place::nft`);
+//! the nft family (`crate::families::nft`) calls [`add_table`] / [`del_table`], and
+//! [`list_tables`] to tell whether a table is in place; [`table_rule_counts`] reads a
+//! table back.
 
 mod expr;
 mod wire;

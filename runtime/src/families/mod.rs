@@ -4,7 +4,7 @@
 //! A family owns, for its operations: the requests (rtnetlink messages, an nf_tables
 //! batch, an ioctl…), the "already in place?" test against what was read back, the
 //! repair, the undo, and what the runtime must know about each (its
-//! [`Action`](crate::action::Action)). Adding an operation to the plan makes [`action`]
+//! [`Action`]). Adding an operation to the plan makes [`action`]
 //! fail to compile until a family takes it (docs/contributing.md, "Adding a step kind
 //! (a new Op)").
 //!

@@ -17,7 +17,7 @@
 //! alone, and then a redirect filter cannot tell a missing classifier from a missing
 //! action.
 //!
-mod netem;
+pub mod netem;
 
 pub use netem::{netem_options, DistTable, NetemParams, DEFAULT_LIMIT, NETEM_DIST_MAX};
 
