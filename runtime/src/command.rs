@@ -16,9 +16,9 @@
 //!   terminal, no signals meant for conlink's group) and [`stop`] can signal the whole
 //!   group, children included.
 //! * stdin is `/dev/null`; stdout and stderr are appended to a log file.
-//! * A [`CommandLine::Shell`] string runs as `sh -c STRING` (config.md §9: the one
-//!   place a string reaches a shell, because the user asked for one); an
-//!   [`CommandLine::Argv`] list runs as argv with no shell.
+//! * A [`CommandLine::Shell`] string runs as `sh -c STRING` (docs/configuration.md,
+//!   "Commands": the one place a string reaches a shell, because the user asked for
+//!   one); an [`CommandLine::Argv`] list runs as argv with no shell.
 
 use compiler::plan::CommandLine;
 use serde::{Deserialize, Serialize};

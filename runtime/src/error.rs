@@ -1,64 +1,293 @@
-//! Errors of the runtime: what the kernel said, and where.
+//! The runtime's errors, typed: what went wrong, where, and (where conlink knows) what
+//! to do about it. The binary prints them (`src/commands/runtime.rs`); tests match on
+//! the variants.
+//!
+//! * [`StepError`]: why one step (or one undo) could not be carried out. Together with
+//!   the step it answered it is a `crate::engine::StepFailure`.
+//! * [`NsError`]: a namespace symbol that gave no open namespace.
+//! * [`StateError`]: the project lock and the state file.
+//! * [`Error`]: what stops a command before or after its steps.
+//! * [`Problem`]: one thing a clean-up (rollback, destroy) could not do; clean-ups go
+//!   on and report every problem.
+//!
+//! What the kernel answered is a [`KernelError`] (errno and extended ack), defined with
+//! the socket that reads it ([`crate::netlink`]); errors of the other kernel interfaces
+//! are their modules' own ([`NftError`], [`EthtoolError`]).
 
-use std::fmt;
+use crate::ethtool::EthtoolError;
+use crate::netlink;
+use crate::nft::NftError;
+use compiler::plan::{Distribution, Ns};
+use std::io;
+use std::path::PathBuf;
 
-/// An error the kernel returned for one request: its errno and, when the kernel gave
-/// one, its extended-ack message (the text `ip` prints after "Error:").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KernelError {
-    /// Positive errno value.
-    pub errno: i32,
-    /// Extended-ack text, if any.
-    pub ext_ack: Option<String>,
+pub use crate::netlink::KernelError;
+
+/// Why a step, or an undo, could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The kernel refused a request of the step.
+    #[error("{0}")]
+    Kernel(KernelError),
+    /// The kernel refused the request because it lacks what the step needs (no module
+    /// to load either): the feature is named, with the kernel's own words after it.
+    #[error("this kernel has no {feature} (the kernel said: {said})")]
+    MissingFeature {
+        feature: &'static str,
+        said: KernelError,
+    },
+    /// A talk with the kernel failed other than by a refusal (the socket, an answer
+    /// that does not parse).
+    #[error("{0}")]
+    Netlink(netlink::Error),
+    /// An interface the step names is not there.
+    #[error("no interface {dev} in namespace {ns} (No such device)")]
+    NoInterface { ns: Ns, dev: String },
+    /// Something with a planned name is there, and conlink did not make it.
+    #[error(transparent)]
+    NotOurs(#[from] NotOurs),
+    /// A namespace the step works in could not be found or opened.
+    #[error(transparent)]
+    Namespace(#[from] NsError),
+    /// conlink's external interface or address is unknown.
+    #[error(transparent)]
+    External(#[from] ExternalError),
+    /// An interface request cannot be built from the step.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// A netem qdisc request cannot be built (its distribution table).
+    #[error(transparent)]
+    Netem(#[from] NetemError),
+    #[error(transparent)]
+    Nft(#[from] NftError),
+    #[error(transparent)]
+    Ethtool(#[from] EthtoolError),
+    /// Reading or writing a sysctl failed (the text names the key).
+    #[error("{0}")]
+    Sysctl(io::Error),
+    #[error("cannot start the command: {0}")]
+    CommandStart(io::Error),
+    #[error("{0}")]
+    CommandStop(io::Error),
+    /// Any other system call, with what it was for.
+    #[error("cannot {doing}: {source}")]
+    Io { doing: String, source: io::Error },
+    /// Removing conlink's objects the plan no longer has failed.
+    #[error("removing extra objects: {0}")]
+    RemovingExtras(Box<StepError>),
+    /// A step of a kind this runtime does not carry out yet.
+    #[error("Open vSwitch bridges are not supported by this runtime yet; give the bridge `mode: linux` (or run with --ovs no so `auto` bridges are Linux bridges)")]
+    NoOvs,
+    /// The failure the test hook asked for.
+    #[error("injected failure (test hook)")]
+    Injected,
+    /// A signal asked the run to stop.
+    #[error("interrupted by {0}")]
+    Interrupted(nix::sys::signal::Signal),
 }
 
-impl KernelError {
-    pub fn from_errno(errno: i32) -> KernelError {
-        KernelError {
-            errno,
-            ext_ack: None,
-        }
-    }
-
-    pub fn from_io(e: &std::io::Error) -> KernelError {
-        KernelError::from_errno(e.raw_os_error().unwrap_or(libc::EIO))
-    }
-
-    /// "Gone" errors: undoing something that no longer exists counts as success
-    /// (plan.md, inverses).
+impl StepError {
+    /// Whether the error says that what an undo removes is not there (anymore), which
+    /// counts as undone (docs/plan.md, "Steps and inverses").
     pub fn is_gone(&self) -> bool {
-        matches!(
-            self.errno,
-            libc::ENOENT | libc::ENODEV | libc::ESRCH | libc::EADDRNOTAVAIL
-        )
+        match self {
+            StepError::Kernel(k) => k.is_gone(),
+            StepError::Netlink(e) => e.is_gone(),
+            StepError::NoInterface { .. } => true,
+            StepError::Namespace(e) => matches!(e, NsError::Absent { .. }),
+            // There is no external address, so no route to it either.
+            StepError::External(_) => true,
+            StepError::MissingFeature { .. }
+            | StepError::NotOurs(_)
+            | StepError::Link(_)
+            | StepError::Netem(_)
+            | StepError::Nft(_)
+            | StepError::Ethtool(_)
+            | StepError::Sysctl(_)
+            | StepError::CommandStart(_)
+            | StepError::CommandStop(_)
+            | StepError::Io { .. }
+            | StepError::RemovingExtras(_)
+            | StepError::NoOvs
+            | StepError::Injected
+            | StepError::Interrupted(_) => false,
+        }
     }
 
-    pub fn is_exists(&self) -> bool {
-        self.errno == libc::EEXIST
+    /// What the kernel said, when the error is the kernel refusing a request.
+    pub fn kernel(&self) -> Option<&KernelError> {
+        match self {
+            StepError::Kernel(k) | StepError::MissingFeature { said: k, .. } => Some(k),
+            StepError::Netlink(e) => e.kernel(),
+            _ => None,
+        }
     }
-}
 
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = std::io::Error::from_raw_os_error(self.errno);
-        // The io::Error text ends with "(os error N)"; keep the kernel's wording first.
-        match &self.ext_ack {
-            Some(ack) => write!(f, "{ack} ({text})"),
-            None => write!(f, "{text}"),
+    pub fn io(doing: impl Into<String>, source: io::Error) -> StepError {
+        StepError::Io {
+            doing: doing.into(),
+            source,
         }
     }
 }
 
-impl std::error::Error for KernelError {}
-
-impl From<std::io::Error> for KernelError {
-    fn from(e: std::io::Error) -> KernelError {
-        KernelError::from_io(&e)
+impl From<netlink::Error> for StepError {
+    fn from(e: netlink::Error) -> StepError {
+        match e {
+            netlink::Error::Kernel(k) => StepError::Kernel(k),
+            other => StepError::Netlink(other),
+        }
     }
 }
 
-impl From<nix::Error> for KernelError {
-    fn from(e: nix::Error) -> KernelError {
-        KernelError::from_errno(e as i32)
+impl From<KernelError> for StepError {
+    fn from(e: KernelError) -> StepError {
+        StepError::Kernel(e)
+    }
+}
+
+/// Why a namespace symbol gave no open namespace.
+#[derive(Debug, thiserror::Error)]
+pub enum NsError {
+    /// Not there: a node's namespace before its `ip netns add` step, or after removal.
+    #[error("namespace {ns} ({pinned}) does not exist")]
+    Absent { ns: Ns, pinned: String },
+    /// It belongs to a container that does not run (yet): its unit waits.
+    #[error("{why}")]
+    Waiting { ns: Ns, why: String },
+    /// No resolver handles this kind of symbol.
+    #[error("no resolver for namespace {0}")]
+    Unknown(Ns),
+    /// Opening, entering or using it failed.
+    #[error("cannot {doing} namespace {ns}: {source}")]
+    Io {
+        ns: Ns,
+        doing: &'static str,
+        source: io::Error,
+    },
+}
+
+/// Something with a name the plan uses that conlink did not make (it has no ownership
+/// mark, docs/plan.md "Ownership"). conlink never adopts or removes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotOurs {
+    #[error("interface {name} exists and is not conlink's (its alias is {})", alias_text(.alias))]
+    Interface { name: String, alias: Option<String> },
+    #[error("namespace {ns} is already pinned and is not conlink's (no ownership mark on its loopback); remove it or choose another project name")]
+    Namespace { ns: Ns },
+}
+
+fn alias_text(alias: &Option<String>) -> String {
+    alias
+        .as_deref()
+        .map_or("unset".to_string(), |a| format!("{a:?}"))
+}
+
+/// Why conlink's external interface or address is unknown (`forward` needs them).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExternalError {
+    #[error("conlink's namespace has no default IPv4 route, so it has no external interface for `forward` (on a host, conlink's own namespace never has one: run conlink in the namespace that receives the traffic, with --conlink-netns current)")]
+    NoDefaultRoute,
+    #[error("conlink's external interface {ifname} has no IPv4 address")]
+    NoAddress { ifname: String },
+}
+
+/// Why a link step cannot be turned into a request.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("unknown {kind} mode `{mode}`")]
+    Mode { kind: &'static str, mode: String },
+    #[error("{kind} needs its parent interface")]
+    NoParent { kind: &'static str },
+}
+
+/// Why a netem request could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NetemError {
+    /// No table for the distribution in any of tc's library directories.
+    #[error(
+        "netem `distribution {distribution}` needs tc's table {distribution}.dist, found in none of: {}; \
+         install iproute2 (it ships the tables), point TC_LIB_DIR at a directory holding it, \
+         or use `distribution uniform`",
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    TableNotFound {
+        distribution: Distribution,
+        searched: Vec<PathBuf>,
+    },
+    /// A table file exists but cannot be used.
+    #[error("netem distribution table {}: {problem}", path.display())]
+    TableInvalid {
+        path: PathBuf,
+        problem: TableProblem,
+    },
+    /// The builder was given no table (or another distribution's) for a non-uniform
+    /// distribution.
+    #[error("netem `distribution {distribution}` needs its table, and none was given")]
+    TableMissing { distribution: Distribution },
+}
+
+/// What is wrong with a netem distribution table file.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TableProblem {
+    #[error("line {line}: `{word}` is not a number from -32768 to 32767")]
+    NotANumber { line: usize, word: String },
+    #[error("the table is empty")]
+    Empty,
+    #[error("{count} values, more than the kernel's {max}")]
+    TooLong { count: usize, max: usize },
+    /// It cannot be read: the system's words.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// The project lock and the state file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot lock project {project}: {source}")]
+    Lock { project: String, source: io::Error },
+    #[error("cannot read the state file {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{}: not a conlink state file: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot write the state file {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot remove the state file {}: {source}", path.display())]
+    Remove { path: PathBuf, source: io::Error },
+}
+
+/// What stops a command before its first step or after its last.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Step(#[from] StepError),
+}
+
+impl From<NsError> for Error {
+    fn from(e: NsError) -> Error {
+        Error::Step(e.into())
+    }
+}
+
+/// One thing a clean-up could not do: about what (a step and its undo line, a
+/// namespace), and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{subject}: {error}")]
+pub struct Problem {
+    pub subject: String,
+    pub error: StepError,
+}
+
+impl Problem {
+    pub fn new(subject: impl Into<String>, error: impl Into<StepError>) -> Problem {
+        Problem {
+            subject: subject.into(),
+            error: error.into(),
+        }
     }
 }

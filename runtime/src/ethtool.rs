@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::KernelError;
+use crate::netlink::KernelError;
 
 // From <linux/sockios.h> and <linux/ethtool.h>.
 const SIOCETHTOOL: libc::Ioctl = 0x8946;
@@ -126,7 +126,7 @@ impl EthtoolError {
     /// The kernel's errno, for failures the kernel reported.
     pub fn kernel(&self) -> Option<KernelError> {
         match self {
-            EthtoolError::Kernel { source, .. } => Some(KernelError::from_io(source)),
+            EthtoolError::Kernel { source, .. } => KernelError::from_os(source),
             _ => None,
         }
     }
@@ -282,9 +282,9 @@ impl Ethtool {
     }
 
     /// Puts back the values [`Ethtool::apply`] saved. A device that is gone counts as
-    /// restored (undoing something already gone is success, plan.md), and so does a
-    /// name this kernel no longer has.
-    pub fn restore(&self, dev: &str, saved: &Saved) -> io::Result<()> {
+    /// restored (undoing something already gone is success, docs/plan.md "Steps and
+    /// inverses"), and so does a name this kernel no longer has.
+    pub fn restore(&self, dev: &str, saved: &Saved) -> Result<(), EthtoolError> {
         let request: Request = saved
             .features
             .iter()
@@ -302,7 +302,7 @@ impl Ethtool {
             {
                 Ok(())
             }
-            other => other.map_err(into_io),
+            other => other,
         }
     }
 

@@ -5,28 +5,58 @@ use crate::netns;
 use nix::sched::{setns, CloneFlags};
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+
+/// Why `exec` could not run the command.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("no command given (write it after `--`)")]
+    NoCommand,
+    #[error("no node {node} in project {project} ({}: {source}); is the project applied?", path.display())]
+    NoNode {
+        node: String,
+        project: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot enter node {node}'s namespace: {source}")]
+    Enter { node: String, source: nix::Error },
+    #[error("cannot run {program}: {source}")]
+    Run {
+        program: String,
+        source: std::io::Error,
+    },
+}
 
 /// Enters the node's namespace and replaces this process with `command`; returns
 /// only on failure, with the reason.
-pub fn exec(project: &str, node: &str, command: &[String]) -> String {
+pub fn exec(project: &str, node: &str, command: &[String]) -> ExecError {
     let Some((prog, args)) = command.split_first() else {
-        return "no command given (write it after `--`)".into();
+        return ExecError::NoCommand;
     };
     let pinned = names::node_ns(project, node);
     let path = netns::netns_dir().join(&pinned);
     let file = match netns::open(&path) {
         Ok(f) => f,
-        Err(e) => {
-            return format!(
-                "no node {node} in project {project} ({}: {e}); is the project applied?",
-                path.display()
-            )
+        Err(source) => {
+            return ExecError::NoNode {
+                node: node.into(),
+                project: project.into(),
+                path,
+                source,
+            }
         }
     };
-    if let Err(e) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
-        return format!("cannot enter node {node}'s namespace: {e}");
+    if let Err(source) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
+        return ExecError::Enter {
+            node: node.into(),
+            source,
+        };
     }
     // exec(2) only returns on failure.
-    let e = std::process::Command::new(prog).args(args).exec();
-    format!("cannot run {prog}: {e}")
+    let source = std::process::Command::new(prog).args(args).exec();
+    ExecError::Run {
+        program: prog.clone(),
+        source,
+    }
 }

@@ -16,62 +16,27 @@
 //!
 //! Kernels too old to send extended acks give the errno alone; for these requests it
 //! still means the kind is unknown, except that a redirect filter cannot tell a missing
-//! classifier from a missing action.
+//! classifier from a missing action. Each family reads its own refusals
+//! (`crate::action::Action::missing_feature`: the link family names the feature of
+//! each interface kind, the tc family those of qdiscs and filters).
 
 use crate::error::KernelError;
-use compiler::plan::{LinkSpec, Op, Qdisc};
+use crate::families;
+use compiler::plan::Op;
 
 /// If `err` is the kernel refusing `what` because it lacks the feature `what` needs,
 /// the sentence naming that feature ("this kernel has no … (module)"); otherwise `None`
 /// (the error is about something else: a name clash, a missing parent, …).
 pub fn missing_kernel_feature(what: &Op, err: &KernelError) -> Option<String> {
-    let ack = err.ext_ack.as_deref().map(|a| a.trim_end_matches('.'));
-    let said = |text: &str| ack.is_none() || ack == Some(text);
-    let feature = match what {
-        Op::LinkAdd { spec, .. }
-            if err.errno == libc::EOPNOTSUPP && said("Unknown device type") =>
-        {
-            link_feature(spec)
-        }
-        Op::QdiscAdd { qdisc, .. }
-            if err.errno == libc::ENOENT && said("Specified qdisc kind is unknown") =>
-        {
-            match qdisc {
-                Qdisc::Netem { .. } => "netem qdisc (sch_netem)",
-                Qdisc::Ingress => "ingress qdisc (sch_ingress)",
-            }
-        }
-        Op::RedirectAdd { .. } if err.errno == libc::ENOENT => match ack {
-            Some("TC classifier not found") => "u32 classifier (cls_u32)",
-            Some("Failed to load TC action module") => "mirred action (act_mirred)",
-            None => "u32 classifier (cls_u32) or mirred action (act_mirred)",
-            Some(_) => return None,
-        },
-        _ => return None,
-    };
-    Some(format!("this kernel has no {feature}"))
-}
-
-/// The feature an interface kind needs, with the module that provides it.
-fn link_feature(spec: &LinkSpec) -> &'static str {
-    match spec {
-        LinkSpec::Veth { .. } => "veth pairs (veth)",
-        LinkSpec::Bridge => "bridges (bridge)",
-        LinkSpec::Dummy => "dummy interfaces (dummy)",
-        LinkSpec::Vlan { .. } => "vlan interfaces (8021q)",
-        LinkSpec::Macvlan { .. } => "macvlan interfaces (macvlan)",
-        LinkSpec::Macvtap { .. } => "macvtap interfaces (macvtap)",
-        LinkSpec::Ipvlan { .. } => "ipvlan interfaces (ipvlan)",
-        LinkSpec::Ipvtap { .. } => "ipvtap interfaces (ipvtap)",
-        LinkSpec::Vxlan { .. } => "vxlan tunnels (vxlan)",
-        LinkSpec::Geneve { .. } => "geneve tunnels (geneve)",
-    }
+    families::action(what)
+        .missing_feature(err)
+        .map(|feature| format!("this kernel has no {feature}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use compiler::plan::QdiscParent;
+    use compiler::plan::{LinkSpec, Qdisc, QdiscParent};
     use compiler::strings::netem::parse_netem;
 
     fn err(errno: i32, ack: Option<&str>) -> KernelError {

@@ -33,13 +33,13 @@ impl Guard {
         }
         Guard { previous }
     }
+}
 
-    /// The signal that asked the run to stop, if one did.
-    pub fn received(&self) -> Option<Signal> {
-        match RECEIVED.load(Ordering::SeqCst) {
-            0 => None,
-            n => Signal::try_from(n).ok(),
-        }
+/// The signal that asked the run to stop since a [`Guard`] was installed, if one did.
+pub fn received() -> Option<Signal> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        n => Signal::try_from(n).ok(),
     }
 }
 

@@ -1,22 +1,38 @@
 //! conlink's runtime: executes a compiled [`compiler::plan::Plan`] against the kernel.
 //!
-//! The path from plan to kernel: [`resolve`] turns each step's symbolic namespace into
-//! an open namespace ([`places`] keeps one socket per namespace per run); [`engine`]
-//! turns netlink steps into batched requests ([`netlink`]), and [`host_ops`] the others
-//! ([`nft`], [`ethtool`], [`sysctl`], [`command`]); [`apply`] runs a plan in order,
-//! skipping what [`observe`] finds in place, with a journal for rollback; [`state`]
-//! records what was done; [`destroy`] and [`status`] work from the state and the
-//! kernel's ownership marks ([`names`]).
+//! The path from plan to kernel, bottom up:
+//!
+//! * Kernel interfaces: [`netns`] (create, pin, enter namespaces), [`netlink`] (a
+//!   batched netlink socket), [`nft`] (nf_tables batches), [`ethtool`] (offload
+//!   features), [`sysctl`], [`command`] (processes of nodes).
+//! * What one command works with ([`context::Context`]): [`resolve`] turns a step's
+//!   symbolic namespace into an open one, [`places`] keeps it with its sockets for the
+//!   run; the [`engine`] sends rtnetlink requests in batches per namespace, matches
+//!   the kernel's acks to steps and keeps the journal; [`observe`] reads namespaces
+//!   back; [`planned`] is what the plan creates, [`differences`] what differs from it;
+//!   [`state`] records what was done, under the project's lock. Errors are [`error`]'s.
+//! * The [`families`] of kernel objects, each owning its steps' requests, "already in
+//!   place?" checks, repairs and undos through one trait ([`action::Action`]);
+//!   [`families::action`] routes each plan operation to its family.
+//! * [`steps`]: one step the same way for every command (namespaces, check, carry out,
+//!   undo). [`features`] names the kernel feature a refused step lacks.
+//! * The commands, peers over all of that: [`apply`] (one unit at a time, with
+//!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`].
+//!
+//! The ownership marks conlink leaves on the system are named in [`names`].
 
+pub mod action;
 pub mod apply;
 pub mod command;
+pub mod context;
 pub mod destroy;
+pub mod differences;
 pub mod engine;
 pub mod error;
 pub mod ethtool;
 pub mod exec;
+pub mod families;
 pub mod features;
-pub mod host_ops;
 pub mod interrupt;
 pub mod names;
 pub mod netlink;
@@ -24,11 +40,13 @@ pub mod netns;
 pub mod nft;
 pub mod observe;
 pub mod places;
+pub mod planned;
 pub mod resolve;
 pub mod state;
 pub mod status;
+pub mod steps;
 pub mod sysctl;
 #[doc(hidden)]
 pub mod testing;
 
-pub use error::KernelError;
+pub use netlink::KernelError;

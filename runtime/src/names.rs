@@ -21,7 +21,7 @@ pub fn node_ns_prefix(project: &str) -> String {
 }
 
 /// The ownership mark: the alias every interface conlink creates carries, and the
-/// alias of the loopback of every namespace it creates (plan.md, "Owned").
+/// alias of the loopback of every namespace it creates (docs/plan.md, "Ownership").
 pub fn mark(project: &str) -> String {
     format!("conlink:{project}")
 }

@@ -165,8 +165,8 @@ pub fn identity(ns: &File) -> io::Result<(u64, u64)> {
 /// Moves this process into the machine's mount namespace when it runs in another
 /// one, so that namespaces it pins under `/run/netns` outlive it.
 ///
-/// `ip netns exec H conlink apply` (plan.md: how tests put several hosts on one
-/// machine) runs conlink in a private mount namespace whose `/run/netns` is a slave of
+/// `ip netns exec H conlink apply` (docs/plan.md, "Namespaces": how tests put several
+/// hosts on one machine) runs conlink in a private mount namespace whose `/run/netns` is a slave of
 /// the machine's: a pin made there would vanish when conlink exits, and the node
 /// namespaces with it. The machine's mount namespace is pid 1's; where pid 1 cannot be
 /// looked at (a sandbox), the parent's (`ip netns exec` replaced itself with conlink,

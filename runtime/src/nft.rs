@@ -9,7 +9,7 @@
 //! and rules).
 //!
 //! Why not run `nft -f`: conlink executes its plan through kernel interfaces, not
-//! processes (plan.md), and it is cheaper: on the test machine one batch for a table
+//! processes (docs/plan.md, "Properties"), and it is cheaper: on the test machine one batch for a table
 //! with two chains and five rules took ~0.17 ms, one `nft add table` process ~17 ms.
 //! Why not libnftnl or a crate around it: licences (GPL) and a C dependency, for the
 //! five expression types conlink needs. The messages are built here from the kernel's
@@ -17,9 +17,11 @@
 //! generates for the same rule (`nft/expr.rs`), so `nft list table` reads conlink's
 //! tables back in nft's own syntax.
 //!
-//! The executor opens the socket with [`socket`] inside the step's namespace (a netlink
-//! socket stays bound to the namespace it was opened in) and calls [`add_table`] /
-//! [`del_table`]; [`list_tables`] and [`table_rule_counts`] read back for status.
+//! Each namespace's socket is opened with [`socket`] inside it, once per run (a netlink
+//! socket stays bound to the namespace it was opened in: `crate::places::Place::nft`);
+//! the nft family (`crate::families::nft`) calls [`add_table`] / [`del_table`], and
+//! [`list_tables`] to tell whether a table is in place; [`table_rule_counts`] reads a
+//! table back.
 
 mod expr;
 mod wire;
@@ -27,9 +29,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-use crate::error::KernelError;
-use crate::netlink::socket::first_error;
-use crate::netlink::Socket;
+use crate::netlink::{self, first_error, KernelError, Socket};
 use compiler::plan::{NftChain, NftFamily};
 use rtnetlink::sys::protocols::NETLINK_NETFILTER;
 use std::net::Ipv4Addr;
@@ -56,6 +56,13 @@ pub enum NftError {
         at: String,
         error: KernelError,
         hint: Option<String>,
+    },
+    /// The batch could not be sent, or its answers not read.
+    #[error("nft table {table}: {at}: {error}")]
+    Socket {
+        table: String,
+        at: String,
+        error: netlink::Error,
     },
     /// A rule refers to conlink's external interface or address, but none is known
     /// (conlink has no external interface here, or the caller did not resolve it).
@@ -109,7 +116,7 @@ pub fn add_table(
 
 /// Deletes `table` with its chains and rules. A missing table is `ENOENT`; the
 /// caller decides whether that counts as done ([`KernelError::is_gone`]).
-pub fn del_table(sock: &mut Socket, family: NftFamily, table: &str) -> Result<(), KernelError> {
+pub fn del_table(sock: &mut Socket, family: NftFamily, table: &str) -> Result<(), netlink::Error> {
     let mut body = Body::new(nfproto(family));
     body.str(NFTA_TABLE_NAME, table);
     let msg = Message {
@@ -124,7 +131,7 @@ pub fn del_table(sock: &mut Socket, family: NftFamily, table: &str) -> Result<()
 
 /// The tables of the namespace in the `ip`, `ip6` and `inet` families, in the
 /// kernel's order (other families, e.g. `netdev` or `bridge`, are left out).
-pub fn list_tables(sock: &mut Socket) -> Result<Vec<(NftFamily, String)>, KernelError> {
+pub fn list_tables(sock: &mut Socket) -> Result<Vec<(NftFamily, String)>, netlink::Error> {
     let mut tables = Vec::new();
     dump(
         sock,
@@ -149,7 +156,7 @@ pub fn table_rule_counts(
     sock: &mut Socket,
     family: NftFamily,
     table: &str,
-) -> Result<Vec<(String, usize)>, KernelError> {
+) -> Result<Vec<(String, usize)>, netlink::Error> {
     get_table(sock, family, table)?;
     let mut counts: Vec<(String, usize)> = Vec::new();
     dump(
@@ -305,9 +312,9 @@ fn rule_message(
 /// other message is sent with `NLM_F_ACK`, and the kernel acks all of them after
 /// the batch ran, even those it carried out before a later one failed and the whole
 /// batch was undone: only "every ack is success" means the batch was applied.
-fn send_batch(sock: &mut Socket, msgs: &[Message]) -> Result<(), (Option<usize>, KernelError)> {
+fn send_batch(sock: &mut Socket, msgs: &[Message]) -> Result<(), (Option<usize>, netlink::Error)> {
     // Anything queued before goes on its own, so the batch is alone in its sendmsg.
-    first_error(sock.flush().map_err(|e| (None, e.into()))?).map_err(|e| (None, e))?;
+    first_error(sock.flush().map_err(|e| (None, e.into()))?).map_err(|e| (None, e.into()))?;
     let marker = Body::batch_marker();
     sock.queue_unacked(NFNL_MSG_BATCH_BEGIN, 0, marker.as_bytes());
     let seqs: Vec<u32> = msgs
@@ -315,10 +322,10 @@ fn send_batch(sock: &mut Socket, msgs: &[Message]) -> Result<(), (Option<usize>,
         .map(|m| sock.queue_raw(m.msg_type, m.flags, m.body.as_bytes()))
         .collect();
     sock.queue_unacked(NFNL_MSG_BATCH_END, 0, marker.as_bytes());
-    let acks = sock.flush().map_err(|e| (None, KernelError::from(e)))?;
+    let acks = sock.flush().map_err(|e| (None, e.into()))?;
     for (seq, result) in acks {
         if let Err(e) = result {
-            return Err((seqs.iter().position(|s| *s == seq), e));
+            return Err((seqs.iter().position(|s| *s == seq), e.into()));
         }
     }
     Ok(())
@@ -331,14 +338,19 @@ fn kernel_error(
     table: &str,
     batch: &[Message],
     failed: Option<usize>,
-    error: KernelError,
+    error: netlink::Error,
 ) -> NftError {
     let msg = failed.and_then(|i| batch.get(i));
-    NftError::Kernel {
-        table: table_label(family, table),
-        at: msg.map_or_else(|| "send batch".to_string(), |m| m.at.clone()),
-        hint: msg.and_then(|m| hint(&m.what, error.errno)),
-        error,
+    let table = table_label(family, table);
+    let at = msg.map_or_else(|| "send batch".to_string(), |m| m.at.clone());
+    match error {
+        netlink::Error::Kernel(error) => NftError::Kernel {
+            table,
+            at,
+            hint: msg.and_then(|m| hint(&m.what, error.errno)),
+            error,
+        },
+        error => NftError::Socket { table, at, error },
     }
 }
 
@@ -382,7 +394,7 @@ fn fmt_hint(hint: &Option<String>) -> String {
 }
 
 /// Asks for one table: `ENOENT` if it is not there.
-fn get_table(sock: &mut Socket, family: NftFamily, table: &str) -> Result<(), KernelError> {
+fn get_table(sock: &mut Socket, family: NftFamily, table: &str) -> Result<(), netlink::Error> {
     let mut body = Body::new(nfproto(family));
     body.str(NFTA_TABLE_NAME, table);
     // A plain get answers with the table and then, asked for with NLM_F_ACK, an ack,
@@ -399,7 +411,7 @@ fn dump(
     body: Body,
     answer: u16,
     mut each: impl FnMut(&Reply),
-) -> Result<(), KernelError> {
+) -> Result<(), netlink::Error> {
     let request = wire::request(msg_type(msg), NLM_F_DUMP, &body);
     sock.dump_raw_with(request, |bytes| match Reply::parse(bytes) {
         Some(reply) if reply.msg_type == msg_type(answer) => each(&reply),

@@ -1,48 +1,58 @@
-//! Reading back what a namespace holds, and comparing it with a plan step.
+//! Reading back what is on the system: the links, addresses and routes of a namespace,
+//! and which pinned namespaces are conlink's.
 //!
-//! A [`Snapshot`] is taken once per run of every namespace that existed before the
-//! run (namespaces the run creates start empty, so nothing in them can already be in
-//! place). [`check`] says whether one step's effect is already there — the basis of
-//! convergence (`apply` changes only what differs) and of `status`.
+//! A [`Snapshot`] is taken once per run of every namespace that existed before the run
+//! (namespaces the run creates start empty, so nothing in them can already be in
+//! place). The families compare their steps with it (`crate::families`): the basis of
+//! convergence (`apply` changes only what differs) and of `status`. Here is only what
+//! the kernel said, parsed: the dump requests and the parts of each answer conlink
+//! compares. What a family reads for itself alone (tc qdiscs and filters, nft tables,
+//! sysctls, ethtool features) it reads itself, when a step asks.
 
-use crate::error::KernelError;
-use crate::netlink::{addr, link, route, Socket};
-use compiler::plan::{LinkSpec, Mac, Op};
+use crate::names;
+use crate::netlink::{self, Socket};
+use crate::netns;
+use compiler::plan::Mac;
 use ipnet::IpNet;
-use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage, Prop};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::net::IpAddr;
+use std::path::Path;
 
 /// Links, addresses and routes of one namespace.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub links: Vec<link::LinkInfoRead>,
+    pub links: Vec<LinkRead>,
     pub addrs: Vec<(u32, IpNet)>,
-    pub routes: Vec<route::RouteRead>,
+    pub routes: Vec<RouteRead>,
 }
 
 impl Snapshot {
-    pub fn take(sock: &mut Socket) -> Result<Snapshot, KernelError> {
+    pub fn take(sock: &mut Socket) -> Result<Snapshot, netlink::Error> {
         let mut s = Snapshot::default();
-        sock.dump_each(link::dump(), |m| {
+        sock.dump_each(dump_links(), |m| {
             if let RouteNetlinkMessage::NewLink(m) = m {
-                s.links.push(link::read(&m));
+                s.links.push(read_link(&m));
             }
         })?;
-        sock.dump_each(addr::dump(), |m| {
+        sock.dump_each(dump_addrs(), |m| {
             if let RouteNetlinkMessage::NewAddress(m) = m {
-                s.addrs.extend(addr::read(&m));
+                s.addrs.extend(read_addr(&m));
             }
         })?;
         for v6 in [false, true] {
-            sock.dump_each(route::dump(v6), |m| {
+            sock.dump_each(dump_routes(v6), |m| {
                 if let RouteNetlinkMessage::NewRoute(m) = m {
-                    s.routes.extend(route::read(&m));
+                    s.routes.extend(read_route(&m));
                 }
             })?;
         }
         Ok(s)
     }
 
-    pub fn link(&self, name: &str) -> Option<&link::LinkInfoRead> {
+    pub fn link(&self, name: &str) -> Option<&LinkRead> {
         self.links.iter().find(|l| l.name == name)
     }
 
@@ -50,182 +60,224 @@ impl Snapshot {
         self.link(name).map(|l| l.index)
     }
 
-    /// Whether `route` goes through `dev`: same destination, table and gateway, and
-    /// the same metric when the route names one.
-    pub fn has_route(&self, dev: &str, route: &compiler::plan::Route) -> bool {
-        let Some(i) = self.index_of(dev) else {
-            return false;
-        };
-        let table = route.table.map_or(254, |t| t.0);
-        self.routes.iter().any(|r| {
-            r.oif == Some(i)
-                && r.dst == route.dst
-                && r.table == table
-                && r.via == route.via
-                && (route.metric.is_none() || r.metric == route.metric)
-        })
+    /// The name of the interface with ifindex `index`.
+    pub fn name_of(&self, index: u32) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|l| l.index == index)
+            .map(|l| l.name.as_str())
+    }
+
+    /// Whether the loopback carries ownership mark `mark` (a namespace conlink made).
+    pub fn loopback_marked(&self, mark: &str) -> bool {
+        self.link("lo")
+            .is_some_and(|l| l.alias.as_deref() == Some(mark))
     }
 }
 
-/// One way the system differs from a step.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Diff {
-    /// The step's object is not there.
-    Missing,
-    /// It is there with another value: (what, planned, found).
-    Different(String, String, String),
+// ---------------------------------------------------------------------------------
+// Links.
+
+/// What conlink reads back of an interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkRead {
+    pub index: u32,
+    pub name: String,
+    pub kind: Option<String>,
+    pub mtu: Option<u32>,
+    pub mac: Option<Mac>,
+    pub up: bool,
+    pub master: Option<u32>,
+    pub group: Option<u32>,
+    pub alias: Option<String>,
+    pub altnames: Vec<String>,
 }
 
-/// What checking a step against a snapshot found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Check {
-    /// Already in place.
-    InPlace,
-    /// Not in place; each difference.
-    Differs(Vec<Diff>),
-    /// Something with the step's name is there that conlink did not create.
-    Foreign(String),
-    /// This kind of step is checked elsewhere (sysctl, ethtool, tc, nft, commands).
-    Elsewhere,
+/// RTM_GETLINK dump request.
+pub fn dump_links() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(LinkMessage::default())
 }
 
-fn mac_text(m: Option<Mac>) -> String {
-    m.map_or_else(|| "-".into(), |m| m.to_string())
+/// RTM_GETLINK for one interface (send it with [`Socket::get`]).
+pub fn get_link(index: u32) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    RouteNetlinkMessage::GetLink(m)
 }
 
-/// Checks a netlink-level step run in namespace `here` (whose snapshot is `s`);
-/// `other` gives the snapshot of another namespace (a link's target or veth peer).
-pub fn check<'a>(
-    op: &Op,
-    s: &Snapshot,
-    mark: &str,
-    other: impl Fn(&compiler::plan::Ns) -> Option<&'a Snapshot>,
-) -> Check {
-    match op {
-        Op::LinkAdd {
-            name,
-            netns,
-            mtu,
-            mac,
-            master,
-            up,
-            spec,
-            ..
-        } => {
-            let target = match netns {
-                Some(ns) => match other(ns) {
-                    Some(t) => t,
-                    None => return Check::Differs(vec![Diff::Missing]),
-                },
-                None => s,
-            };
-            let Some(l) = target.link(name) else {
-                return Check::Differs(vec![Diff::Missing]);
-            };
-            if l.alias.as_deref() != Some(mark) {
-                return Check::Foreign(format!(
-                    "interface {name} exists and is not conlink's (its alias is {})",
-                    l.alias
-                        .as_deref()
-                        .map_or("unset".to_string(), |a| format!("{a:?}"))
-                ));
+/// Reads the parts of a dumped RTM_NEWLINK message that conlink compares.
+pub fn read_link(m: &LinkMessage) -> LinkRead {
+    let mut out = LinkRead {
+        index: m.header.index,
+        up: m.header.flags.contains(LinkFlags::Up),
+        ..Default::default()
+    };
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => out.name = n.clone(),
+            LinkAttribute::Mtu(v) => out.mtu = Some(*v),
+            LinkAttribute::Address(b) if b.len() == 6 => {
+                out.mac = Some(Mac([b[0], b[1], b[2], b[3], b[4], b[5]]))
             }
-            let mut diffs = Vec::new();
-            if mtu.is_some() && l.mtu != *mtu {
-                diffs.push(Diff::Different(
-                    format!("mtu of {name}"),
-                    mtu.map_or("-".into(), |m| m.to_string()),
-                    l.mtu.map_or("-".into(), |m| m.to_string()),
-                ));
-            }
-            if mac.is_some() && l.mac != *mac {
-                diffs.push(Diff::Different(
-                    format!("mac of {name}"),
-                    mac_text(*mac),
-                    mac_text(l.mac),
-                ));
-            }
-            if *up && !l.up {
-                diffs.push(Diff::Different(
-                    format!("state of {name}"),
-                    "up".into(),
-                    "down".into(),
-                ));
-            }
-            if let Some(m) = master {
-                let current = l
-                    .master
-                    .and_then(|i| target.links.iter().find(|x| x.index == i));
-                if current.map(|x| x.name.as_str()) != Some(m.as_str()) {
-                    diffs.push(Diff::Different(
-                        format!("master of {name}"),
-                        m.clone(),
-                        current.map_or("none".into(), |x| x.name.clone()),
-                    ));
-                }
-            }
-            if let LinkSpec::Veth { peer } = spec.as_ref() {
-                match other(&peer.netns).and_then(|p| p.link(&peer.name)) {
-                    None => diffs.push(Diff::Different(
-                        format!("veth peer {} in {}", peer.name, peer.netns),
-                        "present".into(),
-                        "missing".into(),
-                    )),
-                    Some(p) => {
-                        if peer.mtu.is_some() && p.mtu != peer.mtu {
-                            diffs.push(Diff::Different(
-                                format!("mtu of {} in {}", peer.name, peer.netns),
-                                peer.mtu.map_or("-".into(), |m| m.to_string()),
-                                p.mtu.map_or("-".into(), |m| m.to_string()),
-                            ));
-                        }
-                        if peer.mac.is_some() && p.mac != peer.mac {
-                            diffs.push(Diff::Different(
-                                format!("mac of {} in {}", peer.name, peer.netns),
-                                mac_text(peer.mac),
-                                mac_text(p.mac),
-                            ));
-                        }
+            LinkAttribute::Controller(v) => out.master = Some(*v),
+            LinkAttribute::Group(v) => out.group = Some(*v),
+            LinkAttribute::IfAlias(s) => out.alias = Some(s.clone()),
+            LinkAttribute::PropList(props) => {
+                for p in props {
+                    if let Prop::AltIfName(n) = p {
+                        out.altnames.push(n.clone());
                     }
                 }
             }
-            if diffs.is_empty() {
-                Check::InPlace
-            } else {
-                Check::Differs(diffs)
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    if let LinkInfo::Kind(k) = i {
+                        out.kind = Some(k.to_string());
+                    }
+                }
             }
+            _ => {}
         }
-        Op::LinkUp { dev } => match s.link(dev) {
-            None => Check::Differs(vec![Diff::Missing]),
-            Some(l) if l.up => Check::InPlace,
-            Some(_) => Check::Differs(vec![Diff::Different(
-                format!("state of {dev}"),
-                "up".into(),
-                "down".into(),
-            )]),
-        },
-        Op::LinkSetMaster { dev, master } => match (s.link(dev), s.index_of(master)) {
-            (Some(l), Some(m)) if l.master == Some(m) => Check::InPlace,
-            (Some(l), _) => Check::Differs(vec![Diff::Different(
-                format!("master of {dev}"),
-                master.clone(),
-                l.master
-                    .and_then(|i| s.links.iter().find(|x| x.index == i))
-                    .map_or("none".into(), |x| x.name.clone()),
-            )]),
-            (None, _) => Check::Differs(vec![Diff::Missing]),
-        },
-        Op::AddrAdd { dev, addr } => match s.index_of(dev) {
-            Some(i) if s.addrs.contains(&(i, *addr)) => Check::InPlace,
-            _ => Check::Differs(vec![Diff::Missing]),
-        },
-        Op::RouteAdd { dev, route } => {
-            if s.has_route(dev, route) {
-                Check::InPlace
-            } else {
-                Check::Differs(vec![Diff::Missing])
-            }
-        }
-        _ => Check::Elsewhere,
     }
+    out
+}
+
+/// Every interface of the socket's namespace.
+pub fn links(sock: &mut Socket) -> Result<Vec<LinkRead>, netlink::Error> {
+    let mut out = Vec::new();
+    sock.dump_each(dump_links(), |m| {
+        if let RouteNetlinkMessage::NewLink(m) = m {
+            out.push(read_link(&m));
+        }
+    })?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------
+// Addresses.
+
+/// RTM_GETADDR dump request (all families).
+pub fn dump_addrs() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetAddress(AddressMessage::default())
+}
+
+/// The interface and address of a dumped RTM_NEWADDR message.
+pub fn read_addr(m: &AddressMessage) -> Option<(u32, IpNet)> {
+    let addr = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(a) => Some(*a),
+        _ => None,
+    });
+    let addr = addr.or_else(|| {
+        m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(a) => Some(*a),
+            _ => None,
+        })
+    })?;
+    IpNet::new(addr, m.header.prefix_len)
+        .ok()
+        .map(|net| (m.header.index, net))
+}
+
+// ---------------------------------------------------------------------------------
+// Routes.
+
+/// RTM_GETROUTE dump request for one family.
+pub fn dump_routes(v6: bool) -> RouteNetlinkMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    RouteNetlinkMessage::GetRoute(m)
+}
+
+/// The parts of a dumped route conlink compares: (oif, table, destination, gateway, metric).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteRead {
+    pub oif: Option<u32>,
+    pub table: u32,
+    /// Who added it (`rtm_protocol`): 2 is the kernel itself, 9 router advertisements.
+    pub protocol: u8,
+    pub dst: ipnet::IpNet,
+    pub via: Option<IpAddr>,
+    pub metric: Option<u32>,
+    pub src: Option<IpAddr>,
+}
+
+pub fn read_route(m: &RouteMessage) -> Option<RouteRead> {
+    let v6 = m.header.address_family == AddressFamily::Inet6;
+    let mut table = u32::from(m.header.table);
+    let mut dst = None;
+    let mut out = RouteRead {
+        oif: None,
+        table,
+        protocol: u8::from(m.header.protocol),
+        dst: if v6 {
+            "::/0".parse().ok()?
+        } else {
+            "0.0.0.0/0".parse().ok()?
+        },
+        via: None,
+        metric: None,
+        src: None,
+    };
+    let addr = |a: &RouteAddress| match a {
+        RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    };
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Oif(i) => out.oif = Some(*i),
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(d) => dst = addr(d),
+            RouteAttribute::Gateway(g) => out.via = addr(g),
+            RouteAttribute::Priority(p) => out.metric = Some(*p),
+            RouteAttribute::PrefSource(s) => out.src = addr(s),
+            _ => {}
+        }
+    }
+    out.table = table;
+    if let Some(d) = dst {
+        out.dst = ipnet::IpNet::new(d, m.header.destination_prefix_length).ok()?;
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------
+// Namespaces.
+
+/// Pinned namespaces of `project` whose loopback carries the project's mark: the node
+/// namespaces, then conlink's own.
+pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
+    let own = names::conlink_ns(project);
+    let mut out = Vec::new();
+    let mut candidates =
+        netns::list_pinned(dir, &names::node_ns_prefix(project)).unwrap_or_default();
+    candidates.push(own.clone());
+    for name in candidates {
+        let Ok(file) = netns::open(&dir.join(&name)) else {
+            continue;
+        };
+        // Only the loopback (ifindex 1) is asked for: a namespace may hold
+        // thousands of interfaces.
+        let marked = netns::enter(&file, || -> Result<bool, netlink::Error> {
+            let mut sock = Socket::route()?;
+            Ok(sock
+                .get(get_link(1))?
+                .into_iter()
+                .filter_map(|m| match m {
+                    RouteNetlinkMessage::NewLink(m) => Some(read_link(&m)),
+                    _ => None,
+                })
+                .any(|l| l.index == 1 && l.alias.as_deref() == Some(mark)))
+        });
+        if let Ok(Ok(true)) = marked {
+            out.push(name);
+        }
+    }
+    // Nodes first, conlink's own namespace last.
+    out.sort_by_key(|n| (n == &own, n.clone()));
+    out
 }

@@ -1,9 +1,12 @@
-//! Resolving a step's symbolic namespace (plan.md: `conlink`, `host`, `node:NAME`,
-//! `container:NAME`, `service:NAME#I`) to an open namespace.
+//! Resolving a step's symbolic namespace (docs/plan.md, "Namespaces": `conlink`,
+//! `host`, `node:NAME`, `container:NAME`, `service:NAME#I`) to an open namespace.
 //!
-//! Each kind of target is one [`Resolver`]. This runtime knows nodes; the
-//! container engines add one more resolver for `container:` and `service:` symbols.
+//! Each kind of target is one [`Resolver`]. This runtime knows nodes; the container
+//! engines add one more resolver for `container:` and `service:` symbols (its units
+//! wait until their container runs, then apply and remove one at a time:
+//! `crate::apply::Applying::unit`, `crate::destroy::remove_unit`).
 
+use crate::error::NsError;
 use crate::names;
 use crate::netns;
 use compiler::plan::Ns;
@@ -26,10 +29,10 @@ pub enum Resolution {
 }
 
 pub trait Resolver {
-    fn resolve(&self, ns: &Ns) -> io::Result<Resolution>;
+    fn resolve(&self, ns: &Ns) -> Result<Resolution, NsError>;
 }
 
-/// Where conlink's own namespace is (plan.md, "Namespaces"). Recorded in the state
+/// Where conlink's own namespace is (docs/plan.md, "Namespaces"). Recorded in the state
 /// file as `own` or `current`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,7 +53,7 @@ pub struct NodeResolver {
 }
 
 impl NodeResolver {
-    fn pinned(&self, name: String) -> io::Result<Resolution> {
+    fn pinned(&self, ns: &Ns, name: String) -> Result<Resolution, NsError> {
         let path = self.netns_dir.join(&name);
         match netns::open(&path) {
             Ok(file) if is_nsfs(&file) => Ok(Resolution::Ready {
@@ -61,26 +64,34 @@ impl NodeResolver {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 Ok(Resolution::Absent { pinned: name })
             }
-            Err(e) => Err(e),
+            Err(source) => Err(NsError::Io {
+                ns: ns.clone(),
+                doing: "open",
+                source,
+            }),
         }
+    }
+
+    /// The namespace conlink was started in, for `ns`.
+    fn started_in(&self, ns: &Ns) -> Result<Resolution, NsError> {
+        let file = self.host.try_clone().map_err(|source| NsError::Io {
+            ns: ns.clone(),
+            doing: "open",
+            source,
+        })?;
+        Ok(Resolution::Ready { file, pinned: None })
     }
 }
 
 impl Resolver for NodeResolver {
-    fn resolve(&self, ns: &Ns) -> io::Result<Resolution> {
+    fn resolve(&self, ns: &Ns) -> Result<Resolution, NsError> {
         match ns {
-            Ns::Host => Ok(Resolution::Ready {
-                file: self.host.try_clone()?,
-                pinned: None,
-            }),
+            Ns::Host => self.started_in(ns),
             Ns::Conlink => match self.conlink {
-                ConlinkNs::Current => Ok(Resolution::Ready {
-                    file: self.host.try_clone()?,
-                    pinned: None,
-                }),
-                ConlinkNs::Own => self.pinned(names::conlink_ns(&self.project)),
+                ConlinkNs::Current => self.started_in(ns),
+                ConlinkNs::Own => self.pinned(ns, names::conlink_ns(&self.project)),
             },
-            Ns::Node(node) => self.pinned(names::node_ns(&self.project, node)),
+            Ns::Node(node) => self.pinned(ns, names::node_ns(&self.project, node)),
             Ns::Container(_) | Ns::Service(..) => Ok(Resolution::NotMine),
         }
     }
@@ -91,7 +102,7 @@ impl Resolver for NodeResolver {
 pub struct NoEngine;
 
 impl Resolver for NoEngine {
-    fn resolve(&self, ns: &Ns) -> io::Result<Resolution> {
+    fn resolve(&self, ns: &Ns) -> Result<Resolution, NsError> {
         Ok(match ns {
             Ns::Container(c) => Resolution::Waiting(format!("waiting for container {c}")),
             Ns::Service(s, i) => {

@@ -1,11 +1,13 @@
 //! The state file: what conlink created for a project, with the identities the
-//! kernel gave it at run time (plan.md, "Not in the plan"), and the lock that keeps
-//! two runs of one project apart.
+//! kernel gave it at run time (docs/plan.md, "What a plan is": what a plan does not
+//! hold), and the lock that keeps two runs of one project apart.
 //!
 //! `STATE_DIR/PROJECT/state.json` is rewritten atomically (write, then rename) after
 //! every apply. `destroy` uses it when present and the kernel's ownership marks when
 //! it is not.
 
+use crate::error::StateError;
+use crate::ethtool::Saved;
 use crate::resolve::ConlinkNs;
 use compiler::plan::{Ns, Op};
 use serde::{Deserialize, Serialize};
@@ -61,7 +63,7 @@ pub enum Extra {
     /// The value a sysctl had before conlink set it.
     Sysctl { previous: String },
     /// The feature values an ethtool step found.
-    Ethtool { saved: serde_json::Value },
+    Ethtool { saved: Saved },
     /// A command conlink started.
     Command {
         pid: i32,
@@ -113,24 +115,29 @@ fn state_path(state_dir: &Path, project: &str) -> PathBuf {
 }
 
 /// Reads the state of `project`; `None` when there is none.
-pub fn load(state_dir: &Path, project: &str) -> io::Result<Option<State>> {
+pub fn load(state_dir: &Path, project: &str) -> Result<Option<State>, StateError> {
     let path = state_path(state_dir, project);
     let mut text = String::new();
-    match File::open(&path) {
-        Ok(mut f) => f.read_to_string(&mut text)?,
+    let read = match File::open(&path) {
+        Ok(mut f) => f.read_to_string(&mut text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: not a conlink state file: {e}", path.display()),
-        )
-    })
+    if let Err(source) = read {
+        return Err(StateError::Read { path, source });
+    }
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|source| StateError::Invalid { path, source })
 }
 
 /// Writes the state atomically.
-pub fn save(state_dir: &Path, state: &State) -> io::Result<()> {
+pub fn save(state_dir: &Path, state: &State) -> Result<(), StateError> {
+    let path = state_path(state_dir, &state.project);
+    write(state_dir, state).map_err(|source| StateError::Write { path, source })
+}
+
+fn write(state_dir: &Path, state: &State) -> io::Result<()> {
     let dir = project_dir(state_dir, &state.project);
     std::fs::create_dir_all(&dir)?;
     let tmp = dir.join("state.json.tmp");
@@ -142,9 +149,12 @@ pub fn save(state_dir: &Path, state: &State) -> io::Result<()> {
 }
 
 /// Removes the state of `project` (its logs stay for reading).
-pub fn remove(state_dir: &Path, project: &str) -> io::Result<()> {
-    match std::fs::remove_file(state_path(state_dir, project)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
+    let path = state_path(state_dir, project);
+    match std::fs::remove_file(&path) {
+        Err(source) if source.kind() != io::ErrorKind::NotFound => {
+            Err(StateError::Remove { path, source })
+        }
         _ => Ok(()),
     }
 }
@@ -157,6 +167,17 @@ pub struct ProjectLock {
 /// Takes the project's lock; when another run holds it, says so through `waiting`
 /// (with that run's pid) and waits for it.
 pub fn lock(
+    state_dir: &Path,
+    project: &str,
+    waiting: impl FnOnce(&str),
+) -> Result<ProjectLock, StateError> {
+    take_lock(state_dir, project, waiting).map_err(|source| StateError::Lock {
+        project: project.into(),
+        source,
+    })
+}
+
+fn take_lock(
     state_dir: &Path,
     project: &str,
     waiting: impl FnOnce(&str),

@@ -4,9 +4,12 @@
 
 use compiler::plan::Plan;
 use compiler::source::{SourceFile, SourceKind};
-use runtime::apply::{apply, Hooks, Settings};
+use runtime::apply::{apply, Hooks};
+use runtime::context::{Context, Settings};
+use runtime::destroy::remove_unit;
+use runtime::differences::Difference;
 use runtime::resolve::ConlinkNs;
-use runtime::status::{status, Difference};
+use runtime::status::status;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
 use std::path::PathBuf;
 use std::process::Command;
@@ -163,6 +166,77 @@ fn apply_converges_and_status_lists_each_difference() {
     assert!(again.nothing(), "destroy is idempotent: {again:?}");
 }
 
+/// One unit removed on its own (what `run` does when a container dies) takes exactly
+/// its objects and its records with it; the next `apply` puts back only that unit.
+#[test]
+fn removing_one_unit_undoes_its_steps_and_nothing_else() {
+    if !can_touch_kernel("converge::removing_one_unit_undoes_its_steps_and_nothing_else") {
+        return;
+    }
+    let project = unique("ru").replace('-', "x");
+    let plan = plan(&project);
+    let s = settings(&format!("conlink-unit-{project}"));
+    let host = TempNetns::new("ruhost").expect("test host namespace");
+    let (own, node_a, node_b) = (
+        format!("conlink.{project}"),
+        format!("conlink.{project}.a"),
+        format!("conlink.{project}.b"),
+    );
+    host.run(|| apply(&plan, &s, &Hooks::default()))
+        .expect("apply");
+    let links = |ns: &str| {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-o", "link", "show"])
+            .output()
+            .expect("ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(links(&own).contains(" b-eth0@"), "{}", links(&own));
+    assert!(links(&node_b).contains(" eth0@"), "{}", links(&node_b));
+    let unit_b = plan.units.iter().find(|u| u.id == "node:b").expect("unit");
+
+    let mut st = runtime::state::load(&s.state_dir, &project)
+        .expect("state")
+        .expect("a state file after apply");
+    let recorded = st.steps.len();
+    let problems = host.run(|| {
+        let mut cx = Context::new(&plan.project, &plan.mark, plan.group, &s).expect("context");
+        remove_unit(&mut cx, &mut st, "node:b")
+    });
+    assert!(problems.is_empty(), "{problems:?}");
+    runtime::state::save(&s.state_dir, &st).expect("save state");
+    assert!(st.steps.iter().all(|r| !r.id.starts_with("node:b/")));
+    assert!(st.steps.iter().any(|r| r.id.starts_with("node:a/")));
+    assert!(st.steps.len() < recorded);
+    // b's link is gone from both ends; a's is untouched.
+    assert!(!links(&own).contains(" b-eth0@"), "{}", links(&own));
+    assert!(!links(&node_b).contains(" eth0@"), "{}", links(&node_b));
+    assert!(links(&own).contains(" a-eth0@"), "{}", links(&own));
+    assert!(links(&node_a).contains(" eth0@"), "{}", links(&node_a));
+
+    // status misses exactly the unit's steps.
+    let found = host.run(|| status(&plan, &s)).expect("status");
+    let text: Vec<String> = found.differences.iter().map(|d| d.to_string()).collect();
+    assert!(!text.is_empty());
+    assert!(
+        text.iter().all(|t| t.starts_with("missing    node:b/")),
+        "{text:#?}"
+    );
+    // apply puts back that unit's steps, and only them.
+    let again = host
+        .run(|| apply(&plan, &s, &Hooks::default()))
+        .expect("apply again");
+    assert_eq!(again.executed, found.differences.len(), "{again:?}");
+    assert!(again.executed <= unit_b.steps.len(), "{again:?}");
+    let found = host.run(|| status(&plan, &s)).expect("status");
+    assert!(found.differences.is_empty(), "{:?}", found.differences);
+
+    let removed = host
+        .run(|| runtime::destroy::destroy(&project, &s))
+        .expect("destroy");
+    assert!(removed.problems.is_empty(), "{:?}", removed.problems);
+}
+
 /// A namespace pinned under conlink's name that conlink did not create (no ownership
 /// mark on its loopback) is never adopted, and `destroy` leaves it alone.
 #[test]
@@ -210,7 +284,8 @@ fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
         .expect("ip netns del");
 }
 
-/// Routes in every form config.md §4.1 accepts read back from the kernel as planned.
+/// Routes in every form the configuration accepts (docs/configuration.md, "String
+/// languages: route, netem, ethtool") read back from the kernel as planned.
 #[test]
 fn routes_in_every_form_read_back() {
     if !can_touch_kernel("converge::routes_in_every_form_read_back") {

@@ -11,10 +11,11 @@ use compiler::strings::netem::parse_netem;
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::tc::{TcActionAttribute, TcAttribute, TcFilterU32Option, TcOption};
 use rtnetlink::packet_route::RouteNetlinkMessage;
+use runtime::families::link::request::{self as link, NewLink};
+use runtime::families::tc::{self, NetemParams, ROOT};
 use runtime::features::missing_kernel_feature;
-use runtime::netlink::link::{self, NewLink};
-use runtime::netlink::tc::{self, NetemParams, ROOT};
-use runtime::netlink::Socket;
+use runtime::netlink::{self, KernelError, Socket};
+use runtime::observe;
 use runtime::testing::{can_touch_kernel, skip, TempNetns};
 use std::process::Command;
 
@@ -78,16 +79,17 @@ fn try_link(test: &str, spec: LinkSpec, kind: &str, feature: &str, what: &str) {
     .unwrap();
     match sock.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL) {
         Err(e) => {
+            let e = refusal(Err(e));
             let text = missing_kernel_feature(&link_op(name, &spec), &e);
             assert_eq!(text.as_deref(), Some(feature), "{e:?}");
             skip(test, &format!("kernel has no {what}: {e}"));
         }
         Ok(()) => {
-            let links = sock.dump(link::dump()).unwrap();
+            let links = sock.dump(observe::dump_links()).unwrap();
             let read = links
                 .iter()
                 .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewLink(l) => Some(link::read(l)),
+                    RouteNetlinkMessage::NewLink(l) => Some(observe::read_link(l)),
                     _ => None,
                 })
                 .find(|l| l.index == index)
@@ -230,6 +232,7 @@ fn netem_qdisc() {
     let request = tc::netem_qdisc_add(p0, &netem).unwrap();
     match sock.request(request, tc::ADD) {
         Err(e) => {
+            let e = refusal(Err(e));
             let text = missing_kernel_feature(&op, &e);
             assert_eq!(
                 text.as_deref(),
@@ -248,9 +251,7 @@ fn netem_qdisc() {
             assert_eq!(root.netem, Some(NetemParams::requested(&netem)));
             sock.request(tc::qdisc_del(p0, QdiscParent::Root), tc::DEL)
                 .unwrap();
-            let gone = sock
-                .request(tc::qdisc_del(p0, QdiscParent::Root), tc::DEL)
-                .unwrap_err();
+            let gone = refusal(sock.request(tc::qdisc_del(p0, QdiscParent::Root), tc::DEL));
             assert!(tc::is_gone(&gone), "{gone:?}");
         }
     }
@@ -307,11 +308,14 @@ fn classifier_and_action_refusals() {
         ),
     ] {
         match sock.request(renamed(classifier, action), tc::ADD) {
-            Err(e) => assert_eq!(
-                missing_kernel_feature(&redirect, &e).as_deref(),
-                Some(feature),
-                "{classifier}/{action}: {e:?}"
-            ),
+            Err(e) => {
+                let e = refusal(Err(e));
+                assert_eq!(
+                    missing_kernel_feature(&redirect, &e).as_deref(),
+                    Some(feature),
+                    "{classifier}/{action}: {e:?}"
+                )
+            }
             Ok(()) => {
                 skip(
                     test,
@@ -320,5 +324,13 @@ fn classifier_and_action_refusals() {
                 return;
             }
         }
+    }
+}
+
+/// The kernel's refusal of a request; any other failure fails the test.
+fn refusal(r: Result<(), netlink::Error>) -> KernelError {
+    match r {
+        Err(netlink::Error::Kernel(k)) => k,
+        other => panic!("expected the kernel to refuse the request, got {other:?}"),
     }
 }

@@ -2,7 +2,8 @@
 //! its node, read back from the kernel, and removed by `destroy` while the parent stays.
 
 use compiler::source::{SourceFile, SourceKind};
-use runtime::apply::{apply, Hooks, Settings};
+use runtime::apply::{apply, Hooks};
+use runtime::context::Settings;
 use runtime::resolve::ConlinkNs;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
 use std::process::Command;

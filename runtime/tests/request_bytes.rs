@@ -29,7 +29,7 @@
 //! the builders here use the same numbers), `nlmsg_pid` (0 on both sides), flags,
 //! lengths, padding, every value.
 //!
-//! Two netem requests differ from tc's on purpose (see `runtime::netlink::tc`), and
+//! Two netem requests differ from tc's on purpose (see `runtime::families::tc`), and
 //! the test states the difference exactly: the expected bytes are the fixture with
 //! one attribute added.
 
@@ -37,9 +37,9 @@ use compiler::plan::{LinkSpec, Mac, Ns, QdiscParent, VethPeer};
 use compiler::strings::netem::{parse_netem, Netem, Percent};
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use runtime::netlink::link::{self, NewLink, NewPeer};
-use runtime::netlink::socket::encode;
-use runtime::netlink::tc::{self, DistTable};
+use runtime::families::link::request::{self as link, NewLink, NewPeer};
+use runtime::families::tc::{self, DistTable};
+use runtime::netlink::encode;
 use runtime::testing::skip;
 use std::fmt::Write;
 use std::path::Path;
@@ -430,7 +430,7 @@ fn ingress_redirect_and_deletions_are_tcs() {
 }
 
 // ---------------------------------------------------------------------------------
-// Interfaces: runtime::netlink::link::add_message.
+// Interfaces: runtime::families::link::request::add_message.
 
 const GROUP: u32 = 1234;
 

@@ -33,8 +33,10 @@
 use compiler::interpolate::Env;
 use compiler::plan::{LinkSpec, Ns, Op, Plan, Step};
 use compiler::source::{SourceFile, SourceKind};
-use runtime::apply::{apply, ApplyError, Failure, Hooks, Report, Settings};
+use runtime::apply::{apply, ApplyError, Failure, Hooks, Report};
+use runtime::context::Settings;
 use runtime::destroy::{destroy, Removed};
+use runtime::error::StepError;
 use runtime::names;
 use runtime::netns;
 use runtime::resolve::ConlinkNs;
@@ -338,7 +340,7 @@ fn every_step(case: Case) -> Option<Failure> {
         (Err(ApplyError::Failed(f)), Expect::FailsAt { step, ns, says }) => {
             assert_eq!(f.step_id, step, "{}: {f}", case.name);
             assert_eq!(f.ns.to_string(), ns, "{}: {f}", case.name);
-            assert!(f.message.contains(says), "{}: {f}", case.name);
+            assert!(f.error.to_string().contains(says), "{}: {f}", case.name);
             assert_eq!(f.line, world.plan_line(&f.step_id), "{}", case.name);
             world.assert_rolled_back(&f, &baseline, "the natural failure");
             let pos = ids.iter().position(|i| *i == f.step_id).unwrap();
@@ -368,7 +370,7 @@ fn every_step(case: Case) -> Option<Failure> {
         assert_eq!(f.ns, world.step(id).ns, "{}: fail_at={k}: {f}", case.name);
         assert_eq!(f.line, world.plan_line(id), "{}: fail_at={k}", case.name);
         assert!(
-            f.message.contains("injected failure"),
+            matches!(f.error, StepError::Injected),
             "{}: fail_at={k}: {f}",
             case.name
         );
@@ -498,7 +500,7 @@ fn a_macvlan_without_its_parent_is_reported_with_the_step_and_the_missing_parent
         "{}",
         f.line
     );
-    assert!(f.message.contains("No such device"), "{f}");
+    assert!(f.error.to_string().contains("No such device"), "{f}");
 }
 
 // ---------------------------------------------------------------------------------

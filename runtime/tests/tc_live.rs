@@ -3,9 +3,8 @@
 //! `ip`; everything under test goes through conlink's own requests.
 
 use compiler::plan::QdiscParent;
-use runtime::netlink::socket::first_error;
-use runtime::netlink::tc::{self, INGRESS_HANDLE, INGRESS_PARENT};
-use runtime::netlink::Socket;
+use runtime::families::tc::{self, INGRESS_HANDLE, INGRESS_PARENT};
+use runtime::netlink::{self, first_error, KernelError, Socket};
 use runtime::testing::{can_touch_kernel, TempNetns};
 use std::process::Command;
 
@@ -139,9 +138,7 @@ fn a_patch_of_two_redirects_carries_traffic_and_reads_back() {
     assert!(!shown.contains("Sent 0 bytes 0 pkt"), "{shown}");
 
     // Adding again is refused: `add` never replaces.
-    let again = sock
-        .request(tc::ingress_qdisc_add(pa), tc::ADD)
-        .unwrap_err();
+    let again = refusal(sock.request(tc::ingress_qdisc_add(pa), tc::ADD));
     assert!(again.is_exists(), "{again}");
 
     // The undo steps: filter, then qdisc; repeating them counts as gone.
@@ -154,30 +151,30 @@ fn a_patch_of_two_redirects_carries_traffic_and_reads_back() {
     sock.request(tc::qdisc_del(pa, QdiscParent::Ingress), tc::DEL)
         .unwrap();
     assert_eq!(tc::redirect_of(&mut sock, pa).unwrap(), None);
-    let gone = sock
-        .request(tc::qdisc_del(pa, QdiscParent::Ingress), tc::DEL)
-        .unwrap_err();
+    let gone = refusal(sock.request(tc::qdisc_del(pa, QdiscParent::Ingress), tc::DEL));
     assert!(tc::is_gone(&gone), "{gone:?}");
     // Deleting the ingress qdisc takes its filters with it.
     sock.request(tc::qdisc_del(pb, QdiscParent::Ingress), tc::DEL)
         .unwrap();
     assert_eq!(tc::redirect_of(&mut sock, pb).unwrap(), None);
     // A root qdisc that is not there (a veth's default) is gone as well.
-    let gone = sock
-        .request(tc::qdisc_del(pa, QdiscParent::Root), tc::DEL)
-        .unwrap_err();
+    let gone = refusal(sock.request(tc::qdisc_del(pa, QdiscParent::Root), tc::DEL));
     assert!(gone.is_gone(), "{gone:?}");
     // So is the filter of a device whose ingress qdisc is gone.
-    let gone = sock
-        .request(tc::redirect_filter_del(pa), tc::DEL)
-        .unwrap_err();
+    let gone = refusal(sock.request(tc::redirect_filter_del(pa), tc::DEL));
     assert!(tc::is_gone(&gone), "{gone:?}");
     // With the ingress qdisc there and no filter, deleting the filters succeeds.
     sock.request(tc::ingress_qdisc_add(pa), tc::ADD).unwrap();
     sock.request(tc::redirect_filter_del(pa), tc::DEL).unwrap();
     // Errors that are not "gone" stay errors.
-    let wrong = sock
-        .request(tc::ingress_qdisc_add(pa), tc::ADD)
-        .unwrap_err();
+    let wrong = refusal(sock.request(tc::ingress_qdisc_add(pa), tc::ADD));
     assert!(!tc::is_gone(&wrong), "{wrong:?}");
+}
+
+/// The kernel's refusal of a request; any other failure fails the test.
+fn refusal(r: Result<(), netlink::Error>) -> KernelError {
+    match r {
+        Err(netlink::Error::Kernel(k)) => k,
+        other => panic!("expected the kernel to refuse the request, got {other:?}"),
+    }
 }

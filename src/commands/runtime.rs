@@ -4,7 +4,8 @@ use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::Outcome;
 use compiler::plan::Plan;
-use runtime::apply::{ApplyError, Hooks, Settings};
+use runtime::apply::{ApplyError, Hooks};
+use runtime::context::Settings;
 use runtime::resolve::ConlinkNs;
 
 /// Runtime settings from the common options.

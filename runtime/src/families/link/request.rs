@@ -1,11 +1,17 @@
-//! rtnetlink requests for interfaces: `ip link add/del/set`.
+//! rtnetlink requests for interfaces (`ip link add/del/set`), and everything the runtime
+//! knows about each kind of interface: how to create it ([`add_message`]), which
+//! parent or peer it has ([`parent`], [`peer`]), the kernel feature it needs
+//! ([`feature`]) and whether it is created from another namespace than its own
+//! ([`made_from_elsewhere`]). A new kind of interface in the plan's `LinkSpec` is
+//! added here (docs/contributing.md, "Adding a link kind — runtime"); the compiler
+//! makes every `match` below fail until it is.
 //!
-//! Every request addresses interfaces by ifindex. conlink *chooses* the ifindex of
-//! each interface it creates (the kernel honours `ifi_index` in RTM_NEWLINK), so a
-//! whole batch — create, enslave, address, up — can be written before the kernel has
-//! answered any of it: no request waits for a lookup of a just-created interface.
+//! Builders are pure: they take ifindexes (the engine gives them,
+//! `crate::engine::Engine::ifindex`) and return the message. `tests/request_bytes.rs`
+//! checks the bytes against what iproute2 sends for the same command.
 
-use compiler::plan::{LinkSpec, Mac};
+use crate::error::LinkError;
+use compiler::plan::{LinkSpec, Mac, VethPeer};
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     MacVlanMode, Prop,
@@ -30,7 +36,8 @@ pub struct NewLink<'a> {
     pub mac: Option<Mac>,
     pub group: u32,
     pub spec: &'a LinkSpec,
-    /// Ifindex of the parent (`link`) in the socket's namespace, for *vlan/*vtap.
+    /// Ifindex of the parent (`link`) in the socket's namespace, for *vlan/*vtap
+    /// ([`parent`]).
     pub parent: Option<u32>,
     /// The other end of a veth pair.
     pub peer: Option<NewPeer<'a>>,
@@ -50,15 +57,6 @@ pub struct NewPeer<'a> {
     pub mac: Option<Mac>,
     /// Transmit and receive queues of each end.
     pub queues: Option<u32>,
-}
-
-/// Why a link spec cannot be turned into a request.
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    #[error("unknown {kind} mode `{mode}`")]
-    Mode { kind: &'static str, mode: String },
-    #[error("{kind} needs its parent interface")]
-    NoParent { kind: &'static str },
 }
 
 /// RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL: `ip link add`.
@@ -234,19 +232,6 @@ pub fn set_master(index: u32, master: u32) -> RouteNetlinkMessage {
     RouteNetlinkMessage::SetLink(m)
 }
 
-/// `ip link set DEV alias TEXT`: conlink's ownership mark. The kernel ignores an alias
-/// in RTM_NEWLINK, so it is set right after creation.
-pub fn set_alias(index: u32, alias: &str) -> RouteNetlinkMessage {
-    let mut m = by_index(index);
-    m.attributes.push(LinkAttribute::IfAlias(alias.to_string()));
-    RouteNetlinkMessage::SetLink(m)
-}
-
-/// The alias attribute, to add to another request changing the same interface.
-pub fn alias_attribute(alias: &str) -> LinkAttribute {
-    LinkAttribute::IfAlias(alias.to_string())
-}
-
 /// `ip link set DEV mtu N`.
 pub fn set_mtu(index: u32, mtu: u32) -> RouteNetlinkMessage {
     let mut m = by_index(index);
@@ -271,64 +256,209 @@ pub fn add_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewLinkProp(m)
 }
 
-/// RTM_GETLINK for one interface (send it with [`Socket::get`](super::Socket::get)).
-pub fn get(index: u32) -> RouteNetlinkMessage {
-    RouteNetlinkMessage::GetLink(by_index(index))
+// ---------------------------------------------------------------------------------
+// What each kind of interface is.
+
+/// The interface a kind is created on top of, in the step's namespace (`link DEV`).
+pub fn parent(spec: &LinkSpec) -> Option<&str> {
+    match spec {
+        LinkSpec::Vlan { parent, .. }
+        | LinkSpec::Macvlan { parent, .. }
+        | LinkSpec::Macvtap { parent, .. }
+        | LinkSpec::Ipvlan { parent, .. }
+        | LinkSpec::Ipvtap { parent, .. } => Some(parent),
+        LinkSpec::Veth { .. }
+        | LinkSpec::Bridge
+        | LinkSpec::Dummy
+        | LinkSpec::Vxlan { .. }
+        | LinkSpec::Geneve { .. } => None,
+    }
 }
 
-/// RTM_GETLINK dump request.
-pub fn dump() -> RouteNetlinkMessage {
-    RouteNetlinkMessage::GetLink(LinkMessage::default())
+/// The other end, created in the same request (a veth pair).
+pub fn peer(spec: &LinkSpec) -> Option<&VethPeer> {
+    match spec {
+        LinkSpec::Veth { peer } => Some(peer),
+        LinkSpec::Bridge
+        | LinkSpec::Dummy
+        | LinkSpec::Vlan { .. }
+        | LinkSpec::Macvlan { .. }
+        | LinkSpec::Macvtap { .. }
+        | LinkSpec::Ipvlan { .. }
+        | LinkSpec::Ipvtap { .. }
+        | LinkSpec::Vxlan { .. }
+        | LinkSpec::Geneve { .. } => None,
+    }
 }
 
-/// What conlink reads back of an interface.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LinkInfoRead {
-    pub index: u32,
-    pub name: String,
-    pub kind: Option<String>,
-    pub mtu: Option<u32>,
-    pub mac: Option<Mac>,
-    pub up: bool,
-    pub master: Option<u32>,
-    pub group: Option<u32>,
-    pub alias: Option<String>,
-    pub altnames: Vec<String>,
+/// The kernel feature a kind needs, with the module that provides it (named when the
+/// kernel answers "Unknown device type").
+pub fn feature(spec: &LinkSpec) -> &'static str {
+    match spec {
+        LinkSpec::Veth { .. } => "veth pairs (veth)",
+        LinkSpec::Bridge => "bridges (bridge)",
+        LinkSpec::Dummy => "dummy interfaces (dummy)",
+        LinkSpec::Vlan { .. } => "vlan interfaces (8021q)",
+        LinkSpec::Macvlan { .. } => "macvlan interfaces (macvlan)",
+        LinkSpec::Macvtap { .. } => "macvtap interfaces (macvtap)",
+        LinkSpec::Ipvlan { .. } => "ipvlan interfaces (ipvlan)",
+        LinkSpec::Ipvtap { .. } => "ipvtap interfaces (ipvtap)",
+        LinkSpec::Vxlan { .. } => "vxlan tunnels (vxlan)",
+        LinkSpec::Geneve { .. } => "geneve tunnels (geneve)",
+    }
 }
 
-/// Reads the parts of a dumped RTM_NEWLINK message that conlink compares.
-pub fn read(m: &LinkMessage) -> LinkInfoRead {
-    let mut out = LinkInfoRead {
-        index: m.header.index,
-        up: m.header.flags.contains(LinkFlags::Up),
-        ..Default::default()
-    };
-    for a in &m.attributes {
-        match a {
-            LinkAttribute::IfName(n) => out.name = n.clone(),
-            LinkAttribute::Mtu(v) => out.mtu = Some(*v),
-            LinkAttribute::Address(b) if b.len() == 6 => {
-                out.mac = Some(Mac([b[0], b[1], b[2], b[3], b[4], b[5]]))
-            }
-            LinkAttribute::Controller(v) => out.master = Some(*v),
-            LinkAttribute::Group(v) => out.group = Some(*v),
-            LinkAttribute::IfAlias(s) => out.alias = Some(s.clone()),
-            LinkAttribute::PropList(props) => {
-                for p in props {
-                    if let Prop::AltIfName(n) = p {
-                        out.altnames.push(n.clone());
-                    }
-                }
-            }
-            LinkAttribute::LinkInfo(infos) => {
-                for i in infos {
-                    if let LinkInfo::Kind(k) = i {
-                        out.kind = Some(k.to_string());
-                    }
-                }
-            }
-            _ => {}
+/// The kind as the kernel names it (`IFLA_INFO_KIND`, what `ip -d link` shows).
+pub fn kernel_kind(spec: &LinkSpec) -> &'static str {
+    match spec {
+        LinkSpec::Veth { .. } => "veth",
+        LinkSpec::Bridge => "bridge",
+        LinkSpec::Dummy => "dummy",
+        LinkSpec::Vlan { .. } => "vlan",
+        LinkSpec::Macvlan { .. } => "macvlan",
+        LinkSpec::Macvtap { .. } => "macvtap",
+        LinkSpec::Ipvlan { .. } => "ipvlan",
+        LinkSpec::Ipvtap { .. } => "ipvtap",
+        LinkSpec::Vxlan { .. } => "vxlan",
+        LinkSpec::Geneve { .. } => "geneve",
+    }
+}
+
+/// Whether an interface of this kind, moved into another namespace, still holds on to
+/// the namespace it was created from (its parent, or its tunnel's UDP socket, is
+/// there): see `crate::action::Removal::CreatedFromElsewhere`.
+pub fn made_from_elsewhere(spec: &LinkSpec) -> bool {
+    match spec {
+        LinkSpec::Vlan { .. }
+        | LinkSpec::Macvlan { .. }
+        | LinkSpec::Macvtap { .. }
+        | LinkSpec::Ipvlan { .. }
+        | LinkSpec::Ipvtap { .. }
+        | LinkSpec::Vxlan { .. }
+        | LinkSpec::Geneve { .. } => true,
+        LinkSpec::Veth { .. } | LinkSpec::Bridge | LinkSpec::Dummy => false,
+    }
+}
+
+/// [`kernel_kind`] of the kinds [`made_from_elsewhere`], for `destroy` without a state
+/// file, which knows interfaces only as the kernel shows them.
+pub const MADE_FROM_ELSEWHERE: &[&str] = &[
+    "vxlan", "geneve", "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One interface of every kind, each named after its kind.
+    fn every_kind() -> Vec<LinkSpec> {
+        let parent = || "eth0".to_string();
+        let remote = "192.0.2.1".parse().unwrap();
+        let peer = VethPeer {
+            name: "p".into(),
+            netns: compiler::plan::Ns::Host,
+            mtu: None,
+            mac: None,
+            queues: None,
+        };
+        vec![
+            LinkSpec::Veth { peer },
+            LinkSpec::Bridge,
+            LinkSpec::Dummy,
+            LinkSpec::Vlan {
+                parent: parent(),
+                id: 5,
+            },
+            LinkSpec::Macvlan {
+                parent: parent(),
+                mode: None,
+            },
+            LinkSpec::Macvtap {
+                parent: parent(),
+                mode: None,
+            },
+            LinkSpec::Ipvlan {
+                parent: parent(),
+                mode: None,
+            },
+            LinkSpec::Ipvtap {
+                parent: parent(),
+                mode: None,
+            },
+            LinkSpec::Vxlan {
+                vni: 1,
+                remote,
+                dstport: 4789,
+            },
+            LinkSpec::Geneve {
+                vni: 1,
+                remote,
+                dstport: 6081,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_kinds_made_from_elsewhere_are_the_ones_destroy_looks_for() {
+        let kinds = every_kind();
+        let mut from_elsewhere: Vec<&str> = kinds
+            .iter()
+            .filter(|s| made_from_elsewhere(s))
+            .map(kernel_kind)
+            .collect();
+        from_elsewhere.sort_unstable();
+        let mut listed = MADE_FROM_ELSEWHERE.to_vec();
+        listed.sort_unstable();
+        assert_eq!(from_elsewhere, listed);
+        // Each has a parent or is a tunnel; nothing else does.
+        for s in &kinds {
+            let tunnel = matches!(s, LinkSpec::Vxlan { .. } | LinkSpec::Geneve { .. });
+            assert_eq!(
+                made_from_elsewhere(s),
+                parent(s).is_some() || tunnel,
+                "{s:?}"
+            );
         }
     }
-    out
+
+    #[test]
+    fn every_kind_is_built_with_its_kernel_kind() {
+        for spec in every_kind() {
+            let msg = add_message(&NewLink {
+                name: "x",
+                index: 7,
+                netns_fd: None,
+                mtu: None,
+                mac: None,
+                group: 1,
+                spec: &spec,
+                parent: parent(&spec).map(|_| 2),
+                peer: peer(&spec).map(|p| NewPeer {
+                    name: &p.name,
+                    index: 8,
+                    netns_fd: None,
+                    mtu: None,
+                    mac: None,
+                    queues: None,
+                }),
+                master: None,
+                up: false,
+            })
+            .unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+            let kinds: Vec<String> = msg
+                .attributes
+                .iter()
+                .filter_map(|a| match a {
+                    LinkAttribute::LinkInfo(infos) => Some(infos),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|i| match i {
+                    LinkInfo::Kind(k) => Some(k.to_string()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(kinds, [kernel_kind(&spec)], "{spec:?}");
+        }
+    }
 }

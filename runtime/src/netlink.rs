@@ -1,4 +1,4 @@
-//! A synchronous, batched netlink socket.
+//! Netlink: a synchronous, batched socket, and what the kernel answers on it.
 //!
 //! Why not the rtnetlink crate's async connection: conlink needs requests *pipelined*
 //! — many written with one `sendmsg(2)`, their acks read afterwards — and needs to
@@ -8,17 +8,95 @@
 //! socket may depend on them. Messages are still built with rtnetlink's packet crates.
 //!
 //! The socket asks for extended acks (`NETLINK_EXT_ACK`) so a failure carries the
-//! kernel's own text, and capped acks (`NETLINK_CAP_ACK`) so errors do not echo the
-//! whole request back.
+//! kernel's own text ([`KernelError`]), and capped acks (`NETLINK_CAP_ACK`) so errors
+//! do not echo the whole request back. What is sent is built elsewhere: the families
+//! build rtnetlink requests (`crate::families`), `crate::nft` builds nf_tables batches.
 
-use crate::error::KernelError;
 use rtnetlink::packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{protocols, Socket as SysSocket, SocketAddr};
+use std::fmt;
 use std::io;
 use std::os::fd::AsRawFd;
+
+/// An error the kernel returned for one request: its errno and, when the kernel gave
+/// one, its extended-ack message (the text `ip` prints after "Error:").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelError {
+    /// Positive errno value.
+    pub errno: i32,
+    /// Extended-ack text, if any.
+    pub ext_ack: Option<String>,
+}
+
+impl KernelError {
+    pub fn from_errno(errno: i32) -> KernelError {
+        KernelError {
+            errno,
+            ext_ack: None,
+        }
+    }
+
+    /// The errno of a failed system call, when it has one.
+    pub fn from_os(e: &io::Error) -> Option<KernelError> {
+        e.raw_os_error().map(KernelError::from_errno)
+    }
+
+    /// "Gone" errors: undoing something that no longer exists counts as success
+    /// (docs/plan.md, "Steps and inverses").
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self.errno,
+            libc::ENOENT | libc::ENODEV | libc::ESRCH | libc::EADDRNOTAVAIL
+        )
+    }
+
+    pub fn is_exists(&self) -> bool {
+        self.errno == libc::EEXIST
+    }
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = io::Error::from_raw_os_error(self.errno);
+        // The io::Error text ends with "(os error N)"; keep the kernel's wording first.
+        match &self.ext_ack {
+            Some(ack) => write!(f, "{ack} ({text})"),
+            None => write!(f, "{text}"),
+        }
+    }
+}
+
+impl std::error::Error for KernelError {}
+
+/// Why a netlink exchange (a dump, or a request sent on its own) failed: the kernel
+/// refused it, the socket failed, or the answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Kernel(#[from] KernelError),
+    #[error("netlink socket: {0}")]
+    Io(#[from] io::Error),
+    #[error("cannot parse the kernel's answer: {0}")]
+    Parse(String),
+}
+
+impl Error {
+    /// The kernel's answer, when the kernel refused.
+    pub fn kernel(&self) -> Option<&KernelError> {
+        match self {
+            Error::Kernel(k) => Some(k),
+            Error::Io(_) | Error::Parse(_) => None,
+        }
+    }
+
+    /// Whether the kernel said the object is not there ([`KernelError::is_gone`]).
+    pub fn is_gone(&self) -> bool {
+        self.kernel().is_some_and(KernelError::is_gone)
+    }
+}
 
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -158,10 +236,10 @@ impl Socket {
                 }
                 let idx = pending.binary_search(&seq).unwrap_or(usize::MAX);
                 if ty == NLMSG_ERROR && idx < got.len() && got[idx].is_none() {
-                    got[idx] = Some(parse_error(&self.inbuf[at + 16..at + len], flags));
+                    got[idx] = Some(parse_error(&self.inbuf[at + 16..at + len], flags)?);
                     left -= 1;
                 } else if ty == NLMSG_ERROR && unacked.binary_search(&seq).is_ok() {
-                    if let Err(e) = parse_error(&self.inbuf[at + 16..at + len], flags) {
+                    if let Err(e) = parse_error(&self.inbuf[at + 16..at + len], flags)? {
                         // The whole batch was refused: no other answer will come.
                         for slot in got.iter_mut().filter(|g| g.is_none()) {
                             *slot = Some(Err(e.clone()));
@@ -180,16 +258,13 @@ impl Socket {
 
     /// Sends one request on its own and waits for its ack (anything already queued
     /// is sent first; the first failure among them is returned).
-    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), KernelError> {
+    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), Error> {
         self.queue(msg, flags);
-        first_error(self.flush()?)
+        Ok(first_error(self.flush()?)?)
     }
 
     /// Runs a dump request and returns every message of the answer.
-    pub fn dump(
-        &mut self,
-        msg: RouteNetlinkMessage,
-    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+    pub fn dump(&mut self, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, Error> {
         self.fetch(msg, NLM_F_DUMP)
     }
 
@@ -199,7 +274,7 @@ impl Socket {
         &mut self,
         msg: RouteNetlinkMessage,
         mut each: impl FnMut(RouteNetlinkMessage),
-    ) -> Result<(), KernelError> {
+    ) -> Result<(), Error> {
         self.dump_raw_with(encode(msg, NLM_F_DUMP, 0), |bytes| {
             if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
                 if let NetlinkPayload::InnerMessage(inner) = m.payload {
@@ -210,10 +285,7 @@ impl Socket {
     }
 
     /// Asks for one object (e.g. one interface by ifindex) and returns the answer.
-    pub fn get(
-        &mut self,
-        msg: RouteNetlinkMessage,
-    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+    pub fn get(&mut self, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, Error> {
         self.fetch(msg, NLM_F_ACK)
     }
 
@@ -221,7 +293,7 @@ impl Socket {
         &mut self,
         msg: RouteNetlinkMessage,
         flags: u16,
-    ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+    ) -> Result<Vec<RouteNetlinkMessage>, Error> {
         let mut out = Vec::new();
         self.dump_raw_with(encode(msg, flags, 0), |bytes| {
             if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
@@ -240,7 +312,7 @@ impl Socket {
         &mut self,
         mut request: Vec<u8>,
         mut each: impl FnMut(&[u8]),
-    ) -> Result<(), KernelError> {
+    ) -> Result<(), Error> {
         // Anything queued goes first so the dump sees its effect.
         first_error(self.flush()?)?;
         let seq = self.next_seq();
@@ -258,7 +330,7 @@ impl Socket {
                     match ty {
                         NLMSG_DONE => return Ok(()),
                         NLMSG_ERROR => {
-                            parse_error(&self.inbuf[at + 16..at + len], flags)?;
+                            parse_error(&self.inbuf[at + 16..at + len], flags)??;
                             return Ok(());
                         }
                         _ => each(&self.inbuf[at..at + len]),
@@ -309,14 +381,18 @@ fn header(b: &[u8]) -> (usize, u16, u16, u32) {
 }
 
 /// Parses the body of an `NLMSG_ERROR` message: errno 0 is an ack; otherwise the
-/// error, with the extended-ack text when the kernel attached one.
-fn parse_error(body: &[u8], flags: u16) -> Result<(), KernelError> {
+/// error, with the extended-ack text when the kernel attached one. A body too short to
+/// hold an errno is not an answer at all: an I/O error of the exchange.
+fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), KernelError>> {
     if body.len() < 4 {
-        return Err(KernelError::from_errno(libc::EPROTO));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the kernel sent a netlink error message too short to hold an errno",
+        ));
     }
     let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
     if code == 0 {
-        return Ok(());
+        return Ok(Ok(()));
     }
     let mut err = KernelError::from_errno(-code);
     if flags & NLM_F_ACK_TLVS != 0 && body.len() >= 20 {
@@ -342,7 +418,7 @@ fn parse_error(body: &[u8], flags: u16) -> Result<(), KernelError> {
             at += alen.next_multiple_of(4);
         }
     }
-    Err(err)
+    Ok(Err(err))
 }
 
 fn setsockopt_int(
