@@ -32,7 +32,7 @@ pub mod yaml;
 use diag::{Diagnostic, Diagnostics};
 use interpolate::Env;
 use model::{BridgeMode, Config, Target};
-use plan::{Plan, ServiceScale};
+use plan::{Plan, ScaleSource, ServiceScale};
 use source::{SourceFile, SourceKind, SourceMap};
 
 /// Options that shape the plan (the CLI's common options).
@@ -261,12 +261,12 @@ fn service_scales(
                     Some(n) => ServiceScale {
                         service: s.clone(),
                         replicas: *n,
-                        source: "compose".into(),
+                        source: ScaleSource::Compose,
                     },
                     None => ServiceScale {
                         service: s.clone(),
                         replicas: 1,
-                        source: "default".into(),
+                        source: ScaleSource::Default,
                     },
                 };
                 out.insert(s, scale);
@@ -277,7 +277,7 @@ fn service_scales(
         match out.get_mut(svc) {
             Some(x) => {
                 x.replicas = *n;
-                x.source = "option".into();
+                x.source = ScaleSource::ScaleOption;
             }
             None if compose.contains_key(svc.as_str()) => {}
             None => {

@@ -10,6 +10,7 @@
 //! here and are parsed by the checks, which can then report every error at once.
 
 use crate::node::Spanned;
+pub use crate::plan::{BridgeMode, CommandLine, TunnelKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -143,33 +144,6 @@ pub struct Link {
     pub forward: Option<StrList>,
 }
 
-/// How a bridge is realised.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BridgeMode {
-    /// `ovs` where Open vSwitch is usable, otherwise `linux`; decided when planning.
-    Auto,
-    /// A Linux bridge in conlink's namespace.
-    Linux,
-    /// An Open vSwitch bridge.
-    Ovs,
-    /// No bridge device: exactly two links joined by tc redirects, so every frame passes.
-    Patch,
-}
-
-impl BridgeMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BridgeMode::Auto => "auto",
-            BridgeMode::Linux => "linux",
-            BridgeMode::Ovs => "ovs",
-            BridgeMode::Patch => "patch",
-        }
-    }
-}
-
 /// A bridge.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,32 +154,6 @@ pub struct Bridge {
     pub mode: Option<Spanned<BridgeMode>>,
     /// MTU of the bridge device (extension).
     pub mtu: Option<Spanned<Mtu>>,
-}
-
-/// Tunnel encapsulation.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TunnelKind {
-    Geneve,
-    Vxlan,
-}
-
-impl TunnelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TunnelKind::Geneve => "geneve",
-            TunnelKind::Vxlan => "vxlan",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            TunnelKind::Geneve => 6081,
-            TunnelKind::Vxlan => 4789,
-        }
-    }
 }
 
 /// An overlay tunnel to another host, joined to a bridge.
@@ -245,16 +193,6 @@ pub struct Command {
     pub node: Option<Spanned<String>>,
     /// A string runs as `sh -c STRING`; a list runs directly as argv.
     pub command: Spanned<CommandLine>,
-}
-
-/// What a command runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum CommandLine {
-    /// Run by `sh -c` inside the target.
-    Shell(String),
-    /// Run directly (argv), no shell.
-    Argv(Vec<String>),
 }
 
 /// A node: a network namespace conlink creates, names, owns and removes.

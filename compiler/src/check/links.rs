@@ -366,7 +366,7 @@ pub fn mac_address(cx: &mut Checker, m: &Spanned<String>) -> Option<Spanned<Mac>
 fn gateway_reachable(
     cx: &mut Checker,
     r: &Spanned<String>,
-    parsed: &route::Route,
+    parsed: &crate::plan::Route,
     ips: &[Spanned<IpNet>],
 ) {
     let Some(via) = parsed.via else { return };
@@ -417,7 +417,7 @@ fn nat(cx: &mut Checker, n: &Spanned<String>, ips: &[Spanned<IpNet>]) -> Option<
 
 /// netem list items are joined with spaces (config.md §4); an error inside is mapped
 /// back to the item it came from.
-pub(super) fn netem_of(cx: &mut Checker, list: &StrList) -> Option<netem::Netem> {
+pub(super) fn netem_of(cx: &mut Checker, list: &StrList) -> Option<crate::plan::Netem> {
     let mut joined = String::new();
     let mut starts = Vec::new();
     for item in &list.0 {

@@ -81,11 +81,11 @@ pub(crate) struct Lowering<'a> {
     /// Spans already reported, so a value wrong for many replicas is reported once.
     pub reported: std::collections::HashSet<Span>,
     /// External (protocol, port) of every forward, with where it was written.
-    pub forward_ports: IndexMap<(String, u16), Span>,
+    pub forward_ports: IndexMap<(crate::plan::Protocol, u16), Span>,
     /// Replica count per service, for lookups.
     replicas: IndexMap<&'a str, u32>,
     /// `-K tx off`, parsed once (every veth gets it unless `--keep-veth-offload`).
-    pub veth_offload: crate::strings::ethtool::Ethtool,
+    pub veth_offload: crate::plan::Ethtool,
 }
 
 impl<'a> Lowering<'a> {

@@ -105,7 +105,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         bridge,
                         port: name,
                         tunnel: Some(OvsTunnel {
-                            kind: t.kind.as_str().into(),
+                            kind: t.kind,
                             remote: t.remote,
                             vni: t.vni,
                             dstport: t.dstport,

@@ -8,7 +8,8 @@ use crate::check::{CheckedCommand, CheckedLink};
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, LinkKind, Target};
 use crate::plan::{
-    LinkSpec, NftChain, NftFamily, NftRule, Ns, Op, PortMatch, Qdisc, Unit, UnitKind, VethPeer,
+    IpvlanMode, LinkSpec, MacvlanMode, NftChain, NftChainType, NftFamily, NftHook, NftRule, Ns, Op,
+    PortMatch, Qdisc, Unit, UnitKind, VethPeer,
 };
 use crate::source::Span;
 use crate::strings::route;
@@ -287,16 +288,29 @@ fn lower_link(
                 .as_ref()
                 .map(|o| o.value.clone())
                 .unwrap_or_default();
-            let mode = l.mode.clone();
+            let macvlan_mode = l.mode.as_deref().and_then(MacvlanMode::from_name);
+            let ipvlan_mode = l.mode.as_deref().and_then(IpvlanMode::from_name);
             let spec = match kind {
                 LinkKind::Vlan => LinkSpec::Vlan {
                     parent,
                     id: l.vlanid.unwrap_or(1),
                 },
-                LinkKind::Macvlan => LinkSpec::Macvlan { parent, mode },
-                LinkKind::Macvtap => LinkSpec::Macvtap { parent, mode },
-                LinkKind::Ipvlan => LinkSpec::Ipvlan { parent, mode },
-                _ => LinkSpec::Ipvtap { parent, mode },
+                LinkKind::Macvlan => LinkSpec::Macvlan {
+                    parent,
+                    mode: macvlan_mode,
+                },
+                LinkKind::Macvtap => LinkSpec::Macvtap {
+                    parent,
+                    mode: macvlan_mode,
+                },
+                LinkKind::Ipvlan => LinkSpec::Ipvlan {
+                    parent,
+                    mode: ipvlan_mode,
+                },
+                _ => LinkSpec::Ipvtap {
+                    parent,
+                    mode: ipvlan_mode,
+                },
             };
             // Created on the parent in the host namespace, straight into the target.
             u.step(
@@ -389,10 +403,10 @@ fn nat_table(project: &str, dev: &str, nat: IpAddr, own: IpAddr) -> Op {
 /// A conlink-owned `ip` table with a destination-NAT chain at prerouting and a
 /// source-NAT chain at postrouting, at the priorities nft's own `nat` chains use.
 fn nat_table_op(table: String, dnat: Vec<NftRule>, snat: Vec<NftRule>) -> Op {
-    let chain = |hook: &str, priority, rules| NftChain {
-        name: hook.into(),
-        hook: hook.into(),
-        kind: "nat".into(),
+    let chain = |hook: NftHook, priority, rules| NftChain {
+        name: hook.as_str().into(),
+        hook,
+        kind: NftChainType::Nat,
         priority,
         rules,
     };
@@ -400,8 +414,8 @@ fn nat_table_op(table: String, dnat: Vec<NftRule>, snat: Vec<NftRule>) -> Op {
         family: NftFamily::Ip,
         table,
         chains: vec![
-            chain("prerouting", -100, dnat),
-            chain("postrouting", 100, snat),
+            chain(NftHook::Prerouting, -100, dnat),
+            chain(NftHook::Postrouting, 100, snat),
         ],
     }
 }
@@ -441,8 +455,8 @@ fn lower_forwards(
             );
             continue;
         };
-        let proto = shifted.protocol.to_string();
-        let key = (proto.clone(), shifted.external_port);
+        let proto = shifted.protocol;
+        let key = (proto, shifted.external_port);
         if let Some(first) = cx.forward_ports.get(&key) {
             cx.diags.push(
                 Diagnostic::error(
@@ -460,7 +474,7 @@ fn lower_forwards(
             iifname: None,
             iif_external: true,
             port: Some(PortMatch {
-                proto: proto.clone(),
+                proto,
                 dport: shifted.external_port,
             }),
             to: target_ip,

@@ -7,6 +7,7 @@
 //! ([`Forward::offset`]).
 
 use super::{did_you_mean, parse_integer, StringError, Word};
+use crate::plan::Protocol;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -23,32 +24,6 @@ pub struct Forward {
     pub target_port: u16,
     /// Transport protocol.
     pub protocol: Protocol,
-}
-
-/// The transport protocol of a forward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-impl Protocol {
-    /// The name as written in a forward (`tcp`, `udp`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 impl Forward {

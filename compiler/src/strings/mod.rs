@@ -19,10 +19,10 @@ pub mod forward;
 pub mod netem;
 pub mod route;
 
-pub use ethtool::{parse_ethtool, Ethtool, FeatureSetting};
-pub use forward::{parse_forward, Forward, Protocol};
-pub use netem::{parse_netem, Chance, Delay, Distribution, Netem, Percent, Reorder};
-pub use route::{parse_route, Route, RouteProtocol, RouteScope, RouteTable};
+pub use ethtool::parse_ethtool;
+pub use forward::{parse_forward, Forward};
+pub use netem::parse_netem;
+pub use route::parse_route;
 
 use std::ops::Range;
 
