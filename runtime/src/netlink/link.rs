@@ -5,7 +5,7 @@
 //! whole batch — create, enslave, address, up — can be written before the kernel has
 //! answered any of it: no request waits for a lookup of a just-created interface.
 
-use compiler::plan::{LinkSpec, Mac};
+use compiler::plan::{IpvlanMode as PlanIpvlanMode, LinkSpec, Mac, MacvlanMode as PlanMacvlanMode};
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     MacVlanMode, Prop,
@@ -55,8 +55,6 @@ pub struct NewPeer<'a> {
 /// Why a link spec cannot be turned into a request.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("unknown {kind} mode `{mode}`")]
-    Mode { kind: &'static str, mode: String },
     #[error("{kind} needs its parent interface")]
     NoParent { kind: &'static str },
 }
@@ -74,16 +72,16 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         LinkSpec::Dummy => LinkDummy::new(l.name).build(),
         LinkSpec::Vlan { id, .. } => LinkVlan::new(l.name, parent("vlan")?, *id).build(),
         LinkSpec::Macvlan { mode, .. } => {
-            LinkMacVlan::new(l.name, parent("macvlan")?, macvlan_mode(mode.as_deref())?).build()
+            LinkMacVlan::new(l.name, parent("macvlan")?, macvlan_mode(*mode)).build()
         }
         LinkSpec::Macvtap { mode, .. } => {
-            LinkMacVtap::new(l.name, parent("macvtap")?, macvlan_mode(mode.as_deref())?).build()
+            LinkMacVtap::new(l.name, parent("macvtap")?, macvlan_mode(*mode)).build()
         }
         LinkSpec::Ipvlan { mode, .. } => {
-            LinkIpVlan::new(l.name, parent("ipvlan")?, ipvlan_mode(mode.as_deref())?).build()
+            LinkIpVlan::new(l.name, parent("ipvlan")?, ipvlan_mode(*mode)).build()
         }
         LinkSpec::Ipvtap { mode, .. } => {
-            LinkIpVtap::new(l.name, parent("ipvtap")?, ipvlan_mode(mode.as_deref())?).build()
+            LinkIpVtap::new(l.name, parent("ipvtap")?, ipvlan_mode(*mode)).build()
         }
         LinkSpec::Vxlan {
             vni,
@@ -176,34 +174,25 @@ fn shared(
     out
 }
 
-fn macvlan_mode(mode: Option<&str>) -> Result<MacVlanMode, LinkError> {
-    Ok(match mode.unwrap_or("bridge") {
-        "private" => MacVlanMode::Private,
-        "vepa" => MacVlanMode::Vepa,
-        "bridge" => MacVlanMode::Bridge,
-        "passthru" => MacVlanMode::Passthrough,
-        "source" => MacVlanMode::Source,
-        other => {
-            return Err(LinkError::Mode {
-                kind: "macvlan",
-                mode: other.into(),
-            })
-        }
-    })
+/// The plan's mode, or `bridge` when it gives none (the kernel's own default, `vepa`,
+/// would send frames between siblings out to the switch).
+fn macvlan_mode(mode: Option<PlanMacvlanMode>) -> MacVlanMode {
+    match mode.unwrap_or(PlanMacvlanMode::Bridge) {
+        PlanMacvlanMode::Private => MacVlanMode::Private,
+        PlanMacvlanMode::Vepa => MacVlanMode::Vepa,
+        PlanMacvlanMode::Bridge => MacVlanMode::Bridge,
+        PlanMacvlanMode::Passthru => MacVlanMode::Passthrough,
+        PlanMacvlanMode::Source => MacVlanMode::Source,
+    }
 }
 
-fn ipvlan_mode(mode: Option<&str>) -> Result<IpVlanMode, LinkError> {
-    Ok(match mode.unwrap_or("l3") {
-        "l2" => IpVlanMode::L2,
-        "l3" => IpVlanMode::L3,
-        "l3s" => IpVlanMode::L3S,
-        other => {
-            return Err(LinkError::Mode {
-                kind: "ipvlan",
-                mode: other.into(),
-            })
-        }
-    })
+/// The plan's mode, or `l3` (the kernel's default) when it gives none.
+fn ipvlan_mode(mode: Option<PlanIpvlanMode>) -> IpVlanMode {
+    match mode.unwrap_or(PlanIpvlanMode::L3) {
+        PlanIpvlanMode::L2 => IpVlanMode::L2,
+        PlanIpvlanMode::L3 => IpVlanMode::L3,
+        PlanIpvlanMode::L3s => IpVlanMode::L3S,
+    }
 }
 
 fn by_index(index: u32) -> LinkMessage {
