@@ -9,7 +9,7 @@
 //! a string merged after a list appends to it.
 
 use crate::model::{Bridge, Config, Link, NodeDef, StrList, Target, Tunnel};
-use crate::node::Spanned;
+use crate::source::Spanned;
 use indexmap::map::Entry;
 use indexmap::IndexMap;
 

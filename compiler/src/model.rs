@@ -9,8 +9,8 @@
 //! checking beyond the schema: strings such as addresses and routes stay strings
 //! here and are parsed by the checks, which can then report every error at once.
 
-use crate::node::Spanned;
 pub use crate::plan::{BridgeMode, CommandLine, TunnelKind};
+use crate::source::Spanned;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -300,7 +300,46 @@ pub struct StrList(pub Vec<Spanned<String>>);
 impl<'de> Deserialize<'de> for StrList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Not an untagged enum: serde buffers untagged input, which would lose spans.
-        crate::de::string_or_list(d).map(StrList)
+        // A single string gets the span of its node, each item of a list its own.
+        let outer = Spanned::<OneOrMany>::deserialize(d)?;
+        Ok(StrList(match outer.value {
+            OneOrMany::One(s) => vec![Spanned::new(s, outer.span)],
+            OneOrMany::Many(list) => list,
+        }))
+    }
+}
+
+enum OneOrMany {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> serde::de::Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(s) = seq.next_element::<Spanned<String>>()? {
+                    list.push(s);
+                }
+                Ok(OneOrMany::Many(list))
+            }
+        }
+        d.deserialize_any(OneOrManyVisitor)
     }
 }
 

@@ -46,6 +46,27 @@ impl Span {
     }
 }
 
+/// A value together with where it was written. Checks keep the spans of the values
+/// they may point at (the YAML reader fills them in, see `load::de`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Spanned<T> {
+        Spanned { value, span }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
 /// What kind of document a file is: it decides where the configuration sits in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceKind {

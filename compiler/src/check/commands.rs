@@ -4,7 +4,7 @@ use super::links::target;
 use super::{CheckedCommand, Checker, NodeIndex};
 use crate::diag::Diagnostic;
 use crate::model::{Command, CommandLine};
-use crate::node::Spanned;
+use crate::source::Spanned;
 
 pub fn command(
     cx: &mut Checker,

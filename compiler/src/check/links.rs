@@ -1,12 +1,13 @@
 //! Checks of `links` (config.md §4).
 
 use super::names::interface_name;
+use super::strings::{ethtool, forward, netem, route};
 use super::{inner_span, CheckedBridge, CheckedLink, CheckedTunnel, Checker, NodeIndex};
+use crate::diag::did_you_mean;
 use crate::diag::Diagnostic;
 use crate::model::{targets_of, BridgeMode, Link, LinkKind, StrList, Target};
-use crate::node::Spanned;
 use crate::plan::Mac;
-use crate::strings::{did_you_mean, ethtool, forward, netem, route};
+use crate::source::Spanned;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr};
 

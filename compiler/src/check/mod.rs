@@ -10,17 +10,19 @@ mod commands;
 mod links;
 pub mod names;
 mod network;
+mod scale;
+pub mod strings;
 
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, CommandLine, Config, LinkKind, Target, TunnelKind};
-use crate::node::Spanned;
-use crate::plan::{Ethtool, Mac, Netem, Route};
+use crate::plan::{Ethtool, Mac, Netem, Route, ServiceScale};
+use crate::source::Spanned;
 use crate::source::{SourceMap, Span};
-use crate::strings::forward::Forward;
-use crate::strings::StringError;
 use indexmap::IndexMap;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr};
+use strings::forward::Forward;
+use strings::StringError;
 
 /// A link after checking.
 #[derive(Clone, Debug)]
@@ -98,12 +100,18 @@ pub struct Checked {
     pub tunnels: Vec<CheckedTunnel>,
     pub commands: Vec<CheckedCommand>,
     pub nodes: Vec<CheckedNode>,
+    /// Replica count of every compose service a link or command targets.
+    pub services: Vec<ServiceScale>,
 }
 
 /// What the checks need to know beyond the configuration.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub default_bridge_mode: BridgeMode,
+    /// Replica counts from compose files, in file order.
+    pub compose_replicas: Vec<(String, u32)>,
+    /// `--scale SERVICE=N`, in command-line order.
+    pub scale: Vec<(String, u32)>,
 }
 
 /// Checks a merged configuration.
@@ -112,6 +120,7 @@ pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked
         sources,
         diags: Vec::new(),
     };
+    let services = scale::service_scales(cfg, &opts.compose_replicas, &opts.scale, &mut cx.diags);
     let nodes = network::nodes(&mut cx, cfg);
     let links: Vec<CheckedLink> = cfg
         .links
@@ -132,6 +141,7 @@ pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked
         tunnels,
         commands,
         nodes: nodes.into_values().collect(),
+        services,
     };
     (checked, cx.diags)
 }

@@ -6,7 +6,7 @@
 
 use super::Checker;
 use crate::diag::Diagnostic;
-use crate::node::Spanned;
+use crate::source::Spanned;
 
 /// The longest interface name the kernel accepts.
 pub const IFNAMSIZ_MAX: usize = 15;

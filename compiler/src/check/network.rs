@@ -7,7 +7,7 @@ use super::{
 };
 use crate::diag::Diagnostic;
 use crate::model::Config;
-use crate::node::Spanned;
+use crate::source::Spanned;
 use indexmap::IndexMap;
 use std::net::IpAddr;
 

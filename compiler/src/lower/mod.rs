@@ -18,7 +18,9 @@ mod tests;
 use crate::check::Checked;
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, Target};
-use crate::plan::{BridgeDecision, Ns, Op, Plan, ServiceScale, Step, Unit, UnitKind, PLAN_FORMAT};
+use crate::plan::{
+    BridgeDecision, Ethtool, FeatureSetting, Ns, Op, Plan, Step, Unit, UnitKind, PLAN_FORMAT,
+};
 use crate::source::Span;
 use indexmap::IndexMap;
 
@@ -32,32 +34,29 @@ pub struct LowerOptions {
     pub default_mtu: Option<u32>,
     /// Keep the kernel's offload defaults on veth ends (no `-K tx off`).
     pub keep_veth_offload: bool,
-    /// Replica count per compose service, in the order services were found.
-    pub services: Vec<ServiceScale>,
 }
 
 /// Largest replica count conlink plans for one service.
 pub const MAX_REPLICAS: u32 = 65_535;
 
-/// Lowers a checked configuration.
-pub fn lower(cfg: &Checked, opts: &LowerOptions) -> Result<Plan, Vec<Diagnostic>> {
+/// Lowers a checked configuration. The plan is complete only when no diagnostic came
+/// with it (the lowering reports errors only).
+pub fn lower(cfg: &Checked, opts: &LowerOptions) -> (Plan, Vec<Diagnostic>) {
     let mut cx = Lowering::new(cfg, opts);
     let network = network::network_unit(&mut cx);
     let mut units = vec![network];
     units.extend(target::target_units(&mut cx));
     units.extend(target::patch_units(&mut cx));
-    if !cx.diags.is_empty() {
-        return Err(cx.diags);
-    }
-    Ok(Plan {
+    let plan = Plan {
         format: PLAN_FORMAT,
         project: opts.project.clone(),
         group: names::project_group(&opts.project),
         mark: mark(&opts.project),
         bridges: cx.decisions.clone(),
-        services: opts.services.clone(),
+        services: cfg.services.clone(),
         units,
-    })
+    };
+    (plan, cx.diags)
 }
 
 /// The ownership mark every interface conlink creates carries (as its alias).
@@ -85,7 +84,7 @@ pub(crate) struct Lowering<'a> {
     /// Replica count per service, for lookups.
     replicas: IndexMap<&'a str, u32>,
     /// `-K tx off`, parsed once (every veth gets it unless `--keep-veth-offload`).
-    pub veth_offload: crate::plan::Ethtool,
+    pub veth_offload: Ethtool,
 }
 
 impl<'a> Lowering<'a> {
@@ -122,13 +121,17 @@ impl<'a> Lowering<'a> {
             patch_ends: IndexMap::new(),
             reported: std::collections::HashSet::new(),
             forward_ports: IndexMap::new(),
-            replicas: opts
+            replicas: cfg
                 .services
                 .iter()
                 .map(|s| (s.service.as_str(), s.replicas))
                 .collect(),
-            veth_offload: crate::strings::ethtool::parse_ethtool("-K tx off")
-                .expect("built-in ethtool setting"),
+            veth_offload: Ethtool {
+                features: vec![FeatureSetting {
+                    feature: "tx".into(),
+                    enabled: false,
+                }],
+            },
         }
     }
 

@@ -9,10 +9,9 @@ use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, LinkKind, Target};
 use crate::plan::{
     IpvlanMode, LinkSpec, MacvlanMode, NftChain, NftChainType, NftFamily, NftHook, NftRule, Ns, Op,
-    PortMatch, Qdisc, Unit, UnitKind, VethPeer,
+    PortMatch, Qdisc, Route, Unit, UnitKind, VethPeer,
 };
 use crate::source::Span;
-use crate::strings::route;
 use indexmap::IndexMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -490,7 +489,7 @@ fn lower_forwards(
             to: None,
         });
     }
-    let host = route::parse_route(&format!("{target_ip}/32")).expect("a host route parses");
+    let host = Route::host(target_ip);
     u.step(
         &Ns::Conlink,
         Op::RouteAdd {

@@ -50,6 +50,21 @@ fn is_false(value: &bool) -> bool {
 }
 
 impl Route {
+    /// A host route to `addr` (`/32` or `/128`), with no gateway: the address is on
+    /// the device's link.
+    pub fn host(addr: IpAddr) -> Route {
+        Route {
+            dst: IpNet::from(addr),
+            via: None,
+            metric: None,
+            src: None,
+            table: None,
+            proto: None,
+            scope: None,
+            onlink: false,
+        }
+    }
+
     /// Whether this is an IPv6 route (`ip -6 route …`).
     pub fn is_ipv6(&self) -> bool {
         self.dst.addr().is_ipv6()

@@ -4,8 +4,8 @@
 //! keys. The environment is passed in ([`Env`]); the compiler never reads the process
 //! environment itself.
 
+use super::node::{Node, Value};
 use crate::diag::Diagnostic;
-use crate::node::{Node, Value};
 use std::collections::BTreeMap;
 
 /// The variables interpolation may use.

@@ -9,11 +9,12 @@
 //! Links and commands inside a service's `x-network` that name no target get
 //! `service: <that service>` here, before validation, so the schema sees them complete.
 
+use super::interpolate::{interpolate, Env};
+use super::node::{Key, Node, Value};
 use crate::diag::Diagnostic;
-use crate::interpolate::{interpolate, Env};
 use crate::model::NUMERIC_PROPERTIES;
-use crate::node::{Key, Node, Spanned, Value};
 use crate::source::SourceKind;
+use crate::source::Spanned;
 
 /// One piece of configuration, in merge order.
 #[derive(Debug)]

@@ -7,10 +7,10 @@
 //! and `anyOf`/`oneOf` failures are reduced to the alternative the user most likely
 //! meant rather than listing every alternative.
 
+use super::node::{Node, Value};
+use crate::diag::did_you_mean;
 use crate::diag::Diagnostic;
 use crate::model::Config;
-use crate::node::{Node, Value};
-use crate::strings::did_you_mean;
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::ValidationError;
 use serde_json::Value as Json;

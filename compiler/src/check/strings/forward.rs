@@ -6,7 +6,8 @@
 //! scaled services the external port of replica `i` is the written one plus `i−1`
 //! ([`Forward::offset`]).
 
-use super::{did_you_mean, parse_integer, StringError, Word};
+use super::{parse_integer, StringError, Word};
+use crate::diag::did_you_mean;
 use crate::plan::Protocol;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,18 +1,19 @@
-//! Parsers for the small languages inside configuration strings (config.md §4.1).
+//! Parsers for the small languages inside configuration strings (docs/configuration.md,
+//! "String languages: route, netem, ethtool", and "forward and nat").
 //!
 //! A few properties carry a command-line language of their own: `route` (the arguments
 //! of `ip route add`), `netem` (the options of `tc qdisc … netem`), `ethtool` (the
 //! arguments of `ethtool -K`) and `forward` (`PORT:PORT/PROTO`). conlink never hands
 //! these strings to a shell or to the tools themselves; each parser here turns one
-//! string, already environment-interpolated, into a structured value, or into a
-//! [`StringError`] whose byte range points at the offending word *inside* the string, so
-//! the caller can underline it in the source file (see `Span::sub`). Every value prints,
-//! through `Display`, the canonical command-line form of what it means, and parsing that
-//! form gives the value back.
+//! string, already environment-interpolated, into the structured value the plan
+//! carries ([`crate::plan`]'s `Route`, `Netem`, `Ethtool`; a [`Forward`] for the
+//! lowering), or into a [`StringError`] whose byte range points at the offending word
+//! *inside* the string, so the caller can underline it in the source file (see
+//! `Span::sub`). Every value prints, through `Display`, the canonical command-line form
+//! of what it means, and parsing that form gives the value back.
 //!
-//! This module also holds what the parsers share: the word tokenizer, exact decimal
-//! numbers (no floats, so results are deterministic on every platform) and the
-//! "did you mean" helper.
+//! This module also holds what the parsers share: the word tokenizer and exact decimal
+//! numbers (no floats, so results are deterministic on every platform).
 
 pub mod ethtool;
 pub mod forward;
@@ -24,6 +25,7 @@ pub use forward::{parse_forward, Forward};
 pub use netem::parse_netem;
 pub use route::parse_route;
 
+use crate::diag::did_you_mean;
 use std::ops::Range;
 
 /// A problem in a configuration string, located by byte offsets within that string.
@@ -204,53 +206,6 @@ impl Seen {
         self.0.push(name);
         Ok(())
     }
-}
-
-/// The candidate closest to `word`, if it is close enough to be a likely misspelling:
-/// an edit distance of at most 2, or at most a third of the word's length for long
-/// words. Case is ignored (so `VIA` suggests `via`), and a candidate is never suggested
-/// when every character would have to change. Among equally distant candidates, one
-/// that the word abbreviates wins (`of` → `off`, not `on`), then one of the same length
-/// (`µs` → `us`, not `s`), then the earlier one, so suggestions are deterministic.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let word: Vec<char> = word.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let limit = (word.len() / 3).max(2);
-    // Ranked by (distance, not abbreviated, length difference): lower is better.
-    let mut best: Option<((usize, bool, usize), &'a str)> = None;
-    for &candidate in candidates {
-        let cand: Vec<char> = candidate.chars().map(|c| c.to_ascii_lowercase()).collect();
-        // The distance is at least the difference in length: skip hopeless candidates
-        // before the quadratic work (this also bounds the cost for huge input words).
-        let length_difference = word.len().abs_diff(cand.len());
-        if length_difference > limit {
-            continue;
-        }
-        let distance = levenshtein(&word, &cand);
-        if distance > limit || distance >= word.len() {
-            continue;
-        }
-        let rank = (distance, !cand.starts_with(&word), length_difference);
-        if best.is_none_or(|(best_rank, _)| rank < best_rank) {
-            best = Some((rank, candidate));
-        }
-    }
-    best.map(|(_, candidate)| candidate)
-}
-
-/// Edit distance (insertions, deletions, substitutions) between two strings, with the
-/// usual two-row dynamic programme.
-fn levenshtein(a: &[char], b: &[char]) -> usize {
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
 }
 
 /// Why a word is not the number it should be.
@@ -443,55 +398,6 @@ mod tests {
         assert!(error.help.unwrap().contains("another name"));
         let error = seen.first("metric", ws[4]).unwrap_err();
         assert_eq!(error.help.as_deref(), Some("give `metric` once"));
-    }
-
-    #[test]
-    fn levenshtein_distances() {
-        let d = |a: &str, b: &str| {
-            levenshtein(
-                &a.chars().collect::<Vec<_>>(),
-                &b.chars().collect::<Vec<_>>(),
-            )
-        };
-        assert_eq!(d("", ""), 0);
-        assert_eq!(d("abc", ""), 3);
-        assert_eq!(d("", "abc"), 3);
-        assert_eq!(d("kitten", "sitting"), 3);
-        assert_eq!(d("via", "vai"), 2);
-        assert_eq!(d("metric", "metirc"), 2);
-        assert_eq!(d("é", "e"), 1);
-    }
-
-    #[test]
-    fn did_you_mean_suggests_close_words_only() {
-        let options = ["via", "src", "metric", "table", "proto", "scope", "onlink"];
-        assert_eq!(did_you_mean("vai", &options), Some("via"));
-        assert_eq!(did_you_mean("VIA", &options), Some("via"));
-        assert_eq!(did_you_mean("metirc", &options), Some("metric"));
-        assert_eq!(did_you_mean("tabel", &options), Some("table"));
-        assert_eq!(did_you_mean("onlnk", &options), Some("onlink"));
-        assert_eq!(did_you_mean("xyzzy", &options), None);
-        assert_eq!(did_you_mean("", &options), None);
-        // Two-letter words: never "replace everything".
-        assert_eq!(did_you_mean("ab", &["sg", "tx"]), None);
-        assert_eq!(did_you_mean("tz", &["sg", "tx"]), Some("tx"));
-        // Long words allow a third of their length.
-        let features = ["tx-tcp-segmentation", "tx-udp-segmentation"];
-        assert_eq!(
-            did_you_mean("tx-tcp-segmentatoin", &features),
-            Some("tx-tcp-segmentation")
-        );
-        assert_eq!(
-            did_you_mean("tx-tcpsegmntation", &features),
-            Some("tx-tcp-segmentation")
-        );
-        // Ties go to an abbreviated candidate, then one of the same length, then the first.
-        assert_eq!(did_you_mean("of", &["on", "off"]), Some("off"));
-        assert_eq!(did_you_mean("µs", &["s", "us"]), Some("us"));
-        assert_eq!(did_you_mean("ab", &["ac", "ad"]), Some("ac"));
-        // Huge and non-ASCII words are fine.
-        assert_eq!(did_you_mean(&"x".repeat(100_000), &options), None);
-        assert_eq!(did_you_mean("vía", &options), Some("via"));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! is refused with an "unsupported ethtool setting" error. Features keep the order they
 //! were written in, and each may be given once.
 
-use super::{did_you_mean, Cursor, StringError, Word};
+use super::{Cursor, StringError, Word};
+use crate::diag::did_you_mean;
 use crate::plan::ethtool::LEGACY;
 use crate::plan::{Ethtool, FeatureSetting};
 

@@ -19,9 +19,10 @@
 //! `distribution` needs a delay with jitter.
 
 use super::{
-    did_you_mean, looks_numeric, one_of, parse_integer, split_unit, Cursor, Decimal, NumberError,
-    Seen, StringError, Word,
+    looks_numeric, one_of, parse_integer, split_unit, Cursor, Decimal, NumberError, Seen,
+    StringError, Word,
 };
+use crate::diag::did_you_mean;
 use crate::plan::netem::RATE_UNITS;
 use crate::plan::{Chance, Delay, Distribution, Netem, Percent, Reorder};
 

@@ -35,26 +35,6 @@ pub struct Key {
     pub span: Span,
 }
 
-/// A value together with where it was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub span: Span,
-}
-
-impl<T> Spanned<T> {
-    pub fn new(value: T, span: Span) -> Spanned<T> {
-        Spanned { value, span }
-    }
-}
-
-impl<T> std::ops::Deref for Spanned<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // Accessors and JSON views. The schema validator works on the JSON form of a tree and
 // reports JSON pointers; these functions map between the two.

@@ -1,7 +1,7 @@
 //! serde deserialization from the YAML [`Node`] tree, with spans in errors.
 //!
 //! [`from_node`] deserializes any `Deserialize` type from a tree built by
-//! [`crate::yaml::parse`]. Every error carries the span of the innermost node being
+//! [`crate::load::yaml::parse`]. Every error carries the span of the innermost node being
 //! deserialized when it was raised, including errors that a `Deserialize` impl raises
 //! itself with `Error::custom` after reading a value (a range check, say): each place
 //! that hands a node to a `Deserialize` impl stamps the node's span on errors that do
@@ -14,7 +14,8 @@
 //! Other deserializers (serde_json, or serde's own buffering for `#[serde(untagged)]`
 //! enums) just see a newtype struct and produce the value with [`Span::default()`].
 
-use crate::node::{Key, Node, Spanned, Value};
+use super::node::{Key, Node, Value};
+use crate::source::Spanned;
 use crate::source::{FileId, Span};
 use serde::de::value::{BorrowedStrDeserializer, U32Deserializer};
 use serde::de::{
@@ -796,56 +797,11 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// A string or a list of strings.
-
-/// Deserializes "a string or a list of strings" into a list, each string with its own
-/// span (a single string gets the span of its node). Meant for
-/// `#[serde(deserialize_with = …)]` or a newtype's `Deserialize`; unlike an
-/// `#[serde(untagged)]` enum, it keeps spans.
-pub fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Spanned<String>>, D::Error> {
-    let outer = Spanned::<OneOrMany>::deserialize(d)?;
-    Ok(match outer.value {
-        OneOrMany::One(s) => vec![Spanned::new(s, outer.span)],
-        OneOrMany::Many(list) => list,
-    })
-}
-
-enum OneOrMany {
-    One(String),
-    Many(Vec<Spanned<String>>),
-}
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
-        struct OneOrManyVisitor;
-        impl<'de> Visitor<'de> for OneOrManyVisitor {
-            type Value = OneOrMany;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany::One(v.to_string()))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
-                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(s) = seq.next_element::<Spanned<String>>()? {
-                    list.push(s);
-                }
-                Ok(OneOrMany::Many(list))
-            }
-        }
-        d.deserialize_any(OneOrManyVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml;
+    use crate::load::yaml;
+    use crate::model::StrList;
     use std::collections::BTreeMap;
 
     const F: FileId = FileId(2);
@@ -866,8 +822,8 @@ mod tests {
         shapes: Vec<Shape>,
         ratio: Option<f64>,
         mtu: Option<Spanned<Mtu>>,
-        #[serde(default, deserialize_with = "string_or_list")]
-        routes: Vec<Spanned<String>>,
+        #[serde(default)]
+        routes: StrList,
         #[serde(default)]
         labels: BTreeMap<Spanned<String>, u8>,
     }
@@ -978,8 +934,8 @@ labels: {x: 1, y: 2}
         );
         assert_eq!(c.ratio, Some(2.0));
         assert_eq!(c.mtu.as_ref().map(|m| &m.value), Some(&Mtu(1500)));
-        assert_eq!(c.routes.len(), 1);
-        assert_eq!(at(GOOD, c.routes[0].span), "default via 10.0.0.1");
+        assert_eq!(c.routes.0.len(), 1);
+        assert_eq!(at(GOOD, c.routes.0[0].span), "default via 10.0.0.1");
         let labels: Vec<(&str, u8)> = c
             .labels
             .iter()
@@ -1001,7 +957,7 @@ labels: {x: 1, y: 2}
         let text = "name: x\nroutes:\n  - r1\n  - \"r2\"\n";
         let node = tree(text);
         let c: Conf<'_> = from_node(&node).unwrap();
-        let routes: Vec<&str> = c.routes.iter().map(|r| at(text, r.span)).collect();
+        let routes: Vec<&str> = c.routes.0.iter().map(|r| at(text, r.span)).collect();
         assert_eq!(routes, ["r1", "\"r2\""]);
         assert_eq!(error("name: x\nroutes: [a, 5]\n").1, "5");
     }

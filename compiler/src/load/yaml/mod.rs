@@ -9,7 +9,7 @@
 //! panics, whatever the input.
 
 use crate::diag::Diagnostic;
-use crate::node::{Key, Node, Value};
+use crate::load::node::{Key, Node, Value};
 use crate::source::{FileId, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::{HashMap, HashSet};
