@@ -110,7 +110,13 @@ pub fn compile(files: Vec<SourceFile>, env: &Env, opts: &Options) -> Compilation
 fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) -> Option<Plan> {
     let loaded = gate(diags, load::load(sources, env))?;
     let cfg = merge::merge(loaded.fragments);
-    let project = gate(diags, project::project_name(opts, env, loaded.compose_name))?;
+    let project = project::project_name(
+        opts.project.as_deref(),
+        &opts.project_fallback,
+        env,
+        loaded.compose_name,
+    );
+    let project = gate(diags, project)?;
     let check_opts = check::CheckOptions {
         default_bridge_mode: opts.default_bridge_mode,
         compose_replicas: loaded.compose_replicas,

@@ -6,7 +6,6 @@
 
 use crate::diag::Diagnostic;
 use crate::load::interpolate::Env;
-use crate::Options;
 
 /// Compose's rules for project names: at most 63 lower-case letters, digits, `-` and
 /// `_`, starting with a letter or digit. (So a project name never contains `.`,
@@ -19,24 +18,25 @@ pub fn is_valid_project_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// The project name: `--project`, else `COMPOSE_PROJECT_NAME`, else the compose file's
-/// `name:`, else the fallback the caller chose. Compose's own rules apply: lower case
-/// letters, digits, `-` and `_`, starting with a letter or digit.
+/// The project name: `--project` (`option`), else `COMPOSE_PROJECT_NAME`, else the
+/// compose file's `name:`, else the fallback the caller chose (a directory name).
+/// Compose's own rules apply: lower case letters, digits, `-` and `_`, starting with a
+/// letter or digit.
 pub fn project_name(
-    opts: &Options,
+    option: Option<&str>,
+    fallback: &str,
     env: &Env,
     compose: Option<String>,
 ) -> (String, Vec<Diagnostic>) {
-    let (name, from) = if let Some(p) = &opts.project {
-        (p.clone(), "--project")
+    let (name, from) = if let Some(p) = option {
+        (p.to_string(), "--project")
     } else if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
         (p.clone(), "COMPOSE_PROJECT_NAME")
     } else if let Some(p) = compose {
         (p, "the compose file's `name:`")
     } else {
         // Directory names are normalised as compose does.
-        let n: String = opts
-            .project_fallback
+        let n: String = fallback
             .to_ascii_lowercase()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
