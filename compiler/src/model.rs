@@ -10,6 +10,7 @@
 //! here and are parsed by the checks, which can then report every error at once.
 
 pub use crate::plan::{BridgeMode, CommandLine, TunnelKind};
+use crate::plan::{IpvlanMode, MacvlanMode};
 use crate::source::Spanned;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -60,42 +61,171 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    pub fn as_str(self) -> &'static str {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [LinkKind; 7] = [
+        LinkKind::Veth,
+        LinkKind::Dummy,
+        LinkKind::Vlan,
+        LinkKind::Ipvlan,
+        LinkKind::Macvlan,
+        LinkKind::Ipvtap,
+        LinkKind::Macvtap,
+    ];
+
+    /// Which properties the kind takes: the one table of per-kind rules that the
+    /// checks and the lowering read, so a new kind is a new row here rather than an
+    /// edit of every rule (docs/configuration.md, "Links").
+    pub fn properties(self) -> &'static LinkProperties {
         match self {
-            LinkKind::Veth => "veth",
-            LinkKind::Dummy => "dummy",
-            LinkKind::Vlan => "vlan",
-            LinkKind::Ipvlan => "ipvlan",
-            LinkKind::Macvlan => "macvlan",
-            LinkKind::Ipvtap => "ipvtap",
-            LinkKind::Macvtap => "macvtap",
+            LinkKind::Veth => &LinkProperties {
+                name: "veth",
+                article: "a",
+                bridge: Presence::Required,
+                outer_dev: OuterDev::OuterEnd,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Forbidden,
+                forward: true,
+                default_mtu: true,
+            },
+            LinkKind::Dummy => &LinkProperties {
+                name: "dummy",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::None,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: true,
+            },
+            LinkKind::Vlan => &LinkProperties {
+                name: "vlan",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Required,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Ipvlan => &LinkProperties {
+                name: "ipvlan",
+                article: "an",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: false,
+                modes: &IpvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Macvlan => &LinkProperties {
+                name: "macvlan",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &MacvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Ipvtap => &LinkProperties {
+                name: "ipvtap",
+                article: "an",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: false,
+                modes: &IpvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Macvtap => &LinkProperties {
+                name: "macvtap",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &MacvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
         }
+    }
+
+    /// The kind as the configuration spells it (`type: …`).
+    pub fn as_str(self) -> &'static str {
+        self.properties().name
     }
 
     /// The kind with its indefinite article, for messages ("an ipvlan").
-    pub fn with_article(self) -> &'static str {
-        match self {
-            LinkKind::Veth => "a veth",
-            LinkKind::Dummy => "a dummy",
-            LinkKind::Vlan => "a vlan",
-            LinkKind::Ipvlan => "an ipvlan",
-            LinkKind::Macvlan => "a macvlan",
-            LinkKind::Ipvtap => "an ipvtap",
-            LinkKind::Macvtap => "a macvtap",
-        }
+    pub fn with_article(self) -> String {
+        let p = self.properties();
+        format!("{} {}", p.article, p.name)
     }
 
-    /// Kinds created on a parent interface in the host namespace (`outer-dev`).
-    pub fn has_parent(self) -> bool {
-        matches!(
-            self,
-            LinkKind::Vlan
-                | LinkKind::Ipvlan
-                | LinkKind::Macvlan
-                | LinkKind::Ipvtap
-                | LinkKind::Macvtap
-        )
+    /// The kinds that take a property, for messages ("veth links", "vlan links"):
+    /// their names joined by "and".
+    pub fn names_where(takes: impl Fn(&LinkProperties) -> bool) -> String {
+        let names: Vec<&str> = LinkKind::ALL
+            .iter()
+            .map(|k| k.properties())
+            .filter(|p| takes(p))
+            .map(|p| p.name)
+            .collect();
+        match names.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        }
     }
+}
+
+/// What one kind of link takes (a row of [`LinkKind::properties`]).
+#[derive(Debug)]
+pub struct LinkProperties {
+    /// The kind's name in the configuration.
+    pub name: &'static str,
+    /// `a` or `an`, as the name is said.
+    pub article: &'static str,
+    /// `bridge`: the bridge the outer end of a pair joins.
+    pub bridge: Presence,
+    /// What `outer-dev` names, if anything.
+    pub outer_dev: OuterDev,
+    /// Whether `mac` can be set (kinds that share their parent's MAC cannot).
+    pub mac: bool,
+    /// The values `mode` takes; none means the kind takes no `mode`.
+    pub modes: &'static [&'static str],
+    /// `vlanid`.
+    pub vlanid: Presence,
+    /// Whether `forward` can be used (it needs a pair with an end on a bridge).
+    pub forward: bool,
+    /// Whether an MTU is set when the link gives none (`--default-mtu`, else 65535);
+    /// otherwise the interface keeps what the kernel gives it (its parent's).
+    pub default_mtu: bool,
+}
+
+/// Whether a property must, may or must not be given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    Optional,
+    Forbidden,
+}
+
+/// What a kind's `outer-dev` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OuterDev {
+    /// Nothing: the kind has no outer end and no parent (`outer-dev` is refused).
+    None,
+    /// The outer end of a pair, in conlink's namespace (generated when not given).
+    OuterEnd,
+    /// The parent interface in the host namespace (required).
+    Parent,
 }
 
 /// A link: one interface inside one target.

@@ -1,108 +1,33 @@
-//! Semantic checks (config.md §4 and beyond the schema).
+//! Semantic checks: what the schema cannot say (docs/configuration.md, "Links" and the
+//! sections after it).
 //!
-//! Runs only on a configuration that passed the schema. Each check parses and verifies
-//! one part of the configuration and produces the checked value the lowering needs
-//! ([`Checked`]): addresses as `IpNet`s, routes, netem and ethtool strings as structured
-//! values, targets resolved. Every problem is reported with the location of the
+//! Runs only on a configuration that passed the schema. The checker reads each part of
+//! the configuration, runs the [`rules`] that apply to it in order, and produces the
+//! checked value the lowering needs ([`Checked`]): addresses as `IpNet`s, routes, netem
+//! and ethtool strings as plan values (parsed by [`strings`]), targets resolved, replica
+//! counts settled ([`scale`]). Every problem is reported with the location of the
 //! offending value, and checking continues, so one run shows every error.
+//!
+//! The checker is split by section: [`links`], [`network`] (nodes, tunnels, bridges)
+//! and [`commands`]; each rule is one function in [`rules`].
 
+mod checked;
 mod commands;
 mod links;
-pub mod names;
 mod network;
+pub mod rules;
 mod scale;
 pub mod strings;
 
+pub use checked::{
+    Checked, CheckedBridge, CheckedCommand, CheckedLink, CheckedNode, CheckedTunnel,
+};
+
 use crate::diag::Diagnostic;
-use crate::model::{BridgeMode, CommandLine, Config, LinkKind, Target, TunnelKind};
-use crate::plan::{Ethtool, Mac, Netem, Route, ServiceScale};
-use crate::source::Spanned;
-use crate::source::{SourceMap, Span};
+use crate::model::{BridgeMode, Config, Target};
+use crate::source::{SourceMap, Span, Spanned};
 use indexmap::IndexMap;
-use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr};
-use strings::forward::Forward;
 use strings::StringError;
-
-/// A link after checking.
-#[derive(Clone, Debug)]
-pub struct CheckedLink {
-    pub target: Target,
-    /// Where the link is written (its mapping).
-    pub span: Span,
-    pub kind: LinkKind,
-    /// `dev`, with the span of `dev:` or of the link when defaulted.
-    pub dev: Spanned<String>,
-    pub bridge: Option<Spanned<String>>,
-    pub outer_dev: Option<Spanned<String>>,
-    pub ips: Vec<Spanned<IpNet>>,
-    pub mac: Option<Spanned<Mac>>,
-    pub mtu: Option<u32>,
-    pub routes: Vec<Spanned<Route>>,
-    pub nat: Option<Ipv4Addr>,
-    pub netem: Option<Netem>,
-    pub ethtool: Vec<Ethtool>,
-    pub mode: Option<String>,
-    pub vlanid: Option<u16>,
-    pub forwards: Vec<Spanned<Forward>>,
-}
-
-/// A bridge after checking: every bridge named anywhere, listed or not.
-#[derive(Clone, Debug)]
-pub struct CheckedBridge {
-    pub name: Spanned<String>,
-    /// The mode asked for (`auto` when neither the bridge nor the option says).
-    pub mode: BridgeMode,
-    pub mtu: Option<u32>,
-}
-
-#[derive(Clone, Debug)]
-pub struct CheckedTunnel {
-    pub span: Span,
-    pub kind: TunnelKind,
-    pub bridge: Spanned<String>,
-    pub remote: IpAddr,
-    pub vni: u32,
-    pub dstport: u16,
-    pub netem: Option<Netem>,
-    pub mtu: Option<u32>,
-    pub ips: Vec<Spanned<IpNet>>,
-    pub mac: Option<Mac>,
-    /// Where the first of `netem`, `ip`, `mtu` and `mac` is written, if any.
-    pub options_at: Option<Span>,
-}
-
-impl CheckedTunnel {
-    /// `<type>-<vni>` (config.md §6).
-    pub fn name(&self) -> String {
-        format!("{}-{}", self.kind.as_str(), self.vni)
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct CheckedCommand {
-    pub target: Target,
-    pub span: Span,
-    pub command: CommandLine,
-}
-
-#[derive(Clone, Debug)]
-pub struct CheckedNode {
-    pub name: Spanned<String>,
-    pub sysctls: Vec<(String, String)>,
-}
-
-/// The whole configuration after checking, ready to lower.
-#[derive(Clone, Debug, Default)]
-pub struct Checked {
-    pub links: Vec<CheckedLink>,
-    pub bridges: Vec<CheckedBridge>,
-    pub tunnels: Vec<CheckedTunnel>,
-    pub commands: Vec<CheckedCommand>,
-    pub nodes: Vec<CheckedNode>,
-    /// Replica count of every compose service a link or command targets.
-    pub services: Vec<ServiceScale>,
-}
 
 /// What the checks need to know beyond the configuration.
 #[derive(Clone, Debug)]
@@ -129,7 +54,7 @@ pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked
         .collect();
     let tunnels = network::tunnels(&mut cx, cfg);
     let bridges = network::bridges(&mut cx, cfg, &links, &tunnels, opts);
-    links::patch_bridges(&mut cx, &bridges, &links, &tunnels);
+    network::patch_bridges(&mut cx, &bridges, &links, &tunnels);
     let commands = cfg
         .commands
         .iter()
@@ -146,7 +71,7 @@ pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked
     (checked, cx.diags)
 }
 
-/// Collects diagnostics while the checks run.
+/// Collects diagnostics while the rules run.
 pub struct Checker<'a> {
     pub sources: &'a SourceMap,
     pub diags: Vec<Diagnostic>,
@@ -155,6 +80,12 @@ pub struct Checker<'a> {
 impl Checker<'_> {
     pub fn report(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// How many errors have been reported so far: a part whose checks add one is left
+    /// out of the checked configuration.
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
     }
 
     /// Reports a parse error from one of the string languages, pointing inside the string
@@ -179,6 +110,22 @@ impl Checker<'_> {
 /// Nodes by name.
 pub type NodeIndex = IndexMap<String, CheckedNode>;
 
+/// The target of a link or command (`what`, written at `whole`) among the targets it
+/// names (`found`): exactly one, with a valid name, and a node that exists.
+pub(crate) fn target(
+    cx: &mut Checker,
+    what: &str,
+    whole: Span,
+    found: &rules::targets::Found,
+    nodes: &NodeIndex,
+) -> Option<Target> {
+    let ok = rules::targets::no_target(cx, what, whole, found)
+        && rules::targets::two_targets(cx, what, found)
+        && rules::targets::target_name(cx, found)
+        && rules::targets::unknown_node(cx, found, nodes);
+    ok.then(|| found[0].0.clone())
+}
+
 /// The span of bytes `start..end` of a string value, if the value appears verbatim in
 /// the file (plain, or quoted without escapes, and not changed by interpolation);
 /// otherwise the span of the whole value.
@@ -195,4 +142,28 @@ pub fn inner_span(sources: &SourceMap, s: &Spanned<String>, start: usize, end: u
         return whole;
     };
     whole.sub(offset + start, offset + end.max(start + 1).min(v.len()))
+}
+
+/// The addresses of an `ip` list that are host addresses with a prefix.
+pub(crate) fn ip_addresses(
+    cx: &mut Checker,
+    ips: &Option<crate::model::StrList>,
+) -> Vec<Spanned<ipnet::IpNet>> {
+    ips.iter()
+        .flat_map(|list| list.0.iter())
+        .filter_map(|written| {
+            rules::addresses::ip(cx, written)
+                .filter(|net| rules::addresses::ip_broadcast(cx, written, net.value))
+        })
+        .collect()
+}
+
+/// A `mac` that an interface can have.
+pub(crate) fn mac_address(
+    cx: &mut Checker,
+    written: &Spanned<String>,
+) -> Option<Spanned<crate::plan::Mac>> {
+    rules::addresses::mac(cx, written)
+        .filter(|mac| rules::addresses::mac_multicast(cx, written, *mac))
+        .map(|mac| Spanned::new(mac, written.span))
 }

@@ -231,8 +231,19 @@ impl MacvlanMode {
         MacvlanMode::Source,
     ];
 
+    /// Every mode's name, in the same order.
+    pub const NAMES: [&'static str; 5] = {
+        let mut names = [""; 5];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = MacvlanMode::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     /// The name as `ip link` and the configuration spell it.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             MacvlanMode::Private => "private",
             MacvlanMode::Vepa => "vepa",
@@ -265,8 +276,19 @@ impl IpvlanMode {
     /// Every mode, in the order `ip link` documents them.
     pub const ALL: [IpvlanMode; 3] = [IpvlanMode::L2, IpvlanMode::L3, IpvlanMode::L3s];
 
+    /// Every mode's name, in the same order.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = IpvlanMode::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     /// The name as `ip link` and the configuration spell it.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             IpvlanMode::L2 => "l2",
             IpvlanMode::L3 => "l3",

@@ -31,23 +31,27 @@ impl Anchors {
         id: usize,
         nodes: &mut usize,
         at: Span,
-    ) -> Result<(Node, usize), Diagnostic> {
+    ) -> Result<(Node, usize), Box<Diagnostic>> {
         let Some((node, count)) = self.0.get(&id) else {
             // saphyr rejects unknown anchors itself; an anchor it knows but we have not
             // finished is one whose alias sits inside the anchored node.
-            return Err(Diagnostic::error(
-                "conlink::yaml::alias",
-                "an alias cannot refer to a node that contains it",
-            )
-            .at(at, "recursive alias"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "conlink::yaml::alias",
+                    "an alias cannot refer to a node that contains it",
+                )
+                .at(at, "recursive alias"),
+            ));
         };
         *nodes = nodes.saturating_add(*count);
         if *nodes > MAX_NODES {
-            return Err(Diagnostic::error(
-                "conlink::yaml::too_large",
-                format!("aliases expand this document to more than {MAX_NODES} nodes"),
-            )
-            .at(at, "expanding this alias exceeds the limit"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "conlink::yaml::too_large",
+                    format!("aliases expand this document to more than {MAX_NODES} nodes"),
+                )
+                .at(at, "expanding this alias exceeds the limit"),
+            ));
         }
         Ok((node.clone(), *count))
     }

@@ -297,7 +297,7 @@ impl<'t> Builder<'t> {
                 extent_end: end,
                 merge_key: false,
             }),
-            Err(diag) => self.stop(diag),
+            Err(diag) => self.stop(*diag),
         }
     }
 

@@ -1,10 +1,10 @@
-//! Interface and namespace name rules.
+//! Rules about names the kernel keeps: interface names and node (namespace) names.
 //!
 //! Linux interface names are 1-15 bytes (IFNAMSIZ less the NUL), not `.` or `..`, and
 //! contain no `/`, `:` or whitespace (the kernel's dev_valid_name, plus `:` which
 //! iproute2 reserves for aliases).
 
-use super::Checker;
+use super::super::Checker;
 use crate::diag::Diagnostic;
 use crate::source::Spanned;
 
@@ -34,7 +34,9 @@ pub fn interface_name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Reports an invalid interface name at its location. `what` names the property.
+/// An interface name the kernel would refuse (`dev`, `outer-dev`, a bridge): better
+/// said now, at the value, than as an errno halfway through applying. `what` names the
+/// property.
 pub fn interface_name(cx: &mut Checker, what: &str, name: &Spanned<String>) -> bool {
     match interface_name_problem(&name.value) {
         None => true,
@@ -52,8 +54,9 @@ pub fn interface_name(cx: &mut Checker, what: &str, name: &Spanned<String>) -> b
     }
 }
 
-/// Node names become part of namespace names under /run/netns, so they follow the same
-/// rules as file names there, kept to a portable set of characters.
+/// A node name that cannot name a namespace: node names become part of namespace
+/// names under /run/netns, so they follow the rules of file names there, kept to a
+/// portable set of characters.
 pub fn node_name(cx: &mut Checker, name: &Spanned<String>) -> bool {
     let n = &name.value;
     let ok = !n.is_empty()
@@ -77,7 +80,37 @@ pub fn node_name(cx: &mut Checker, name: &Spanned<String>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::case;
     use super::interface_name_problem as p;
+    use super::*;
+
+    #[test]
+    fn interface_name_reports_names_the_kernel_refuses() {
+        let c = case("links: [{service: a, bridge: s1, dev: a/b}]");
+        let dev = c.link().dev.clone().unwrap();
+        assert_eq!(
+            c.codes(|cx| interface_name(cx, "`dev`", &dev)),
+            ["conlink::check::interface_name"]
+        );
+        let c = case("links: [{service: a, bridge: s1, dev: eth1}]");
+        let dev = c.link().dev.clone().unwrap();
+        assert!(c.codes(|cx| interface_name(cx, "`dev`", &dev)).is_empty());
+    }
+
+    #[test]
+    fn node_name_reports_names_that_cannot_name_a_namespace() {
+        for (name, codes) in [
+            ("r1", &[][..]),
+            ("a.b-c_d", &[]),
+            ("'..'", &["conlink::check::node_name"]),
+            ("a/b", &["conlink::check::node_name"]),
+            ("''", &["conlink::check::node_name"]),
+        ] {
+            let c = case(&format!("nodes: [{{name: {name}}}]"));
+            let n = &c.config.nodes[0].name;
+            assert_eq!(c.codes(|cx| node_name(cx, n)), codes, "{name}");
+        }
+    }
 
     #[test]
     fn interface_name_rules() {
