@@ -9,6 +9,7 @@
 //! service) with that instance's links and commands, then one `patch:BRIDGE` unit per
 //! patch bridge, applied once both its ends exist.
 
+mod link;
 pub mod names;
 mod network;
 mod target;

@@ -113,7 +113,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                     },
                 );
             }
-            _ => {
+            BridgeMode::Linux | BridgeMode::Auto | BridgeMode::Patch => {
                 let spec = match t.kind {
                     TunnelKind::Vxlan => LinkSpec::Vxlan {
                         vni: t.vni,
