@@ -113,11 +113,17 @@ fn every_semantic_rule_has_a_fixture() {
             .map(|ext| root().join(format!("tests/invalid/{name}.{ext}")))
             .find(|p| p.exists());
         let snapshot = fixture.and_then(|p| {
-            let stem = p.file_name()?.to_str()?.trim_end_matches(".yaml").to_string();
+            let stem = p
+                .file_name()?
+                .to_str()?
+                .trim_end_matches(".yaml")
+                .to_string();
             std::fs::read_to_string(root().join(format!("snapshots/invalid__{stem}.snap"))).ok()
         });
         if !snapshot.is_some_and(|s| s.contains(&format!("conlink::check::{code}"))) {
-            missing.push(format!("conlink::check::{code} (tests/invalid/{name}.yaml)"));
+            missing.push(format!(
+                "conlink::check::{code} (tests/invalid/{name}.yaml)"
+            ));
         }
     }
     assert!(

@@ -1,4 +1,5 @@
-//! Merging configuration fragments into one configuration (config.md §1).
+//! Merging configuration fragments into one configuration (docs/configuration.md,
+//! "Sources and merging").
 //!
 //! Fragments arrive in merge order (each compose file's top-level `x-network`, then its
 //! services' `x-network`s, then the network files). Top-level lists are concatenated;

@@ -1,4 +1,5 @@
-//! The configuration language as Rust types (config.md §2–§9).
+//! The configuration language as Rust types (docs/configuration.md, from "Top-level
+//! keys" to "Commands").
 //!
 //! These types are the single source of truth for the language: the JSON Schema that
 //! editors and `conlink validate` use is generated from them (see [`crate::schema`]),
@@ -342,7 +343,8 @@ pub struct NodeDef {
 pub struct Sysctls(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
 
 impl Sysctls {
-    /// Sets `key`, replacing an earlier value of the same name (merging, config.md §1).
+    /// Sets `key`, replacing an earlier value of the same name (merging:
+    /// docs/configuration.md, "Sources and merging").
     pub fn set(&mut self, key: Spanned<String>, value: Spanned<SysctlValue>) {
         match self.0.iter_mut().find(|(k, _)| k.value == key.value) {
             Some(slot) => *slot = (key, value),
@@ -420,8 +422,9 @@ impl<'de> Deserialize<'de> for SysctlValue {
 }
 
 // ---------------------------------------------------------------------------------
-// "A string or a list of strings", normalised to a list when read (config.md §1: so a
-// string merged after a list appends instead of being split into characters).
+// "A string or a list of strings", normalised to a list when read, so that a string
+// merged after a list appends instead of being split into characters
+// (docs/configuration.md, "Sources and merging").
 
 /// A string or a list of strings, always held as a list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -568,7 +571,7 @@ pub const NUMERIC_PROPERTIES: &[(&str, &[&str])] = &[
 // ---------------------------------------------------------------------------------
 // Targets.
 
-/// Where a link or command lives (config.md §3).
+/// Where a link or command lives (docs/configuration.md, "Targets").
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Service(String),

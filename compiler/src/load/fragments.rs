@@ -1,4 +1,5 @@
-//! Finding the configuration inside each source document (config.md §1).
+//! Finding the configuration inside each source document (docs/configuration.md,
+//! "Sources and merging").
 //!
 //! A network file *is* a configuration fragment. A compose file holds fragments under
 //! its top-level `x-network` and under each `services.NAME.x-network`, and also gives
@@ -162,7 +163,8 @@ fn replica_count(value: &mut Node, env: &Env, diags: &mut Vec<Diagnostic>) -> Op
 }
 
 /// Gives links and commands of a service's `x-network` that name no target
-/// `service: <name>` (config.md §1; conlink 2.x forgot commands).
+/// `service: <name>` (docs/configuration.md, "Sources and merging"; conlink 2.x forgot
+/// commands).
 fn default_target(fragment: &mut Node, service: &str) {
     for section in ["links", "commands"] {
         for item in section_items(fragment, section) {
@@ -203,7 +205,8 @@ fn section_items<'a>(fragment: &'a mut Node, section: &str) -> impl Iterator<Ite
 }
 
 /// Turns decimal-integer strings at integer properties into integers, so
-/// `mtu: ${MTU:-1500}` validates and range-checks like `mtu: 1500` (config.md §1).
+/// `mtu: ${MTU:-1500}` validates and range-checks like `mtu: 1500` (docs/configuration.md,
+/// "Interpolation").
 pub fn coerce_numbers(fragment: &mut Node) {
     for (section, props) in NUMERIC_PROPERTIES {
         for item in section_items(fragment, section) {

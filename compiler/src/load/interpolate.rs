@@ -1,4 +1,4 @@
-//! Environment interpolation of string values (config.md §1).
+//! Environment interpolation of string values (docs/configuration.md, "Interpolation").
 //!
 //! Runs on the YAML tree before validation. Only string *values* are interpolated, never
 //! keys. The environment is passed in ([`Env`]); the compiler never reads the process

@@ -1,13 +1,13 @@
-//! Lowering: a checked configuration becomes a [`Plan`] (plan.md).
+//! Lowering: a checked configuration becomes a [`Plan`] (docs/plan.md).
 //!
 //! This is whole-configuration work: replica counts multiply targets into instances,
 //! generated names must be unique across everything, and bridge modes are decided. The
 //! output order is the configuration's order, so the plan is deterministic.
 //!
-//! Unit layout (plan.md §3): one `network` unit (conlink's namespace, nodes, bridges,
-//! tunnels), then one unit per target instance (a node, a container, one replica of a
-//! service) with that instance's links and commands, then one `patch:BRIDGE` unit per
-//! patch bridge, applied once both its ends exist.
+//! Unit layout (docs/plan.md, "Units"): one `network` unit (conlink's namespace, nodes,
+//! bridges, tunnels), then one unit per target instance (a node, a container, one
+//! replica of a service) with that instance's links and commands, then one
+//! `patch:BRIDGE` unit per patch bridge, applied once both its ends exist.
 
 mod link;
 pub mod names;
@@ -74,7 +74,8 @@ pub(crate) struct Lowering<'a> {
     pub modes: IndexMap<String, BridgeMode>,
     pub decisions: Vec<BridgeDecision>,
     /// Names taken in conlink's namespace, with where they come from, so that two
-    /// generated names can never collide at run time (config.md §4.2).
+    /// generated names can never collide at run time (docs/configuration.md, "Replicas,
+    /// names and derived values").
     pub conlink_names: IndexMap<String, (Span, Owner)>,
     /// Outer ends of links on each patch bridge: (interface, unit id, where written).
     pub patch_ends: IndexMap<String, Vec<(String, String, Span)>>,

@@ -127,7 +127,8 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                     },
                 };
                 // Created from the underlay (the host namespace), straight into
-                // conlink's: the UDP socket stays in the underlay (plan.md).
+                // conlink's: the UDP socket stays in the underlay (docs/plan.md,
+                // "Namespaces").
                 // Enslaved and up from the start: one request instead of three.
                 u.step(
                     &Ns::Host,

@@ -104,7 +104,7 @@ fn instance_unit(
 }
 
 /// One unit per patch bridge: an ingress qdisc and a redirect on each end, so every
-/// frame entering one end leaves through the other (config.md §5 `patch`).
+/// frame entering one end leaves through the other (docs/configuration.md, "Bridges").
 pub(super) fn patch_units(cx: &mut Lowering) -> Vec<Unit> {
     let mut units = Vec::new();
     let ends = std::mem::take(&mut cx.patch_ends);

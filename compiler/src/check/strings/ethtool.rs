@@ -1,4 +1,5 @@
-//! `ethtool` strings: ethtool arguments without the device name (config.md §4.1).
+//! `ethtool` strings: ethtool arguments without the device name (docs/configuration.md,
+//! "String languages: route, netem, ethtool").
 //!
 //! conlink supports one ethtool command, the one containers need: changing offload
 //! features, `-K|--offload|--features FEATURE on|off [FEATURE on|off …]`. A feature is

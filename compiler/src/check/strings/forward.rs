@@ -1,4 +1,5 @@
-//! `forward` strings: `PORT:PORT/tcp|udp` (config.md §4 and §7).
+//! `forward` strings: `PORT:PORT/tcp|udp` (docs/configuration.md, "Links" and "forward
+//! and nat").
 //!
 //! The first port is conlink's external port, the second the target's port behind the
 //! link; both are 1–65535 and the protocol is required (2.x's syntax). Docker-style

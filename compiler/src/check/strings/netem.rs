@@ -1,4 +1,5 @@
-//! `netem` strings: the options of `tc qdisc add … netem` (config.md §4.1).
+//! `netem` strings: the options of `tc qdisc add … netem` (docs/configuration.md,
+//! "String languages: route, netem, ethtool").
 //!
 //! Supported: `delay TIME [JITTER [CORR%]]`, `distribution uniform|normal|pareto|paretonormal`,
 //! `loss [random] PCT [CORR%]`, `duplicate PCT [CORR%]`, `corrupt PCT [CORR%]`,

@@ -1,4 +1,5 @@
-//! `route` strings: the arguments of `ip route add` without the device (config.md §4.1).
+//! `route` strings: the arguments of `ip route add` without the device
+//! (docs/configuration.md, "String languages: route, netem, ethtool").
 //!
 //! Grammar: `DEST [via GW] [metric N] [src ADDR] [table ID] [proto P] [scope S] [onlink]`,
 //! options in any order, each at most once. `DEST` is `default` or an IPv4/IPv6 network;
