@@ -2,7 +2,7 @@
 //! keys" to "Commands").
 //!
 //! These types are the single source of truth for the language: the JSON Schema that
-//! editors and `conlink validate` use is generated from them (see [`crate::schema`]),
+//! editors and `conlink validate` use is generated from them (see [`crate::load::schema`]),
 //! and the typed configuration is deserialized into them from the YAML tree, with a
 //! [`Spanned`] wherever a later check may need to point at a value.
 //!
@@ -495,7 +495,7 @@ impl JsonSchema for StrList {
 // Integers that may also be written as interpolated strings (`mtu: ${MTU:-1500}`).
 //
 // Before schema validation, strings at these properties that are decimal integers are
-// turned into integers (see `crate::fragments::coerce_numbers`), so the schema checks
+// turned into integers (see `crate::load::fragments::coerce_numbers`), so the schema checks
 // their range like any other integer. The schema still accepts strings containing `$`
 // so that editors do not flag a `${VAR}` that only the tool can expand.
 

@@ -38,7 +38,7 @@ impl Span {
     /// A sub-range of this span, given as byte offsets relative to its start. Used to
     /// point inside a string (e.g. at the bad word of a `route` string) when the string
     /// was written plainly in the file; for quoted or interpolated strings the offsets
-    /// may not line up, so callers fall back to the whole span (see [`Span::narrow`]).
+    /// may not line up, so callers fall back to the whole span (see `check::inner_span`).
     pub fn sub(&self, start: usize, end: usize) -> Span {
         let s = (self.start as usize + start).min(self.end as usize);
         let e = (self.start as usize + end).min(self.end as usize);

@@ -5,11 +5,11 @@
 //! the configuration, runs the [`rules`] that apply to it in order, and produces the
 //! checked value the lowering needs ([`Checked`]): addresses as `IpNet`s, routes, netem
 //! and ethtool strings as plan values (parsed by [`strings`]), targets resolved, replica
-//! counts settled ([`scale`]). Every problem is reported with the location of the
+//! counts settled (`scale.rs`). Every problem is reported with the location of the
 //! offending value, and checking continues, so one run shows every error.
 //!
-//! The checker is split by section: [`links`], [`network`] (nodes, tunnels, bridges)
-//! and [`commands`]; each rule is one function in [`rules`].
+//! The checker is split by section: `links.rs`, `network.rs` (nodes, tunnels,
+//! bridges) and `commands.rs`; each rule is one function in [`rules`].
 
 mod checked;
 mod commands;

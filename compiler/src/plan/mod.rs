@@ -20,7 +20,7 @@
 //! One file per subject: [`ns`] (namespaces), [`op`] (the actions and their inverses),
 //! [`link`] (kinds of interface), [`mac`], [`route`], [`netem`], [`ethtool`], [`nft`],
 //! [`bridge`] (bridge modes and tunnels), [`command`], [`words`] (quoting and
-//! placeholders) and [`line`] (a step as a command line).
+//! placeholders) and [`line`](mod@line) (a step as a command line).
 
 pub mod bridge;
 pub mod command;

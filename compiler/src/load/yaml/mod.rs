@@ -8,10 +8,11 @@
 //! than silently overwritten. Problems are returned as [`Diagnostic`]s; the parser never
 //! panics, whatever the input.
 //!
-//! One file per job: [`tree`] builds the tree from the events, [`scalar`] resolves
-//! scalars and tags, [`anchors`] expands aliases, [`mapping`] assembles mappings (with
-//! duplicate and merge keys), [`syntax_error`] explains what saphyr could not parse,
-//! and [`lines`] holds the byte scanning the last two share with the tree builder.
+//! One file per job: `tree.rs` builds the tree from the events, `scalar.rs` resolves
+//! scalars and tags, `anchors.rs` expands aliases, `mapping.rs` assembles mappings
+//! (with duplicate and merge keys), `syntax_error.rs` explains what saphyr could not
+//! parse, and `lines.rs` holds the byte scanning the explainer and the tree builder
+//! share.
 
 mod anchors;
 mod lines;
