@@ -1,7 +1,9 @@
 //! Checking commands (docs/configuration.md, "Commands").
 
+use super::checked::CheckedCommand;
+use super::checker::{Checker, NodeIndex};
 use super::rules::commands::empty_command;
-use super::{target, CheckedCommand, Checker, NodeIndex};
+use super::shared::target;
 use crate::model::{targets_of, Command};
 use crate::source::Spanned;
 

@@ -1,8 +1,10 @@
 //! Checking links (docs/configuration.md, "Links"): the rules that apply to one link,
 //! in order, and the [`CheckedLink`] it becomes when none of them reports an error.
 
+use super::checked::CheckedLink;
+use super::checker::{Checker, NodeIndex};
 use super::rules::{addresses, kinds, languages, names, nat_forward};
-use super::{ip_addresses, mac_address, target, CheckedLink, Checker, NodeIndex};
+use super::shared::{ip_addresses, mac_address, target};
 use crate::model::{targets_of, Link};
 use crate::source::Spanned;
 

@@ -2,12 +2,11 @@
 //! "Tunnels" and "Bridges"), and what a patch bridge joins once links and tunnels are
 //! known.
 
+use super::checked::{CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel};
+use super::checker::{Checker, NodeIndex};
 use super::rules::addresses::remote;
 use super::rules::{bridges as bridge_rules, languages, names, nodes as node_rules};
-use super::{
-    ip_addresses, mac_address, CheckOptions, CheckedBridge, CheckedLink, CheckedNode,
-    CheckedTunnel, Checker, NodeIndex,
-};
+use super::shared::{ip_addresses, mac_address};
 use crate::model::{BridgeMode, Config};
 use crate::source::Spanned;
 use indexmap::IndexMap;
@@ -78,13 +77,13 @@ pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
 }
 
 /// Every bridge: listed ones first, then those only named by links and tunnels, in the
-/// order they are first named.
+/// order they are first named. A bridge that gives no mode has `default_mode`.
 pub fn bridges(
     cx: &mut Checker,
     cfg: &Config,
     links: &[CheckedLink],
     tunnels: &[CheckedTunnel],
-    opts: &CheckOptions,
+    default_mode: BridgeMode,
 ) -> Vec<CheckedBridge> {
     let mut out: IndexMap<String, CheckedBridge> = IndexMap::new();
     for b in &cfg.bridges {
@@ -93,7 +92,7 @@ pub fn bridges(
             b.bridge.value.clone(),
             CheckedBridge {
                 name: b.bridge.clone(),
-                mode: b.mode.map_or(opts.default_bridge_mode, |m| m.value),
+                mode: b.mode.map_or(default_mode, |m| m.value),
                 mtu: b.mtu.map(|m| m.value.0),
             },
         );
@@ -106,7 +105,7 @@ pub fn bridges(
         out.entry(name.value.clone())
             .or_insert_with(|| CheckedBridge {
                 name: Spanned::new(name.value.clone(), name.span),
-                mode: opts.default_bridge_mode,
+                mode: default_mode,
                 mtu: None,
             });
     }

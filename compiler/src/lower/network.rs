@@ -1,6 +1,7 @@
 //! The shared `network` unit: conlink's namespace, nodes, bridges and tunnels.
 
-use super::{Lowering, Owner, UnitBuilder};
+use super::context::{Lowering, Owner};
+use super::unit::UnitBuilder;
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, TunnelKind};
 use crate::plan::{LinkSpec, Ns, Op, OvsTunnel, Qdisc, UnitKind};

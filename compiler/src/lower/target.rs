@@ -1,13 +1,17 @@
 //! Units for target instances (nodes, containers, service replicas) and patch bridges.
 
+use super::context::Lowering;
 use super::link::lower_link;
-use super::{target_ns, Lowering, UnitBuilder, MAX_REPLICAS};
+use super::unit::{target_ns, UnitBuilder};
 use crate::check::{CheckedCommand, CheckedLink};
 use crate::diag::Diagnostic;
 use crate::model::Target;
 use crate::plan::{Ns, Op, Qdisc, Unit, UnitKind};
 use crate::source::Span;
 use indexmap::IndexMap;
+
+/// Largest replica count conlink plans for one service.
+pub const MAX_REPLICAS: u32 = 65_535;
 
 /// One end of a patch bridge: the outer interface and the unit that creates it.
 struct PatchEnd {

@@ -6,8 +6,8 @@ use super::command::CommandLine;
 use super::nft::chain_text;
 use super::ns::Ns;
 use super::op::{Op, Qdisc, QdiscParent};
+use super::units::Plan;
 use super::words::{Cmd, EXTERNAL_ADDR, SAVED};
-use super::Plan;
 
 /// The command line of one action, run in namespace `ns` (the step's), e.g.
 /// `ip link set eth0 up`. Used for both a step's action and its undo, and by the

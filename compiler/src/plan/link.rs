@@ -4,9 +4,9 @@
 //! Everything that depends on the kind is a method here with a match that names every
 //! kind, so adding a kind fails to compile until each question is answered for it.
 
+use super::mac::Mac;
 use super::ns::Ns;
 use super::words::Cmd;
-use super::Mac;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;

@@ -2,11 +2,18 @@
 //! plan's text and of the renderers. Built from values directly, not by parsing
 //! configuration strings, so the plan's tests need nothing outside the plan.
 
-use super::{
-    BridgeDecision, BridgeMode, Chance, CommandLine, Delay, Ethtool, FeatureSetting, IpvlanMode,
-    LinkSpec, Mac, MacvlanMode, Netem, NftChain, NftChainType, NftFamily, NftHook, NftRule, Ns, Op,
-    OvsTunnel, Percent, Plan, PortMatch, Protocol, Qdisc, QdiscParent, Route, ScaleSource,
-    ServiceScale, Step, TunnelKind, Unit, UnitKind, VethPeer, PLAN_FORMAT,
+use super::bridge::{BridgeMode, OvsTunnel, TunnelKind};
+use super::command::CommandLine;
+use super::ethtool::{Ethtool, FeatureSetting};
+use super::link::{IpvlanMode, LinkSpec, MacvlanMode, VethPeer};
+use super::mac::Mac;
+use super::netem::{Chance, Delay, Netem, Percent};
+use super::nft::{NftChain, NftChainType, NftFamily, NftHook, NftRule, PortMatch, Protocol};
+use super::ns::Ns;
+use super::op::{Op, Qdisc, QdiscParent};
+use super::route::Route;
+use super::units::{
+    BridgeDecision, Plan, ScaleSource, ServiceScale, Step, Unit, UnitKind, PLAN_FORMAT,
 };
 
 fn parse<T: std::str::FromStr>(s: &str) -> T

@@ -4,6 +4,7 @@
 //! Words that contain spaces or shell metacharacters are single-quoted so a line reads
 //! unambiguously, though nothing is ever run through a shell.
 
+use super::ns::Ns;
 use std::borrow::Cow;
 use std::fmt::Display;
 
@@ -36,7 +37,7 @@ impl Cmd {
     }
 
     /// Appends a namespace symbol.
-    pub(crate) fn ns(&mut self, ns: &crate::plan::Ns) -> &mut Cmd {
+    pub(crate) fn ns(&mut self, ns: &Ns) -> &mut Cmd {
         self.word(&ns.to_string())
     }
 

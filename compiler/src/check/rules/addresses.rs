@@ -1,7 +1,7 @@
 //! Rules about addresses: interface addresses, MAC addresses, a tunnel's remote, and
 //! whether a route's gateway is on the link.
 
-use super::super::{inner_span, Checker};
+use super::super::checker::{inner_span, Checker};
 use crate::diag::Diagnostic;
 use crate::plan::{Mac, Route};
 use crate::source::Spanned;

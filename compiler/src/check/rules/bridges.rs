@@ -1,7 +1,8 @@
 //! Rules about bridges (docs/configuration.md, "Bridges" and "Tunnels"): names shared
 //! with tunnel interfaces, and what a `patch` bridge can join.
 
-use super::super::{CheckedBridge, CheckedLink, CheckedTunnel, Checker};
+use super::super::checked::{CheckedBridge, CheckedLink, CheckedTunnel};
+use super::super::checker::Checker;
 use crate::diag::Diagnostic;
 use crate::model::BridgeMode;
 use indexmap::IndexMap;

@@ -1,6 +1,6 @@
 //! Rules about commands (docs/configuration.md, "Commands").
 
-use super::super::Checker;
+use super::super::checker::Checker;
 use crate::diag::Diagnostic;
 use crate::model::{Command, CommandLine};
 use crate::source::Spanned;

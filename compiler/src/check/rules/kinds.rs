@@ -2,7 +2,7 @@
 //! "Links"). Each reads the kind's row of [`LinkKind::properties`], never a list of
 //! kinds of its own, so a new kind is checked as soon as its row exists.
 
-use super::super::Checker;
+use super::super::checker::Checker;
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::model::{Link, LinkKind, LinkProperties, OuterDev, Presence};
 use crate::source::{Span, Spanned};

@@ -2,8 +2,8 @@
 //! "String languages: route, netem, ethtool", and "forward and nat"): each must parse,
 //! and the error points at the offending word inside the string.
 
+use super::super::checker::Checker;
 use super::super::strings::{parse_ethtool, parse_forward, parse_netem, parse_route, Forward};
-use super::super::Checker;
 use crate::model::StrList;
 use crate::plan::{Ethtool, Netem, Route};
 use crate::source::Spanned;

@@ -26,7 +26,7 @@ pub mod targets;
 /// which the tests' inputs pass anyway) and the codes a rule reports on it.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::super::Checker;
+    use super::super::checker::Checker;
     use crate::load::{de, yaml};
     use crate::model::{Config, Link};
     use crate::source::{FileId, SourceFile, SourceKind, SourceMap, Spanned};

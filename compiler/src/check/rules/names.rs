@@ -4,7 +4,7 @@
 //! contain no `/`, `:` or whitespace (the kernel's dev_valid_name, plus `:` which
 //! iproute2 reserves for aliases).
 
-use super::super::Checker;
+use super::super::checker::Checker;
 use crate::diag::Diagnostic;
 use crate::source::Spanned;
 

@@ -1,7 +1,7 @@
 //! Rules about `nat` and `forward` (docs/configuration.md, "forward and nat"): both
 //! translate to and from the link's own IPv4 address, so both need one.
 
-use super::super::Checker;
+use super::super::checker::Checker;
 use crate::diag::Diagnostic;
 use crate::source::Spanned;
 use ipnet::IpNet;

@@ -1,6 +1,6 @@
 //! Rules about nodes' sysctls (docs/configuration.md, "Nodes").
 
-use super::super::Checker;
+use super::super::checker::Checker;
 use crate::diag::Diagnostic;
 use crate::source::Spanned;
 

@@ -2,7 +2,7 @@
 //! exists or a container or service with a name the engine accepts
 //! (docs/configuration.md, "Targets").
 
-use super::super::{Checker, NodeIndex};
+use super::super::checker::{Checker, NodeIndex};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::model::Target;
 use crate::source::{Span, Spanned};

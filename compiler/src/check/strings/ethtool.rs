@@ -10,7 +10,7 @@
 //! is refused with an "unsupported ethtool setting" error. Features keep the order they
 //! were written in, and each may be given once.
 
-use super::{Cursor, StringError, Word};
+use super::scan::{Cursor, StringError, Word};
 use crate::diag::did_you_mean;
 use crate::plan::ethtool::LEGACY;
 use crate::plan::{Ethtool, FeatureSetting};

@@ -7,7 +7,7 @@
 //! scaled services the external port of replica `i` is the written one plus `i−1`
 //! ([`Forward::offset`]).
 
-use super::{parse_integer, StringError, Word};
+use super::scan::{parse_integer, StringError, Word};
 use crate::diag::did_you_mean;
 use crate::plan::Protocol;
 use schemars::JsonSchema;
@@ -44,7 +44,7 @@ const EXAMPLE: &str = "write `EXTERNAL:TARGET/tcp` or `EXTERNAL:TARGET/udp`, e.g
 
 /// Parses a `forward` string such as `8080:80/tcp`.
 pub fn parse_forward(input: &str) -> Result<Forward, StringError> {
-    let words = super::words(input);
+    let words = super::scan::words(input);
     let [word] = words.as_slice() else {
         return Err(match words.get(1) {
             None => StringError::whole(input, "empty forward").with_help(EXAMPLE),

@@ -19,7 +19,7 @@
 //! across options: `reorder` needs a non-zero `delay`, `gap` needs `reorder`, and
 //! `distribution` needs a delay with jitter.
 
-use super::{
+use super::scan::{
     looks_numeric, one_of, parse_integer, split_unit, Cursor, Decimal, NumberError, Seen,
     StringError, Word,
 };

@@ -13,7 +13,7 @@
 //! `priority` or `preference`, `proto` `protocol`, and the destination may follow `to`,
 //! as `ip` allows.
 
-use super::{one_of, parse_integer, Cursor, NumberError, Seen, StringError, Word};
+use super::scan::{one_of, parse_integer, Cursor, NumberError, Seen, StringError, Word};
 use crate::diag::did_you_mean;
 use crate::plan::route::{PROTOCOL_NAMES, SCOPE_NAMES, TABLE_NAMES};
 use crate::plan::{Route, RouteProtocol, RouteScope, RouteTable};

@@ -1,7 +1,7 @@
 //! dummy links: an interface of the target's own, with nothing behind it.
 
-use super::super::UnitBuilder;
-use super::Instance;
+use super::super::unit::UnitBuilder;
+use super::instance::Instance;
 use crate::plan::{LinkSpec, Op};
 
 /// Creates the interface in the target.

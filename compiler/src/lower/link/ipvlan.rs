@@ -1,8 +1,8 @@
 //! ipvlan and ipvtap links: interfaces sharing their parent's MAC on a parent in the
 //! host namespace, in the target.
 
-use super::super::UnitBuilder;
-use super::{on_parent, Instance};
+use super::super::unit::UnitBuilder;
+use super::instance::{on_parent, Instance};
 use crate::plan::{IpvlanMode, LinkSpec};
 
 /// The link's mode (checked to be an ipvlan mode).

@@ -1,8 +1,8 @@
 //! macvlan and macvtap links: interfaces with a MAC of their own on a parent in the
 //! host namespace, in the target.
 
-use super::super::UnitBuilder;
-use super::{on_parent, Instance};
+use super::super::unit::UnitBuilder;
+use super::instance::{on_parent, Instance};
 use crate::plan::{LinkSpec, MacvlanMode};
 
 /// The link's mode (checked to be a macvlan mode).

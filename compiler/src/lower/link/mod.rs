@@ -8,45 +8,23 @@
 //! [`LinkKind::properties`](crate::model::LinkKind::properties).
 
 mod dummy;
+mod instance;
 mod ipvlan;
 mod macvlan;
 mod nat;
 mod veth;
 mod vlan;
 
+use super::context::Lowering;
 use super::names::{derived_mac, offset_addr, offset_mac, OffsetError};
-use super::{Lowering, UnitBuilder};
+use super::unit::UnitBuilder;
 use crate::check::CheckedLink;
 use crate::diag::Diagnostic;
 use crate::model::{LinkKind, Target};
-use crate::plan::{LinkSpec, Mac, Ns, Op, Qdisc};
+use crate::plan::{Mac, Ns, Op, Qdisc};
+use instance::Instance;
 use ipnet::IpNet;
 use std::net::IpAddr;
-
-/// One link of one target instance, with what every kind's creation needs.
-pub(super) struct Instance<'a> {
-    pub link: &'a CheckedLink,
-    /// The target instance's namespace.
-    pub ns: &'a Ns,
-    /// The replica (1-based) when the target is a service.
-    pub replica: Option<u32>,
-    /// The interface's name inside the target.
-    pub dev: &'a str,
-    pub mtu: Option<u32>,
-    pub mac: Option<Mac>,
-}
-
-impl Instance<'_> {
-    /// The parent interface (`outer-dev`) of a kind created on one; the checks made
-    /// sure such kinds have it.
-    fn parent(&self) -> String {
-        self.link
-            .outer_dev
-            .as_ref()
-            .map(|o| o.value.clone())
-            .unwrap_or_default()
-    }
-}
 
 /// The steps that create the interface, by kind. False when it cannot be created (an
 /// error was reported), and the link's other steps are left out.
@@ -60,25 +38,6 @@ fn create(cx: &mut Lowering, u: &mut UnitBuilder, it: &Instance) -> bool {
         LinkKind::Ipvlan => ipvlan::create(u, it),
         LinkKind::Ipvtap => ipvlan::create_tap(u, it),
     }
-}
-
-/// Creates an interface of a kind that sits on a parent interface in the host
-/// namespace, straight into the target (never moved afterwards).
-fn on_parent(u: &mut UnitBuilder, it: &Instance, spec: LinkSpec) -> bool {
-    u.step(
-        &Ns::Host,
-        Op::LinkAdd {
-            name: it.dev.to_string(),
-            netns: Some(it.ns.clone()),
-            mtu: it.mtu,
-            mac: it.mac,
-            altname: None,
-            master: None,
-            up: false,
-            spec: Box::new(spec),
-        },
-    );
-    true
 }
 
 /// Lowers one link into the unit of one target instance.

@@ -1,7 +1,8 @@
 //! The nft tables of one link (docs/configuration.md, "forward and nat"): `nat`'s 1:1
 //! translation in the target, and `forward`'s port forwards in conlink's namespace.
 
-use super::super::{Lowering, UnitBuilder};
+use super::super::context::Lowering;
+use super::super::unit::UnitBuilder;
 use crate::check::CheckedLink;
 use crate::diag::Diagnostic;
 use crate::plan::{NftChain, NftChainType, NftFamily, NftHook, NftRule, Ns, Op, PortMatch, Route};

@@ -1,9 +1,10 @@
 //! veth links: a pair with one end (`dev`) in the target and the outer end in conlink's
 //! namespace on the link's bridge.
 
+use super::super::context::{Lowering, Owner};
 use super::super::names::{fit_interface_name, long_outer_name};
-use super::super::{Lowering, Owner, UnitBuilder};
-use super::Instance;
+use super::super::unit::UnitBuilder;
+use super::instance::Instance;
 use crate::diag::Diagnostic;
 use crate::model::BridgeMode;
 use crate::plan::{LinkSpec, Ns, Op, VethPeer};

@@ -1,7 +1,7 @@
 //! vlan links: an 802.1Q interface on a parent in the host namespace, in the target.
 
-use super::super::UnitBuilder;
-use super::{on_parent, Instance};
+use super::super::unit::UnitBuilder;
+use super::instance::{on_parent, Instance};
 use crate::plan::LinkSpec;
 
 /// Creates the VLAN interface on its parent, straight into the target.
