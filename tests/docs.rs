@@ -493,11 +493,9 @@ fn repository_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-// Enabled by the lead after the structure merge: until the compiler and runtime
-// branches have replaced their citations, their comments still cite the design input
-// by its old names.
+/// The repository documents itself: nothing in it points at design input kept outside
+/// it, or cites a reference page without its place under `docs/`.
 #[test]
-#[ignore = "enabled by the lead after the structure merge"]
 fn nothing_cites_the_design_input_outside_docs() {
     // Built from pieces so that this file does not match itself.
     let outside = [["shared", "spec"].join("/"), ["..", "shared"].join("/")];

@@ -1,7 +1,12 @@
 //! Every file under tests/invalid/ is an invalid configuration: `conlink validate` must
 //! exit 1 without panicking, and its rendered diagnostics must match the snapshot. Files
 //! named `*.compose.yaml` are compose files, others network files; `# args:` and
-//! `# env:` comment lines at the top add options and environment.
+//! `# env:` comment lines at the top add options and environment. A file whose top has
+//! `# expect: warnings only` shows a warning rule: validation passes (exit 0) and the
+//! snapshot holds the warning.
+//!
+//! Every semantic rule (`conlink::check::NAME`) has a file of its own here, named
+//! `NAME` with `-` for `_`, whose diagnostics include that code.
 
 use crate::util::{conlink, entries, expect_code, parse_spec, root, snapshot_settings, text};
 
@@ -16,6 +21,15 @@ fn every_invalid_configuration_is_reported_with_its_location() {
         }
         let content = std::fs::read_to_string(&file).unwrap_or_default();
         let spec = parse_spec(&content, true);
+        let warnings_only = content
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .any(|l| l.trim() == "# expect: warnings only");
+        let (code, severity) = if warnings_only {
+            (0, "warning")
+        } else {
+            (1, "error")
+        };
         let flag = if fname.ends_with(".compose.yaml") {
             "-c"
         } else {
@@ -29,7 +43,7 @@ fn every_invalid_configuration_is_reported_with_its_location() {
             cmd.output().expect("run conlink")
         };
         let out = run("text");
-        expect_code(&out, 1, &fname);
+        expect_code(&out, code, &fname);
         let stderr = text(&out.stderr);
         assert!(
             !stderr.contains("panicked"),
@@ -44,15 +58,15 @@ fn every_invalid_configuration_is_reported_with_its_location() {
 
         // The JSON form carries the same errors with file, line, column and pointer.
         let out = run("json");
-        expect_code(&out, 1, &format!("{fname} (json)"));
+        expect_code(&out, code, &format!("{fname} (json)"));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("diagnostics JSON");
         let errors: Vec<&serde_json::Value> = v
             .as_array()
             .expect("array")
             .iter()
-            .filter(|d| d["severity"] == "error")
+            .filter(|d| d["severity"] == severity)
             .collect();
-        assert!(!errors.is_empty(), "{fname}: no error in JSON output");
+        assert!(!errors.is_empty(), "{fname}: no {severity} in JSON output");
         for e in errors {
             assert_eq!(e["file"], fname.as_str(), "{fname}: {e}");
             assert!(e["line"].as_u64().is_some_and(|l| l >= 1), "{fname}: {e}");
@@ -67,5 +81,54 @@ fn every_invalid_configuration_is_reported_with_its_location() {
     assert!(
         count >= 40,
         "expected at least 40 invalid configurations, found {count}"
+    );
+}
+
+/// Every `conlink::check::*` code the checker can emit has its own fixture (named after
+/// the rule) whose snapshotted diagnostics show it.
+#[test]
+fn every_semantic_rule_has_a_fixture() {
+    let mut codes = std::collections::BTreeSet::new();
+    let mut dirs = vec![root().join("compiler/src/check")];
+    while let Some(dir) = dirs.pop() {
+        for path in entries(&dir) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source file");
+                for (i, _) in text.match_indices("\"conlink::check::") {
+                    let rest = &text[i + "\"conlink::check::".len()..];
+                    let end = rest.find('"').expect("a closed string");
+                    codes.insert(rest[..end].to_string());
+                }
+            }
+        }
+    }
+    assert!(codes.len() >= 30, "found only {codes:?}");
+    let mut missing = Vec::new();
+    for code in &codes {
+        let name = code.replace('_', "-");
+        let fixture = ["yaml", "compose.yaml"]
+            .iter()
+            .map(|ext| root().join(format!("tests/invalid/{name}.{ext}")))
+            .find(|p| p.exists());
+        let snapshot = fixture.and_then(|p| {
+            let stem = p
+                .file_name()?
+                .to_str()?
+                .trim_end_matches(".yaml")
+                .to_string();
+            std::fs::read_to_string(root().join(format!("snapshots/invalid__{stem}.snap"))).ok()
+        });
+        if !snapshot.is_some_and(|s| s.contains(&format!("conlink::check::{code}"))) {
+            missing.push(format!(
+                "conlink::check::{code} (tests/invalid/{name}.yaml)"
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without a fixture showing their code:\n  {}",
+        missing.join("\n  ")
     );
 }

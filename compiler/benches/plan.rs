@@ -172,7 +172,7 @@ fn main() {
             count
         });
         let (tree, _) = measure(runs, || {
-            compiler::yaml::parse(compiler::source::FileId(0), &text).ok()
+            compiler::load::yaml::parse(compiler::source::FileId(0), &text).ok()
         });
 
         // File text to finished plan.

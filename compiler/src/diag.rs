@@ -3,7 +3,8 @@
 //! Stages collect [`Diagnostic`]s instead of returning on the first problem, so a user
 //! sees every error of a run at once. A diagnostic is plain data (code, message, spans);
 //! rendering happens at the end, either as rustc-style text through miette or as JSON
-//! objects for editors and CI.
+//! objects for editors and CI. The "did you mean" suggestion that many diagnostics
+//! offer as help is here too ([`did_you_mean`]).
 
 use crate::source::{SourceMap, Span};
 use serde::Serialize;
@@ -290,4 +291,105 @@ pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {
     let mut s = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
     s.push('\n');
     s
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely misspelling:
+/// an edit distance of at most 2, or at most a third of the word's length for long
+/// words. Case is ignored (so `VIA` suggests `via`), and a candidate is never suggested
+/// when every character would have to change. Among equally distant candidates, one
+/// that the word abbreviates wins (`of` → `off`, not `on`), then one of the same length
+/// (`µs` → `us`, not `s`), then the earlier one, so suggestions are deterministic.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word: Vec<char> = word.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let limit = (word.len() / 3).max(2);
+    // Ranked by (distance, not abbreviated, length difference): lower is better.
+    let mut best: Option<((usize, bool, usize), &'a str)> = None;
+    for &candidate in candidates {
+        let cand: Vec<char> = candidate.chars().map(|c| c.to_ascii_lowercase()).collect();
+        // The distance is at least the difference in length: skip hopeless candidates
+        // before the quadratic work (this also bounds the cost for huge input words).
+        let length_difference = word.len().abs_diff(cand.len());
+        if length_difference > limit {
+            continue;
+        }
+        let distance = levenshtein(&word, &cand);
+        if distance > limit || distance >= word.len() {
+            continue;
+        }
+        let rank = (distance, !cand.starts_with(&word), length_difference);
+        if best.is_none_or(|(best_rank, _)| rank < best_rank) {
+            best = Some((rank, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// Edit distance (insertions, deletions, substitutions) between two strings, with the
+/// usual two-row dynamic programme.
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levenshtein_distances() {
+        let d = |a: &str, b: &str| {
+            levenshtein(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(d("", ""), 0);
+        assert_eq!(d("abc", ""), 3);
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("via", "vai"), 2);
+        assert_eq!(d("metric", "metirc"), 2);
+        assert_eq!(d("é", "e"), 1);
+    }
+
+    #[test]
+    fn did_you_mean_suggests_close_words_only() {
+        let options = ["via", "src", "metric", "table", "proto", "scope", "onlink"];
+        assert_eq!(did_you_mean("vai", &options), Some("via"));
+        assert_eq!(did_you_mean("VIA", &options), Some("via"));
+        assert_eq!(did_you_mean("metirc", &options), Some("metric"));
+        assert_eq!(did_you_mean("tabel", &options), Some("table"));
+        assert_eq!(did_you_mean("onlnk", &options), Some("onlink"));
+        assert_eq!(did_you_mean("xyzzy", &options), None);
+        assert_eq!(did_you_mean("", &options), None);
+        // Two-letter words: never "replace everything".
+        assert_eq!(did_you_mean("ab", &["sg", "tx"]), None);
+        assert_eq!(did_you_mean("tz", &["sg", "tx"]), Some("tx"));
+        // Long words allow a third of their length.
+        let features = ["tx-tcp-segmentation", "tx-udp-segmentation"];
+        assert_eq!(
+            did_you_mean("tx-tcp-segmentatoin", &features),
+            Some("tx-tcp-segmentation")
+        );
+        assert_eq!(
+            did_you_mean("tx-tcpsegmntation", &features),
+            Some("tx-tcp-segmentation")
+        );
+        // Ties go to an abbreviated candidate, then one of the same length, then the first.
+        assert_eq!(did_you_mean("of", &["on", "off"]), Some("off"));
+        assert_eq!(did_you_mean("µs", &["s", "us"]), Some("us"));
+        assert_eq!(did_you_mean("ab", &["ac", "ad"]), Some("ac"));
+        // Huge and non-ASCII words are fine.
+        assert_eq!(did_you_mean(&"x".repeat(100_000), &options), None);
+        assert_eq!(did_you_mean("vía", &options), Some("via"));
+    }
 }

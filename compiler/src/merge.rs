@@ -1,4 +1,5 @@
-//! Merging configuration fragments into one configuration (config.md §1).
+//! Merging configuration fragments into one configuration (docs/configuration.md,
+//! "Sources and merging").
 //!
 //! Fragments arrive in merge order (each compose file's top-level `x-network`, then its
 //! services' `x-network`s, then the network files). Top-level lists are concatenated;
@@ -9,7 +10,7 @@
 //! a string merged after a list appends to it.
 
 use crate::model::{Bridge, Config, Link, NodeDef, StrList, Target, Tunnel};
-use crate::node::Spanned;
+use crate::source::Spanned;
 use indexmap::map::Entry;
 use indexmap::IndexMap;
 

@@ -1,7 +1,8 @@
-//! The configuration language as Rust types (config.md §2–§9).
+//! The configuration language as Rust types (docs/configuration.md, from "Top-level
+//! keys" to "Commands").
 //!
 //! These types are the single source of truth for the language: the JSON Schema that
-//! editors and `conlink validate` use is generated from them (see [`crate::schema`]),
+//! editors and `conlink validate` use is generated from them (see [`crate::load::schema`]),
 //! and the typed configuration is deserialized into them from the YAML tree, with a
 //! [`Spanned`] wherever a later check may need to point at a value.
 //!
@@ -9,7 +10,9 @@
 //! checking beyond the schema: strings such as addresses and routes stay strings
 //! here and are parsed by the checks, which can then report every error at once.
 
-use crate::node::Spanned;
+pub use crate::plan::{BridgeMode, CommandLine, TunnelKind};
+use crate::plan::{IpvlanMode, MacvlanMode};
+use crate::source::Spanned;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -59,42 +62,171 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    pub fn as_str(self) -> &'static str {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [LinkKind; 7] = [
+        LinkKind::Veth,
+        LinkKind::Dummy,
+        LinkKind::Vlan,
+        LinkKind::Ipvlan,
+        LinkKind::Macvlan,
+        LinkKind::Ipvtap,
+        LinkKind::Macvtap,
+    ];
+
+    /// Which properties the kind takes: the one table of per-kind rules that the
+    /// checks and the lowering read, so a new kind is a new row here rather than an
+    /// edit of every rule (docs/configuration.md, "Links").
+    pub fn properties(self) -> &'static LinkProperties {
         match self {
-            LinkKind::Veth => "veth",
-            LinkKind::Dummy => "dummy",
-            LinkKind::Vlan => "vlan",
-            LinkKind::Ipvlan => "ipvlan",
-            LinkKind::Macvlan => "macvlan",
-            LinkKind::Ipvtap => "ipvtap",
-            LinkKind::Macvtap => "macvtap",
+            LinkKind::Veth => &LinkProperties {
+                name: "veth",
+                article: "a",
+                bridge: Presence::Required,
+                outer_dev: OuterDev::OuterEnd,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Forbidden,
+                forward: true,
+                default_mtu: true,
+            },
+            LinkKind::Dummy => &LinkProperties {
+                name: "dummy",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::None,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: true,
+            },
+            LinkKind::Vlan => &LinkProperties {
+                name: "vlan",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &[],
+                vlanid: Presence::Required,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Ipvlan => &LinkProperties {
+                name: "ipvlan",
+                article: "an",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: false,
+                modes: &IpvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Macvlan => &LinkProperties {
+                name: "macvlan",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &MacvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Ipvtap => &LinkProperties {
+                name: "ipvtap",
+                article: "an",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: false,
+                modes: &IpvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
+            LinkKind::Macvtap => &LinkProperties {
+                name: "macvtap",
+                article: "a",
+                bridge: Presence::Forbidden,
+                outer_dev: OuterDev::Parent,
+                mac: true,
+                modes: &MacvlanMode::NAMES,
+                vlanid: Presence::Forbidden,
+                forward: false,
+                default_mtu: false,
+            },
         }
+    }
+
+    /// The kind as the configuration spells it (`type: …`).
+    pub fn as_str(self) -> &'static str {
+        self.properties().name
     }
 
     /// The kind with its indefinite article, for messages ("an ipvlan").
-    pub fn with_article(self) -> &'static str {
-        match self {
-            LinkKind::Veth => "a veth",
-            LinkKind::Dummy => "a dummy",
-            LinkKind::Vlan => "a vlan",
-            LinkKind::Ipvlan => "an ipvlan",
-            LinkKind::Macvlan => "a macvlan",
-            LinkKind::Ipvtap => "an ipvtap",
-            LinkKind::Macvtap => "a macvtap",
-        }
+    pub fn with_article(self) -> String {
+        let p = self.properties();
+        format!("{} {}", p.article, p.name)
     }
 
-    /// Kinds created on a parent interface in the host namespace (`outer-dev`).
-    pub fn has_parent(self) -> bool {
-        matches!(
-            self,
-            LinkKind::Vlan
-                | LinkKind::Ipvlan
-                | LinkKind::Macvlan
-                | LinkKind::Ipvtap
-                | LinkKind::Macvtap
-        )
+    /// The kinds that take a property, for messages ("veth links", "vlan links"):
+    /// their names joined by "and".
+    pub fn names_where(takes: impl Fn(&LinkProperties) -> bool) -> String {
+        let names: Vec<&str> = LinkKind::ALL
+            .iter()
+            .map(|k| k.properties())
+            .filter(|p| takes(p))
+            .map(|p| p.name)
+            .collect();
+        match names.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        }
     }
+}
+
+/// What one kind of link takes (a row of [`LinkKind::properties`]).
+#[derive(Debug)]
+pub struct LinkProperties {
+    /// The kind's name in the configuration.
+    pub name: &'static str,
+    /// `a` or `an`, as the name is said.
+    pub article: &'static str,
+    /// `bridge`: the bridge the outer end of a pair joins.
+    pub bridge: Presence,
+    /// What `outer-dev` names, if anything.
+    pub outer_dev: OuterDev,
+    /// Whether `mac` can be set (kinds that share their parent's MAC cannot).
+    pub mac: bool,
+    /// The values `mode` takes; none means the kind takes no `mode`.
+    pub modes: &'static [&'static str],
+    /// `vlanid`.
+    pub vlanid: Presence,
+    /// Whether `forward` can be used (it needs a pair with an end on a bridge).
+    pub forward: bool,
+    /// Whether an MTU is set when the link gives none (`--default-mtu`, else 65535);
+    /// otherwise the interface keeps what the kernel gives it (its parent's).
+    pub default_mtu: bool,
+}
+
+/// Whether a property must, may or must not be given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    Optional,
+    Forbidden,
+}
+
+/// What a kind's `outer-dev` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OuterDev {
+    /// Nothing: the kind has no outer end and no parent (`outer-dev` is refused).
+    None,
+    /// The outer end of a pair, in conlink's namespace (generated when not given).
+    OuterEnd,
+    /// The parent interface in the host namespace (required).
+    Parent,
 }
 
 /// A link: one interface inside one target.
@@ -143,33 +275,6 @@ pub struct Link {
     pub forward: Option<StrList>,
 }
 
-/// How a bridge is realised.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BridgeMode {
-    /// `ovs` where Open vSwitch is usable, otherwise `linux`; decided when planning.
-    Auto,
-    /// A Linux bridge in conlink's namespace.
-    Linux,
-    /// An Open vSwitch bridge.
-    Ovs,
-    /// No bridge device: exactly two links joined by tc redirects, so every frame passes.
-    Patch,
-}
-
-impl BridgeMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BridgeMode::Auto => "auto",
-            BridgeMode::Linux => "linux",
-            BridgeMode::Ovs => "ovs",
-            BridgeMode::Patch => "patch",
-        }
-    }
-}
-
 /// A bridge.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,32 +285,6 @@ pub struct Bridge {
     pub mode: Option<Spanned<BridgeMode>>,
     /// MTU of the bridge device (extension).
     pub mtu: Option<Spanned<Mtu>>,
-}
-
-/// Tunnel encapsulation.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TunnelKind {
-    Geneve,
-    Vxlan,
-}
-
-impl TunnelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TunnelKind::Geneve => "geneve",
-            TunnelKind::Vxlan => "vxlan",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            TunnelKind::Geneve => 6081,
-            TunnelKind::Vxlan => 4789,
-        }
-    }
 }
 
 /// An overlay tunnel to another host, joined to a bridge.
@@ -247,16 +326,6 @@ pub struct Command {
     pub command: Spanned<CommandLine>,
 }
 
-/// What a command runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum CommandLine {
-    /// Run by `sh -c` inside the target.
-    Shell(String),
-    /// Run directly (argv), no shell.
-    Argv(Vec<String>),
-}
-
 /// A node: a network namespace conlink creates, names, owns and removes.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -274,7 +343,8 @@ pub struct NodeDef {
 pub struct Sysctls(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
 
 impl Sysctls {
-    /// Sets `key`, replacing an earlier value of the same name (merging, config.md §1).
+    /// Sets `key`, replacing an earlier value of the same name (merging:
+    /// docs/configuration.md, "Sources and merging").
     pub fn set(&mut self, key: Spanned<String>, value: Spanned<SysctlValue>) {
         match self.0.iter_mut().find(|(k, _)| k.value == key.value) {
             Some(slot) => *slot = (key, value),
@@ -352,8 +422,9 @@ impl<'de> Deserialize<'de> for SysctlValue {
 }
 
 // ---------------------------------------------------------------------------------
-// "A string or a list of strings", normalised to a list when read (config.md §1: so a
-// string merged after a list appends instead of being split into characters).
+// "A string or a list of strings", normalised to a list when read, so that a string
+// merged after a list appends instead of being split into characters
+// (docs/configuration.md, "Sources and merging").
 
 /// A string or a list of strings, always held as a list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -362,7 +433,46 @@ pub struct StrList(pub Vec<Spanned<String>>);
 impl<'de> Deserialize<'de> for StrList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Not an untagged enum: serde buffers untagged input, which would lose spans.
-        crate::de::string_or_list(d).map(StrList)
+        // A single string gets the span of its node, each item of a list its own.
+        let outer = Spanned::<OneOrMany>::deserialize(d)?;
+        Ok(StrList(match outer.value {
+            OneOrMany::One(s) => vec![Spanned::new(s, outer.span)],
+            OneOrMany::Many(list) => list,
+        }))
+    }
+}
+
+enum OneOrMany {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> serde::de::Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(s) = seq.next_element::<Spanned<String>>()? {
+                    list.push(s);
+                }
+                Ok(OneOrMany::Many(list))
+            }
+        }
+        d.deserialize_any(OneOrManyVisitor)
     }
 }
 
@@ -385,7 +495,7 @@ impl JsonSchema for StrList {
 // Integers that may also be written as interpolated strings (`mtu: ${MTU:-1500}`).
 //
 // Before schema validation, strings at these properties that are decimal integers are
-// turned into integers (see `crate::fragments::coerce_numbers`), so the schema checks
+// turned into integers (see `crate::load::fragments::coerce_numbers`), so the schema checks
 // their range like any other integer. The schema still accepts strings containing `$`
 // so that editors do not flag a `${VAR}` that only the tool can expand.
 
@@ -461,7 +571,7 @@ pub const NUMERIC_PROPERTIES: &[(&str, &[&str])] = &[
 // ---------------------------------------------------------------------------------
 // Targets.
 
-/// Where a link or command lives (config.md §3).
+/// Where a link or command lives (docs/configuration.md, "Targets").
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Service(String),

@@ -38,11 +38,32 @@ impl Span {
     /// A sub-range of this span, given as byte offsets relative to its start. Used to
     /// point inside a string (e.g. at the bad word of a `route` string) when the string
     /// was written plainly in the file; for quoted or interpolated strings the offsets
-    /// may not line up, so callers fall back to the whole span (see [`Span::narrow`]).
+    /// may not line up, so callers fall back to the whole span (see `check::inner_span`).
     pub fn sub(&self, start: usize, end: usize) -> Span {
         let s = (self.start as usize + start).min(self.end as usize);
         let e = (self.start as usize + end).min(self.end as usize);
         Span::new(self.file, s, e)
+    }
+}
+
+/// A value together with where it was written. Checks keep the spans of the values
+/// they may point at (the YAML reader fills them in, see `load::de`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Spanned<T> {
+        Spanned { value, span }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
     }
 }
 

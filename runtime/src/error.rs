@@ -195,8 +195,6 @@ pub enum ExternalError {
 /// Why a link step cannot be turned into a request.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("unknown {kind} mode `{mode}`")]
-    Mode { kind: &'static str, mode: String },
     #[error("{kind} needs its parent interface")]
     NoParent { kind: &'static str },
 }

@@ -30,7 +30,7 @@ mod wire;
 mod tests;
 
 use crate::netlink::{self, first_error, KernelError, Socket};
-use compiler::plan::{NftChain, NftFamily};
+use compiler::plan::{NftChain, NftFamily, NftHook};
 use rtnetlink::sys::protocols::NETLINK_NETFILTER;
 use std::net::Ipv4Addr;
 use wire::*;
@@ -75,8 +75,8 @@ pub enum NftError {
         what: &'static str,
         placeholder: &'static str,
     },
-    /// A chain or rule cannot be expressed (unknown hook, wrong address family for the
-    /// table, an interface name the kernel cannot have, …); found before sending.
+    /// A chain or rule cannot be expressed (wrong address family for the table, an
+    /// interface name the kernel cannot have, …); found before sending.
     #[error("nft table {table}: {at}: {reason}")]
     Unsupported {
         table: String,
@@ -247,14 +247,7 @@ fn table_batch(
 /// after conntrack, priority > -200).
 fn chain_message(family: NftFamily, table: &str, chain: &NftChain) -> Result<Message, NftError> {
     let at = format!("add chain {}", chain.name);
-    let hooknum = hook_number(&chain.hook).ok_or_else(|| NftError::Unsupported {
-        table: table_label(family, table),
-        at: at.clone(),
-        reason: format!(
-            "unknown hook {:?} (expected prerouting, input, forward, output or postrouting)",
-            chain.hook
-        ),
-    })?;
+    let hooknum = hook_number(chain.hook);
     let mut body = Body::new(nfproto(family));
     body.str(NFTA_CHAIN_TABLE, table)
         .str(NFTA_CHAIN_NAME, &chain.name)
@@ -263,15 +256,15 @@ fn chain_message(family: NftFamily, table: &str, chain: &NftChain) -> Result<Mes
             b.be32(NFTA_HOOK_HOOKNUM, hooknum)
                 .be32(NFTA_HOOK_PRIORITY, chain.priority as u32);
         })
-        .str(NFTA_CHAIN_TYPE, &chain.kind);
+        .str(NFTA_CHAIN_TYPE, chain.kind.as_str());
     Ok(Message {
         msg_type: msg_type(NFT_MSG_NEWCHAIN),
         flags: NLM_F_CREATE | NLM_F_EXCL,
         body,
         at,
         what: What::Chain {
-            kind: chain.kind.clone(),
-            hook: chain.hook.clone(),
+            kind: chain.kind.as_str().into(),
+            hook: chain.hook.as_str().into(),
             priority: chain.priority,
         },
     })
@@ -463,15 +456,14 @@ fn family_of(nfproto: u8) -> Option<NftFamily> {
     }
 }
 
-fn hook_number(hook: &str) -> Option<u32> {
-    Some(match hook {
-        "prerouting" => NF_INET_PRE_ROUTING,
-        "input" => NF_INET_LOCAL_IN,
-        "forward" => NF_INET_FORWARD,
-        "output" => NF_INET_LOCAL_OUT,
-        "postrouting" => NF_INET_POST_ROUTING,
-        _ => return None,
-    })
+fn hook_number(hook: NftHook) -> u32 {
+    match hook {
+        NftHook::Prerouting => NF_INET_PRE_ROUTING,
+        NftHook::Input => NF_INET_LOCAL_IN,
+        NftHook::Forward => NF_INET_FORWARD,
+        NftHook::Output => NF_INET_LOCAL_OUT,
+        NftHook::Postrouting => NF_INET_POST_ROUTING,
+    }
 }
 
 const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;

@@ -6,7 +6,7 @@
 //! Interfaces the tests need as parents are made with `ip`; what is tested goes
 //! through conlink's own requests.
 
-use compiler::plan::{LinkSpec, Op, Qdisc, QdiscParent};
+use compiler::plan::{IpvlanMode, LinkSpec, MacvlanMode, Op, Qdisc, QdiscParent};
 use compiler::strings::netem::parse_netem;
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::tc::{TcActionAttribute, TcAttribute, TcFilterU32Option, TcOption};
@@ -125,7 +125,7 @@ fn vlan() {
 fn ipvlan() {
     let spec = LinkSpec::Ipvlan {
         parent: parent(),
-        mode: Some("l2".into()),
+        mode: Some(IpvlanMode::L2),
     };
     let feature = "this kernel has no ipvlan interfaces (ipvlan)";
     try_link(
@@ -141,7 +141,7 @@ fn ipvlan() {
 fn ipvtap() {
     let spec = LinkSpec::Ipvtap {
         parent: parent(),
-        mode: Some("l3".into()),
+        mode: Some(IpvlanMode::L3),
     };
     let feature = "this kernel has no ipvtap interfaces (ipvtap)";
     try_link(
@@ -187,7 +187,7 @@ fn geneve() {
 fn macvlan_and_vxlan() {
     let spec = LinkSpec::Macvlan {
         parent: parent(),
-        mode: Some("bridge".into()),
+        mode: Some(MacvlanMode::Bridge),
     };
     let feature = "this kernel has no macvlan interfaces (macvlan)";
     try_link(

@@ -33,8 +33,10 @@
 //! the test states the difference exactly: the expected bytes are the fixture with
 //! one attribute added.
 
-use compiler::plan::{LinkSpec, Mac, Ns, QdiscParent, VethPeer};
-use compiler::strings::netem::{parse_netem, Netem, Percent};
+use compiler::plan::{
+    IpvlanMode, LinkSpec, Mac, MacvlanMode, Netem, Ns, Percent, QdiscParent, VethPeer,
+};
+use compiler::strings::netem::parse_netem;
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use runtime::families::link::request::{self as link, NewLink, NewPeer};
@@ -489,10 +491,6 @@ fn link_diff_but(name: &str, l: &NewLink, known: impl FnOnce(&mut Vec<u8>)) -> O
     })
 }
 
-fn mode(m: &str) -> Option<String> {
-    Some(m.into())
-}
-
 #[test]
 fn link_requests_are_ips() {
     let parent = || "va".to_string();
@@ -512,7 +510,7 @@ fn link_requests_are_ips() {
             24,
             LinkSpec::Macvtap {
                 parent: parent(),
-                mode: mode("vepa"),
+                mode: Some(MacvlanMode::Vepa),
             },
         ),
         (
@@ -521,7 +519,7 @@ fn link_requests_are_ips() {
             25,
             LinkSpec::Ipvlan {
                 parent: parent(),
-                mode: mode("l2"),
+                mode: Some(IpvlanMode::L2),
             },
         ),
         (
@@ -530,7 +528,7 @@ fn link_requests_are_ips() {
             26,
             LinkSpec::Ipvlan {
                 parent: parent(),
-                mode: mode("l3"),
+                mode: Some(IpvlanMode::L3),
             },
         ),
         (
@@ -539,7 +537,7 @@ fn link_requests_are_ips() {
             27,
             LinkSpec::Ipvtap {
                 parent: parent(),
-                mode: mode("l3"),
+                mode: Some(IpvlanMode::L3),
             },
         ),
         (
@@ -579,7 +577,7 @@ fn link_requests_are_ips() {
 
     let spec = LinkSpec::Macvlan {
         parent: parent(),
-        mode: mode("bridge"),
+        mode: Some(MacvlanMode::Bridge),
     };
     let mut l = new_link("mv0", 23, &spec);
     l.mac = Some(mac(0x23));

@@ -1,52 +1,26 @@
-//! Checks of `nodes`, `tunnels` and `bridges` (config.md §5, §6, §8).
+//! Checking `nodes`, `tunnels` and `bridges` (docs/configuration.md, "Nodes",
+//! "Tunnels" and "Bridges"), and what a patch bridge joins once links and tunnels are
+//! known.
 
-use super::links::{addresses, mac_address, netem_of};
-use super::names::{interface_name, node_name};
-use super::{
-    CheckOptions, CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel, Checker, NodeIndex,
-};
-use crate::diag::Diagnostic;
-use crate::model::Config;
-use crate::node::Spanned;
+use super::checked::{CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel};
+use super::checker::{Checker, NodeIndex};
+use super::rules::addresses::remote;
+use super::rules::{bridges as bridge_rules, languages, names, nodes as node_rules};
+use super::shared::{ip_addresses, mac_address};
+use crate::model::{BridgeMode, Config};
+use crate::source::Spanned;
 use indexmap::IndexMap;
-use std::net::IpAddr;
 
+/// Every node, by name, with the sysctls that passed.
 pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
     let mut out = IndexMap::new();
     for n in &cfg.nodes {
-        node_name(cx, &n.name);
+        names::node_name(cx, &n.name);
         let mut sysctls = Vec::new();
         for (key, value) in &n.sysctls.0 {
-            let (key, key_span) = (&key.value, key.span);
-            let ok = !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
-                && !key
-                    .split(['.', '/'])
-                    .any(|part| part.is_empty() || part == "..");
-            if !ok {
-                cx.report(
-                    Diagnostic::error(
-                        "conlink::check::sysctl",
-                        format!("`{key}` is not a sysctl name"),
-                    )
-                    .at(key_span, "not a sysctl name")
-                    .help("write sysctl names as `sysctl` does, e.g. `net.ipv4.ip_forward`"),
-                );
-                continue;
+            if node_rules::sysctl(cx, key) && node_rules::sysctl_not_net(cx, key) {
+                sysctls.push((key.value.clone(), value.value.0.clone()));
             }
-            if !key.starts_with("net.") && !key.starts_with("net/") {
-                cx.report(
-                    Diagnostic::error(
-                        "conlink::check::sysctl_not_net",
-                        format!("`{key}` is not a network sysctl; only `net.*` sysctls are per namespace"),
-                    )
-                    .at(key_span, "not per network namespace"),
-                );
-                continue;
-            }
-            sysctls.push((key.clone(), value.value.0.clone()));
         }
         out.insert(
             n.name.value.clone(),
@@ -59,33 +33,24 @@ pub fn nodes(cx: &mut Checker, cfg: &Config) -> NodeIndex {
     out
 }
 
+/// Every tunnel that passed its rules.
 pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
     let mut out = Vec::new();
     for t in &cfg.tunnels {
-        let errors = cx.diags.len();
-        interface_name(cx, "bridge name", &t.bridge);
-        let remote = t.remote.value.trim().parse::<IpAddr>();
-        if remote.is_err() {
-            cx.report(
-                Diagnostic::error(
-                    "conlink::check::remote",
-                    format!("`remote` must be an IP address, not `{}`", t.remote.value),
-                )
-                .at(t.remote.span, "not an IP address")
-                .help("give the other host's underlay address, e.g. `192.168.0.2`"),
-            );
-        }
-        let netem = t.netem.as_ref().and_then(|list| netem_of(cx, list));
-        let ips = addresses(cx, &t.ip);
+        let errors = cx.errors();
+        names::interface_name(cx, "bridge name", &t.bridge);
+        let remote = remote(cx, &t.remote);
+        let netem = t.netem.as_ref().and_then(|list| languages::netem(cx, list));
+        let ips = ip_addresses(cx, &t.ip);
         let mac = t
             .mac
             .as_ref()
             .and_then(|m| mac_address(cx, m))
             .map(|m| m.value);
-        if cx.diags.len() > errors {
+        if cx.errors() > errors {
             continue;
         }
-        let Ok(remote) = remote else { continue };
+        let Some(remote) = remote else { continue };
         out.push(CheckedTunnel {
             span: t.kind.span,
             kind: t.kind.value,
@@ -112,22 +77,22 @@ pub fn tunnels(cx: &mut Checker, cfg: &Config) -> Vec<CheckedTunnel> {
 }
 
 /// Every bridge: listed ones first, then those only named by links and tunnels, in the
-/// order they are first named.
+/// order they are first named. A bridge that gives no mode has `default_mode`.
 pub fn bridges(
     cx: &mut Checker,
     cfg: &Config,
     links: &[CheckedLink],
     tunnels: &[CheckedTunnel],
-    opts: &CheckOptions,
+    default_mode: BridgeMode,
 ) -> Vec<CheckedBridge> {
     let mut out: IndexMap<String, CheckedBridge> = IndexMap::new();
     for b in &cfg.bridges {
-        interface_name(cx, "bridge name", &b.bridge);
+        names::interface_name(cx, "bridge name", &b.bridge);
         out.insert(
             b.bridge.value.clone(),
             CheckedBridge {
                 name: b.bridge.clone(),
-                mode: b.mode.map_or(opts.default_bridge_mode, |m| m.value),
+                mode: b.mode.map_or(default_mode, |m| m.value),
                 mtu: b.mtu.map(|m| m.value.0),
             },
         );
@@ -140,25 +105,34 @@ pub fn bridges(
         out.entry(name.value.clone())
             .or_insert_with(|| CheckedBridge {
                 name: Spanned::new(name.value.clone(), name.span),
-                mode: opts.default_bridge_mode,
+                mode: default_mode,
                 mtu: None,
             });
     }
-    // A bridge may not take the name of a tunnel interface (both live in conlink's namespace).
     for t in tunnels {
-        if let Some(b) = out.get(&t.name()) {
-            cx.report(
-                Diagnostic::error(
-                    "conlink::check::bridge_tunnel_name",
-                    format!(
-                        "bridge `{}` has the name of a tunnel interface",
-                        b.name.value
-                    ),
-                )
-                .at(b.name.span, "same name as the tunnel's interface")
-                .also(t.span, "this tunnel's interface is named this way"),
-            );
-        }
+        bridge_rules::bridge_tunnel_name(cx, &out, t);
     }
     out.into_values().collect()
+}
+
+/// What each patch bridge joins: two links, no tunnel, no forward.
+pub fn patch_bridges(
+    cx: &mut Checker,
+    bridges: &[CheckedBridge],
+    links: &[CheckedLink],
+    tunnels: &[CheckedTunnel],
+) {
+    for b in bridges.iter().filter(|b| b.mode == BridgeMode::Patch) {
+        let on_it: Vec<&CheckedLink> = links
+            .iter()
+            .filter(|l| l.bridge.as_ref().is_some_and(|x| x.value == b.name.value))
+            .collect();
+        bridge_rules::patch_links(cx, b, &on_it);
+        for t in tunnels {
+            bridge_rules::patch_tunnel(cx, b, t);
+        }
+        for l in &on_it {
+            bridge_rules::forward_patch(cx, b, l);
+        }
+    }
 }

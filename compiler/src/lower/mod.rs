@@ -1,225 +1,52 @@
-//! Lowering: a checked configuration becomes a [`Plan`] (plan.md).
+//! Lowering: a checked configuration becomes a [`Plan`] (docs/plan.md).
 //!
 //! This is whole-configuration work: replica counts multiply targets into instances,
 //! generated names must be unique across everything, and bridge modes are decided. The
 //! output order is the configuration's order, so the plan is deterministic.
 //!
-//! Unit layout (plan.md §3): one `network` unit (conlink's namespace, nodes, bridges,
-//! tunnels), then one unit per target instance (a node, a container, one replica of a
-//! service) with that instance's links and commands, then one `patch:BRIDGE` unit per
-//! patch bridge, applied once both its ends exist.
+//! Unit layout (docs/plan.md, "Units"): one `network` unit (conlink's namespace, nodes,
+//! bridges, tunnels), then one unit per target instance (a node, a container, one
+//! replica of a service) with that instance's links and commands, then one
+//! `patch:BRIDGE` unit per patch bridge, applied once both its ends exist.
 
+mod context;
+mod link;
 pub mod names;
 mod network;
 mod target;
 #[cfg(test)]
 mod tests;
+mod unit;
+
+pub use context::LowerOptions;
+pub use unit::target_ns;
 
 use crate::check::Checked;
 use crate::diag::Diagnostic;
-use crate::model::{BridgeMode, Target};
-use crate::plan::{BridgeDecision, Ns, Op, Plan, ServiceScale, Step, Unit, UnitKind, PLAN_FORMAT};
-use crate::source::Span;
-use indexmap::IndexMap;
+use crate::plan::{Plan, PLAN_FORMAT};
+use context::Lowering;
 
-/// What the lowering needs beyond the checked configuration.
-#[derive(Clone, Debug)]
-pub struct LowerOptions {
-    pub project: String,
-    /// Whether Open vSwitch is usable (decides `auto` bridges); detected or given by the CLI.
-    pub ovs_available: bool,
-    /// MTU for veth and dummy links that set none (default 65535).
-    pub default_mtu: Option<u32>,
-    /// Keep the kernel's offload defaults on veth ends (no `-K tx off`).
-    pub keep_veth_offload: bool,
-    /// Replica count per compose service, in the order services were found.
-    pub services: Vec<ServiceScale>,
-}
-
-/// Largest replica count conlink plans for one service.
-pub const MAX_REPLICAS: u32 = 65_535;
-
-/// Lowers a checked configuration.
-pub fn lower(cfg: &Checked, opts: &LowerOptions) -> Result<Plan, Vec<Diagnostic>> {
+/// Lowers a checked configuration. The plan is complete only when no diagnostic came
+/// with it (the lowering reports errors only).
+pub fn lower(cfg: &Checked, opts: &LowerOptions) -> (Plan, Vec<Diagnostic>) {
     let mut cx = Lowering::new(cfg, opts);
     let network = network::network_unit(&mut cx);
     let mut units = vec![network];
     units.extend(target::target_units(&mut cx));
     units.extend(target::patch_units(&mut cx));
-    if !cx.diags.is_empty() {
-        return Err(cx.diags);
-    }
-    Ok(Plan {
+    let plan = Plan {
         format: PLAN_FORMAT,
         project: opts.project.clone(),
         group: names::project_group(&opts.project),
         mark: mark(&opts.project),
         bridges: cx.decisions.clone(),
-        services: opts.services.clone(),
+        services: cfg.services.clone(),
         units,
-    })
+    };
+    (plan, cx.diags)
 }
 
 /// The ownership mark every interface conlink creates carries (as its alias).
 pub fn mark(project: &str) -> String {
     format!("conlink:{project}")
-}
-
-/// State shared by the lowering passes.
-pub(crate) struct Lowering<'a> {
-    pub cfg: &'a Checked,
-    pub opts: &'a LowerOptions,
-    pub diags: Vec<Diagnostic>,
-    /// Realised mode of every bridge.
-    pub modes: IndexMap<String, BridgeMode>,
-    pub decisions: Vec<BridgeDecision>,
-    /// Names taken in conlink's namespace, with where they come from, so that two
-    /// generated names can never collide at run time (config.md §4.2).
-    pub conlink_names: IndexMap<String, (Span, Owner)>,
-    /// Outer ends of links on each patch bridge: (interface, unit id, where written).
-    pub patch_ends: IndexMap<String, Vec<(String, String, Span)>>,
-    /// Spans already reported, so a value wrong for many replicas is reported once.
-    pub reported: std::collections::HashSet<Span>,
-    /// External (protocol, port) of every forward, with where it was written.
-    pub forward_ports: IndexMap<(String, u16), Span>,
-    /// Replica count per service, for lookups.
-    replicas: IndexMap<&'a str, u32>,
-    /// `-K tx off`, parsed once (every veth gets it unless `--keep-veth-offload`).
-    pub veth_offload: crate::strings::ethtool::Ethtool,
-}
-
-impl<'a> Lowering<'a> {
-    fn new(cfg: &'a Checked, opts: &'a LowerOptions) -> Lowering<'a> {
-        let mut modes = IndexMap::new();
-        let mut decisions = Vec::new();
-        for b in &cfg.bridges {
-            let (mode, reason) = match b.mode {
-                BridgeMode::Auto if opts.ovs_available => (
-                    BridgeMode::Ovs,
-                    Some("Open vSwitch is available".to_string()),
-                ),
-                BridgeMode::Auto => (
-                    BridgeMode::Linux,
-                    Some("Open vSwitch is not available".to_string()),
-                ),
-                m => (m, None),
-            };
-            modes.insert(b.name.value.clone(), mode);
-            decisions.push(BridgeDecision {
-                name: b.name.value.clone(),
-                requested: b.mode,
-                mode,
-                reason,
-            });
-        }
-        Lowering {
-            cfg,
-            opts,
-            diags: Vec::new(),
-            modes,
-            decisions,
-            conlink_names: IndexMap::new(),
-            patch_ends: IndexMap::new(),
-            reported: std::collections::HashSet::new(),
-            forward_ports: IndexMap::new(),
-            replicas: opts
-                .services
-                .iter()
-                .map(|s| (s.service.as_str(), s.replicas))
-                .collect(),
-            veth_offload: crate::strings::ethtool::parse_ethtool("-K tx off")
-                .expect("built-in ethtool setting"),
-        }
-    }
-
-    pub fn mode(&self, bridge: &str) -> BridgeMode {
-        self.modes.get(bridge).copied().unwrap_or(BridgeMode::Linux)
-    }
-
-    /// Claims an interface name in conlink's namespace; reports a collision.
-    pub fn claim_conlink_name(&mut self, name: &str, span: Span, owner: Owner) {
-        if let Some((first, first_owner)) = self.conlink_names.get(name) {
-            let what = owner.to_string();
-            let first_what = first_owner.to_string();
-            self.diags.push(
-                Diagnostic::error(
-                    "conlink::lower::name_collision",
-                    format!("two interfaces in conlink's namespace would be named `{name}`: {first_what} and {what}"),
-                )
-                .at(span, what)
-                .also(*first, format!("{first_what} (first)"))
-                .help("set `outer-dev` to a distinct name on one of them"),
-            );
-        } else {
-            self.conlink_names.insert(name.to_string(), (span, owner));
-        }
-    }
-
-    /// Replica count of a service (1 when compose does not say).
-    pub fn replicas(&self, service: &str) -> u32 {
-        self.replicas.get(service).copied().unwrap_or(1)
-    }
-}
-
-/// What holds a name in conlink's namespace; described only when two collide.
-pub(crate) enum Owner {
-    Bridge(String),
-    Tunnel(&'static str, u32),
-    OuterEnd(Ns, String),
-}
-
-impl std::fmt::Display for Owner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Owner::Bridge(b) => write!(f, "bridge `{b}`"),
-            Owner::Tunnel(kind, vni) => write!(f, "{kind} tunnel {vni}"),
-            Owner::OuterEnd(ns, dev) => write!(f, "the outer end of {ns} {dev}"),
-        }
-    }
-}
-
-/// Builds a unit's steps with ids `UNIT/INDEX` and their inverses.
-pub(crate) struct UnitBuilder {
-    unit: Unit,
-}
-
-impl UnitBuilder {
-    pub fn new(id: String, kind: UnitKind, after: Vec<String>) -> UnitBuilder {
-        // A linked target instance takes about eight steps per link.
-        UnitBuilder {
-            unit: Unit {
-                id,
-                kind,
-                after,
-                steps: Vec::with_capacity(8),
-            },
-        }
-    }
-
-    pub fn step(&mut self, ns: &Ns, op: Op) {
-        use std::fmt::Write;
-        let mut id = String::with_capacity(self.unit.id.len() + 4);
-        id.push_str(&self.unit.id);
-        let _ = write!(id, "/{}", self.unit.steps.len());
-        let undo = op.inverse();
-        self.unit.steps.push(Step {
-            id,
-            ns: ns.clone(),
-            op,
-            undo,
-        });
-    }
-
-    pub fn finish(self) -> Unit {
-        self.unit
-    }
-}
-
-/// The namespace symbol of a target instance.
-pub fn target_ns(t: &Target, replica: Option<u32>) -> Ns {
-    match t {
-        Target::Service(s) => Ns::Service(s.as_str().into(), replica.unwrap_or(1)),
-        Target::Container(c) => Ns::Container(c.as_str().into()),
-        Target::Node(n) => Ns::Node(n.as_str().into()),
-    }
 }

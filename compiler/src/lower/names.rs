@@ -2,7 +2,8 @@
 //! rule), MAC addresses, replica offsets and the project's interface group.
 //!
 //! Everything here is a pure function of the configuration, so the same input gives
-//! the same names and addresses on every run and every machine (plan.md §1).
+//! the same names and addresses on every run and every machine (docs/plan.md,
+//! "Properties").
 
 use crate::model::Target;
 use crate::plan::Mac;
@@ -37,7 +38,8 @@ pub fn project_group(project: &str) -> u32 {
     1 + (fnv1a(&[b"conlink-group", project.as_bytes()]) % 0x7fff_fffe) as u32
 }
 
-/// The outer end's name before shortening (config.md §4.2).
+/// The outer end's name before shortening (docs/configuration.md, "Replicas, names and
+/// derived values").
 pub fn long_outer_name(target: &Target, replica: Option<u32>, dev: &str) -> String {
     match (target, replica) {
         (Target::Service(s), Some(i)) => format!("{s}_{i}-{dev}"),
@@ -71,7 +73,8 @@ pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
 }
 
 /// A MAC derived from a link's identity: locally administered, unicast, the same on
-/// every run (config.md §4.2; conlink 2.x drew a random one per start).
+/// every run (docs/configuration.md, "Replicas, names and derived values"; conlink 2.x
+/// drew a random one per start).
 pub fn derived_mac(project: &str, target: &Target, replica: Option<u32>, dev: &str) -> Mac {
     let replica = replica.unwrap_or(0).to_be_bytes();
     let h = fnv1a(&[
@@ -106,7 +109,8 @@ pub enum OffsetError {
     Broadcast(IpAddr),
 }
 
-/// `addr + offset` within the same prefix (config.md §4.2: leaving the subnet is an
+/// `addr + offset` within the same prefix (docs/configuration.md, "Replicas, names and
+/// derived values": leaving the subnet is an
 /// error; 2.x silently wrapped into the next subnet).
 pub fn offset_addr(net: IpNet, offset: u32) -> Result<IpNet, OffsetError> {
     if offset == 0 {

@@ -1,6 +1,7 @@
 //! The shared `network` unit: conlink's namespace, nodes, bridges and tunnels.
 
-use super::{Lowering, Owner, UnitBuilder};
+use super::context::{Lowering, Owner};
+use super::unit::UnitBuilder;
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, TunnelKind};
 use crate::plan::{LinkSpec, Ns, Op, OvsTunnel, Qdisc, UnitKind};
@@ -105,7 +106,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         bridge,
                         port: name,
                         tunnel: Some(OvsTunnel {
-                            kind: t.kind.as_str().into(),
+                            kind: t.kind,
                             remote: t.remote,
                             vni: t.vni,
                             dstport: t.dstport,
@@ -113,7 +114,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                     },
                 );
             }
-            _ => {
+            BridgeMode::Linux | BridgeMode::Auto | BridgeMode::Patch => {
                 let spec = match t.kind {
                     TunnelKind::Vxlan => LinkSpec::Vxlan {
                         vni: t.vni,
@@ -127,7 +128,8 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                     },
                 };
                 // Created from the underlay (the host namespace), straight into
-                // conlink's: the UDP socket stays in the underlay (plan.md).
+                // conlink's: the UDP socket stays in the underlay (docs/plan.md,
+                // "Namespaces").
                 // Enslaved and up from the start: one request instead of three.
                 u.step(
                     &Ns::Host,

@@ -1,7 +1,8 @@
-//! Properties of lowered plans that plan.md requires, checked on small configurations
-//! compiled end to end (the examples' snapshots show whole plans; these pin the rules).
+//! Properties of lowered plans (docs/plan.md, "Properties"), checked on small
+//! configurations compiled end to end (the examples' snapshots show whole plans; these
+//! pin the rules).
 
-use crate::interpolate::Env;
+use crate::load::interpolate::Env;
 use crate::model::BridgeMode;
 use crate::plan::{LinkSpec, Ns, Op, Plan, UnitKind};
 use crate::source::{SourceFile, SourceKind};

@@ -18,7 +18,7 @@ pub fn render(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::sample::sample_plan;
+    use crate::plan::sample::sample_plan;
 
     #[test]
     fn round_trips_through_serde() {

@@ -156,7 +156,7 @@ impl Action for Add<'_> {
         let ns = at.ns;
         let target = self.target(ns);
         let target_fd = cx.fd_if_other(ns, target)?;
-        let parent = match request::parent(self.spec) {
+        let parent = match self.spec.parent() {
             Some(p) => Some(cx.ifindex(Iface::Named { ns, name: p })?),
             None => None,
         };

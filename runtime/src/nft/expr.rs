@@ -10,7 +10,7 @@
 
 use super::wire::*;
 use super::External;
-use compiler::plan::{NftFamily, NftRule, PortMatch};
+use compiler::plan::{NftFamily, NftRule, PortMatch, Protocol};
 use compiler::plan::{EXTERNAL_ADDR, EXTERNAL_IF};
 use std::net::IpAddr;
 
@@ -206,14 +206,9 @@ fn ifname_match(key: u32, name: &str) -> Result<[Expr; 2], RuleError> {
 /// `tcp dport N` / `udp dport N`: the layer-4 protocol (one byte), then the destination
 /// port, the 2 bytes at offset 2 of both the TCP and the UDP header, in network order.
 fn port_match(port: &PortMatch) -> Result<[Expr; 4], RuleError> {
-    let proto = match port.proto.as_str() {
-        "tcp" => libc::IPPROTO_TCP as u8,
-        "udp" => libc::IPPROTO_UDP as u8,
-        other => {
-            return Err(RuleError::Unsupported(format!(
-                "port match on protocol {other:?}: only tcp and udp are supported"
-            )))
-        }
+    let proto = match port.proto {
+        Protocol::Tcp => libc::IPPROTO_TCP as u8,
+        Protocol::Udp => libc::IPPROTO_UDP as u8,
     };
     Ok([
         Expr::Meta {
@@ -329,11 +324,8 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn port(proto: &str, dport: u16) -> Option<PortMatch> {
-        Some(PortMatch {
-            proto: proto.into(),
-            dport,
-        })
+    fn port(proto: Protocol, dport: u16) -> Option<PortMatch> {
+        Some(PortMatch { proto, dport })
     }
 
     fn external() -> External {
@@ -350,7 +342,7 @@ mod tests {
         let rule = NftRule::Dnat {
             iifname: None,
             iif_external: true,
-            port: port("tcp", 8080),
+            port: port(Protocol::Tcp, 8080),
             to: "10.0.2.10".parse().unwrap(),
             to_port: Some(80),
         };
@@ -533,14 +525,6 @@ mod tests {
             to: Some("10.0.0.1".parse().unwrap()),
         };
         assert!(rule_exprs(&long_name, NftFamily::Ip, None).is_err());
-        let sctp = NftRule::Dnat {
-            iifname: None,
-            iif_external: false,
-            port: port("sctp", 1),
-            to: "10.0.0.1".parse().unwrap(),
-            to_port: None,
-        };
-        assert!(rule_exprs(&sctp, NftFamily::Ip, None).is_err());
         let port_without_match = NftRule::Dnat {
             iifname: None,
             iif_external: false,

@@ -1,8 +1,8 @@
 //! rtnetlink requests for interfaces (`ip link add/del/set`), and everything the runtime
-//! knows about each kind of interface: how to create it ([`add_message`]), which
-//! parent or peer it has ([`parent`], [`peer`]), the kernel feature it needs
-//! ([`feature`]) and whether it is created from another namespace than its own
-//! ([`made_from_elsewhere`]). A new kind of interface in the plan's `LinkSpec` is
+//! knows about each kind of interface beyond what the plan's `LinkSpec` says of itself
+//! (its kernel kind, parent and whether it is created from another namespace): how to
+//! create it ([`add_message`]), its peer ([`peer`]) and the kernel feature it needs
+//! ([`feature`]). A new kind of interface in the plan's `LinkSpec` is
 //! added here (docs/contributing.md, "Adding a link kind — runtime"); the compiler
 //! makes every `match` below fail until it is.
 //!
@@ -11,7 +11,9 @@
 //! checks the bytes against what iproute2 sends for the same command.
 
 use crate::error::LinkError;
-use compiler::plan::{LinkSpec, Mac, VethPeer};
+use compiler::plan::{
+    IpvlanMode as PlanIpvlanMode, LinkSpec, Mac, MacvlanMode as PlanMacvlanMode, VethPeer,
+};
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     MacVlanMode, Prop,
@@ -37,7 +39,7 @@ pub struct NewLink<'a> {
     pub group: u32,
     pub spec: &'a LinkSpec,
     /// Ifindex of the parent (`link`) in the socket's namespace, for *vlan/*vtap
-    /// ([`parent`]).
+    /// (`LinkSpec::parent`).
     pub parent: Option<u32>,
     /// The other end of a veth pair.
     pub peer: Option<NewPeer<'a>>,
@@ -72,16 +74,16 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         LinkSpec::Dummy => LinkDummy::new(l.name).build(),
         LinkSpec::Vlan { id, .. } => LinkVlan::new(l.name, parent("vlan")?, *id).build(),
         LinkSpec::Macvlan { mode, .. } => {
-            LinkMacVlan::new(l.name, parent("macvlan")?, macvlan_mode(mode.as_deref())?).build()
+            LinkMacVlan::new(l.name, parent("macvlan")?, macvlan_mode(*mode)).build()
         }
         LinkSpec::Macvtap { mode, .. } => {
-            LinkMacVtap::new(l.name, parent("macvtap")?, macvlan_mode(mode.as_deref())?).build()
+            LinkMacVtap::new(l.name, parent("macvtap")?, macvlan_mode(*mode)).build()
         }
         LinkSpec::Ipvlan { mode, .. } => {
-            LinkIpVlan::new(l.name, parent("ipvlan")?, ipvlan_mode(mode.as_deref())?).build()
+            LinkIpVlan::new(l.name, parent("ipvlan")?, ipvlan_mode(*mode)).build()
         }
         LinkSpec::Ipvtap { mode, .. } => {
-            LinkIpVtap::new(l.name, parent("ipvtap")?, ipvlan_mode(mode.as_deref())?).build()
+            LinkIpVtap::new(l.name, parent("ipvtap")?, ipvlan_mode(*mode)).build()
         }
         LinkSpec::Vxlan {
             vni,
@@ -174,34 +176,25 @@ fn shared(
     out
 }
 
-fn macvlan_mode(mode: Option<&str>) -> Result<MacVlanMode, LinkError> {
-    Ok(match mode.unwrap_or("bridge") {
-        "private" => MacVlanMode::Private,
-        "vepa" => MacVlanMode::Vepa,
-        "bridge" => MacVlanMode::Bridge,
-        "passthru" => MacVlanMode::Passthrough,
-        "source" => MacVlanMode::Source,
-        other => {
-            return Err(LinkError::Mode {
-                kind: "macvlan",
-                mode: other.into(),
-            })
-        }
-    })
+/// The plan's mode, or `bridge` when it gives none (the kernel's own default, `vepa`,
+/// would send frames between siblings out to the switch).
+fn macvlan_mode(mode: Option<PlanMacvlanMode>) -> MacVlanMode {
+    match mode.unwrap_or(PlanMacvlanMode::Bridge) {
+        PlanMacvlanMode::Private => MacVlanMode::Private,
+        PlanMacvlanMode::Vepa => MacVlanMode::Vepa,
+        PlanMacvlanMode::Bridge => MacVlanMode::Bridge,
+        PlanMacvlanMode::Passthru => MacVlanMode::Passthrough,
+        PlanMacvlanMode::Source => MacVlanMode::Source,
+    }
 }
 
-fn ipvlan_mode(mode: Option<&str>) -> Result<IpVlanMode, LinkError> {
-    Ok(match mode.unwrap_or("l3") {
-        "l2" => IpVlanMode::L2,
-        "l3" => IpVlanMode::L3,
-        "l3s" => IpVlanMode::L3S,
-        other => {
-            return Err(LinkError::Mode {
-                kind: "ipvlan",
-                mode: other.into(),
-            })
-        }
-    })
+/// The plan's mode, or `l3` (the kernel's default) when it gives none.
+fn ipvlan_mode(mode: Option<PlanIpvlanMode>) -> IpVlanMode {
+    match mode.unwrap_or(PlanIpvlanMode::L3) {
+        PlanIpvlanMode::L2 => IpVlanMode::L2,
+        PlanIpvlanMode::L3 => IpVlanMode::L3,
+        PlanIpvlanMode::L3s => IpVlanMode::L3S,
+    }
 }
 
 fn by_index(index: u32) -> LinkMessage {
@@ -259,22 +252,6 @@ pub fn add_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
 // ---------------------------------------------------------------------------------
 // What each kind of interface is.
 
-/// The interface a kind is created on top of, in the step's namespace (`link DEV`).
-pub fn parent(spec: &LinkSpec) -> Option<&str> {
-    match spec {
-        LinkSpec::Vlan { parent, .. }
-        | LinkSpec::Macvlan { parent, .. }
-        | LinkSpec::Macvtap { parent, .. }
-        | LinkSpec::Ipvlan { parent, .. }
-        | LinkSpec::Ipvtap { parent, .. } => Some(parent),
-        LinkSpec::Veth { .. }
-        | LinkSpec::Bridge
-        | LinkSpec::Dummy
-        | LinkSpec::Vxlan { .. }
-        | LinkSpec::Geneve { .. } => None,
-    }
-}
-
 /// The other end, created in the same request (a veth pair).
 pub fn peer(spec: &LinkSpec) -> Option<&VethPeer> {
     match spec {
@@ -308,39 +285,8 @@ pub fn feature(spec: &LinkSpec) -> &'static str {
     }
 }
 
-/// The kind as the kernel names it (`IFLA_INFO_KIND`, what `ip -d link` shows).
-pub fn kernel_kind(spec: &LinkSpec) -> &'static str {
-    match spec {
-        LinkSpec::Veth { .. } => "veth",
-        LinkSpec::Bridge => "bridge",
-        LinkSpec::Dummy => "dummy",
-        LinkSpec::Vlan { .. } => "vlan",
-        LinkSpec::Macvlan { .. } => "macvlan",
-        LinkSpec::Macvtap { .. } => "macvtap",
-        LinkSpec::Ipvlan { .. } => "ipvlan",
-        LinkSpec::Ipvtap { .. } => "ipvtap",
-        LinkSpec::Vxlan { .. } => "vxlan",
-        LinkSpec::Geneve { .. } => "geneve",
-    }
-}
-
-/// Whether an interface of this kind, moved into another namespace, still holds on to
-/// the namespace it was created from (its parent, or its tunnel's UDP socket, is
-/// there): see `crate::action::Removal::CreatedFromElsewhere`.
-pub fn made_from_elsewhere(spec: &LinkSpec) -> bool {
-    match spec {
-        LinkSpec::Vlan { .. }
-        | LinkSpec::Macvlan { .. }
-        | LinkSpec::Macvtap { .. }
-        | LinkSpec::Ipvlan { .. }
-        | LinkSpec::Ipvtap { .. }
-        | LinkSpec::Vxlan { .. }
-        | LinkSpec::Geneve { .. } => true,
-        LinkSpec::Veth { .. } | LinkSpec::Bridge | LinkSpec::Dummy => false,
-    }
-}
-
-/// [`kernel_kind`] of the kinds [`made_from_elsewhere`], for `destroy` without a state
+/// The kernel kind names (`LinkSpec::kind_name`) of the kinds created from another
+/// namespace (`LinkSpec::is_created_from_another_namespace`), for `destroy` without a state
 /// file, which knows interfaces only as the kernel shows them.
 pub const MADE_FROM_ELSEWHERE: &[&str] = &[
     "vxlan", "geneve", "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan",
@@ -403,8 +349,8 @@ mod tests {
         let kinds = every_kind();
         let mut from_elsewhere: Vec<&str> = kinds
             .iter()
-            .filter(|s| made_from_elsewhere(s))
-            .map(kernel_kind)
+            .filter(|s| s.is_created_from_another_namespace())
+            .map(LinkSpec::kind_name)
             .collect();
         from_elsewhere.sort_unstable();
         let mut listed = MADE_FROM_ELSEWHERE.to_vec();
@@ -414,8 +360,8 @@ mod tests {
         for s in &kinds {
             let tunnel = matches!(s, LinkSpec::Vxlan { .. } | LinkSpec::Geneve { .. });
             assert_eq!(
-                made_from_elsewhere(s),
-                parent(s).is_some() || tunnel,
+                s.is_created_from_another_namespace(),
+                s.parent().is_some() || tunnel,
                 "{s:?}"
             );
         }
@@ -432,7 +378,7 @@ mod tests {
                 mac: None,
                 group: 1,
                 spec: &spec,
-                parent: parent(&spec).map(|_| 2),
+                parent: spec.parent().map(|_| 2),
                 peer: peer(&spec).map(|p| NewPeer {
                     name: &p.name,
                     index: 8,
@@ -458,7 +404,7 @@ mod tests {
                     _ => None,
                 })
                 .collect();
-            assert_eq!(kinds, [kernel_kind(&spec)], "{spec:?}");
+            assert_eq!(kinds, [spec.kind_name()], "{spec:?}");
         }
     }
 }

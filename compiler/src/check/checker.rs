@@ -1,0 +1,65 @@
+//! The checker's state while the rules run: where diagnostics go, and how a rule points
+//! inside a string.
+
+use super::checked::CheckedNode;
+use super::strings::StringError;
+use crate::diag::Diagnostic;
+use crate::source::{SourceMap, Span, Spanned};
+use indexmap::IndexMap;
+
+/// Collects diagnostics while the rules run.
+pub struct Checker<'a> {
+    pub sources: &'a SourceMap,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// How many errors have been reported so far: a part whose checks add one is left
+    /// out of the checked configuration.
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Reports a parse error from one of the string languages, pointing inside the string
+    /// when the string was written as-is in the file.
+    pub fn string_error(
+        &mut self,
+        code: &'static str,
+        what: &str,
+        s: &Spanned<String>,
+        e: StringError,
+    ) {
+        let span = inner_span(self.sources, s, e.start, e.end);
+        let mut d = Diagnostic::error(code, format!("invalid {what} `{}`: {}", s.value, e.message))
+            .at(span, e.message);
+        if let Some(h) = e.help {
+            d = d.help(h);
+        }
+        self.report(d);
+    }
+}
+
+/// Nodes by name.
+pub type NodeIndex = IndexMap<String, CheckedNode>;
+
+/// The span of bytes `start..end` of a string value, if the value appears verbatim in
+/// the file (plain, or quoted without escapes, and not changed by interpolation);
+/// otherwise the span of the whole value.
+pub fn inner_span(sources: &SourceMap, s: &Spanned<String>, start: usize, end: usize) -> Span {
+    let whole = s.span;
+    let written = sources.get(whole.file).slice(whole);
+    let v = s.value.as_str();
+    // Plain scalars span exactly the value; quoted ones add the quotes.
+    let offset = if written == v {
+        0
+    } else if written.len() == v.len() + 2 && &written[1..written.len() - 1] == v {
+        1
+    } else {
+        return whole;
+    };
+    whole.sub(offset + start, offset + end.max(start + 1).min(v.len()))
+}
