@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod command;
+pub mod containers;
 pub mod destroy;
 pub mod engine;
 pub mod error;
