@@ -13,6 +13,8 @@ pub mod command;
 pub mod containers;
 pub mod destroy;
 pub mod engine;
+#[doc(hidden)]
+pub mod engine_harness;
 pub mod error;
 pub mod ethtool;
 pub mod exec;

@@ -99,6 +99,29 @@ impl DockerEngine {
         self.api.client_version().to_string()
     }
 
+    /// An exec's error. Engines say "not running" differently (Docker: 409, Podman
+    /// 4: 500 "container state improper"), so a refused exec is checked against
+    /// the container's state.
+    async fn exec_error(
+        &self,
+        what: &str,
+        container: &str,
+        e: bollard::errors::Error,
+    ) -> EngineError {
+        let error = api_error(what.to_string(), Some(container), e);
+        if let EngineError::Api { .. } = error {
+            if let Ok(c) = self.inspect_async(container).await {
+                if !c.is_running() {
+                    return EngineError::NotRunning {
+                        name: c.name,
+                        state: c.state.to_string(),
+                    };
+                }
+            }
+        }
+        error
+    }
+
     async fn inspect_async(&self, id_or_name: &str) -> Result<Container, EngineError> {
         let answer = self
             .api
@@ -165,9 +188,11 @@ impl ContainerEngine for DockerEngine {
     }
 
     fn events(&self, options: &EventOptions) -> Result<Events, EngineError> {
+        // Only the type is filtered by the engine; start and die are picked here
+        // (convert::event). Podman 4 matches an `event` filter against its own
+        // names ("died"), and not at all for replayed events.
         let mut filters: HashMap<&str, Vec<&str>> = HashMap::new();
         filters.insert("type", vec!["container"]);
-        filters.insert("event", vec!["start", "die"]);
         // Asking from the moment of the call (when no earlier time is given) means
         // an event that happens before the stream is connected is still delivered:
         // the engine replays what it keeps from `since` on.
@@ -214,7 +239,7 @@ impl ContainerEngine for DockerEngine {
     ) -> Result<i64, EngineError> {
         let what = format!("running {command:?} in container {container}");
         self.runtime.block_on(async {
-            let created = self
+            let created = match self
                 .api
                 .create_exec(
                     container,
@@ -226,12 +251,14 @@ impl ContainerEngine for DockerEngine {
                     },
                 )
                 .await
-                .map_err(|e| exec_error(&what, container, e))?;
-            let started = self
-                .api
-                .start_exec(&created.id, None)
-                .await
-                .map_err(|e| exec_error(&what, container, e))?;
+            {
+                Ok(created) => created,
+                Err(e) => return Err(self.exec_error(&what, container, e).await),
+            };
+            let started = match self.api.start_exec(&created.id, None).await {
+                Ok(started) => started,
+                Err(e) => return Err(self.exec_error(&what, container, e).await),
+            };
             if let StartExecResults::Attached {
                 output: mut stream,
                 input: _input, // kept open until the output ends
@@ -310,19 +337,5 @@ fn api_error(what: String, target: Option<&str>, e: bollard::errors::Error) -> E
             what,
             message: other.to_string(),
         },
-    }
-}
-
-/// Exec's errors: 404 is a missing container, 409 one that does not run.
-fn exec_error(what: &str, container: &str, e: bollard::errors::Error) -> EngineError {
-    match e {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 409,
-            message,
-        } => EngineError::NotRunning {
-            name: container.to_string(),
-            state: message.trim().to_string(),
-        },
-        e => api_error(what.to_string(), Some(container), e),
     }
 }
