@@ -55,34 +55,25 @@ impl Dockerd {
             skip(test, &format!("cannot write in {}: {e}", dir.display()));
             return None;
         }
-        let mut cmd = Command::new("dockerd");
-        cmd.arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", base.socket.display()))
-            .arg("--cgroup-parent")
-            .arg(format!("/{}", base.cgroup))
-            .args([
-                "--bridge=none",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--ip-forward=false",
-                "--ip-masq=false",
-                "--userland-proxy=false",
-            ]);
-        let base = base.spawn(test, cmd)?;
+        let mut base = base;
+        if let Err(e) = base.spawn(dockerd_command(&base)) {
+            skip(test, &e);
+            return None; // dropped: cleaned up
+        }
         let mut d = Dockerd { base };
         if let Err(e) = d.base.wait_ready() {
             skip(test, &format!("dockerd did not start: {e}"));
             return None; // dropped: cleaned up
         }
         Some(d)
+    }
+
+    /// Stops the daemon (its containers stop with it) and starts it again on the
+    /// same state and socket, as a reboot or an upgrade of the engine would.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.base.stop_daemon();
+        self.base.spawn(dockerd_command(&self.base))?;
+        self.base.wait_ready()
     }
 
     /// The daemon's socket.
@@ -196,6 +187,34 @@ impl Dockerd {
     }
 }
 
+/// The daemon with all its state under the engine's directory and no networking
+/// of its own (no bridge, no iptables, no forwarding).
+fn dockerd_command(base: &Base) -> Command {
+    let dir = &base.dir;
+    let mut cmd = Command::new("dockerd");
+    cmd.arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("dockerd.pid"))
+        .arg("--host")
+        .arg(format!("unix://{}", base.socket.display()))
+        .arg("--cgroup-parent")
+        .arg(format!("/{}", base.cgroup))
+        .args([
+            "--bridge=none",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+            "--userland-proxy=false",
+        ]);
+    cmd
+}
+
 impl Drop for Dockerd {
     fn drop(&mut self) {
         self.remove_containers();
@@ -255,7 +274,11 @@ impl PodmanService {
         cmd.envs(podman_env(dir))
             .args(["system", "service", "--time=0"])
             .arg(format!("unix://{}", base.socket.display()));
-        let base = base.spawn(test, cmd)?;
+        let mut base = base;
+        if let Err(e) = base.spawn(cmd) {
+            skip(test, &e);
+            return None;
+        }
         let mut p = PodmanService { base };
         if let Err(e) = p.base.wait_ready() {
             skip(test, &format!("podman system service did not start: {e}"));
@@ -386,22 +409,16 @@ impl Base {
         })
     }
 
-    /// Starts the daemon with its output in `daemon.log`.
-    fn spawn(mut self, test: &str, mut cmd: Command) -> Option<Base> {
-        let log = match fs::File::create(self.dir.join("daemon.log")) {
-            Ok(f) => f,
-            Err(e) => {
-                skip(test, &format!("cannot create the daemon's log: {e}"));
-                return None;
-            }
-        };
-        let err = match log.try_clone() {
-            Ok(f) => f,
-            Err(e) => {
-                skip(test, &format!("cannot open the daemon's log: {e}"));
-                return None;
-            }
-        };
+    /// Starts the daemon with its output appended to `daemon.log`.
+    fn spawn(&mut self, mut cmd: Command) -> Result<(), String> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .map_err(|e| format!("cannot open the daemon's log: {e}"))?;
+        let err = log
+            .try_clone()
+            .map_err(|e| format!("cannot open the daemon's log: {e}"))?;
         cmd.stdin(Stdio::null()).stdout(log).stderr(err);
         // SAFETY: between fork and exec only async-signal-safe calls (prctl,
         // close_range) are made.
@@ -412,16 +429,11 @@ impl Base {
                 Ok(())
             });
         }
-        match cmd.spawn() {
-            Ok(child) => {
-                self.daemon = Some(child);
-                Some(self)
-            }
-            Err(e) => {
-                skip(test, &format!("cannot start {:?}: {e}", cmd.get_program()));
-                None // self dropped: the directory goes
-            }
-        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+        self.daemon = Some(child);
+        Ok(())
     }
 
     /// Waits until the daemon answers `GET /_ping`.
@@ -478,8 +490,8 @@ impl Base {
         Ok(tar)
     }
 
-    /// Stops everything and removes every trace.
-    fn stop(&mut self) {
+    /// Stops the daemon process: SIGTERM, then SIGKILL after 20 s.
+    fn stop_daemon(&mut self) {
         if let Some(mut child) = self.daemon.take() {
             let pid = nix::unistd::Pid::from_raw(child.id() as i32);
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -488,6 +500,11 @@ impl Base {
                 let _ = child.wait();
             }
         }
+    }
+
+    /// Stops everything and removes every trace.
+    fn stop(&mut self) {
+        self.stop_daemon();
         // What the daemon started and left running (its containerd, shims, conmon):
         // every process whose command line names a path in this directory.
         let dir = format!("{}/", self.dir.display());

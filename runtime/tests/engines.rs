@@ -518,3 +518,57 @@ fn harness_cleans_up_after_a_failing_test() {
         );
     }
 }
+
+#[test]
+fn docker_events_end_when_the_engine_restarts() {
+    let test = "engines::docker_events_end_when_the_engine_restarts";
+    let Some(mut dockerd) = Dockerd::start(test) else {
+        return;
+    };
+    let image = dockerd.busybox_image().unwrap();
+    let engine = DockerEngine::connect(&explicit(EngineKind::Docker, dockerd.socket())).unwrap();
+    let events = engine.events(&EventOptions::default()).unwrap();
+    let id = dockerd
+        .run(&[
+            "run",
+            "--detach",
+            "--network",
+            "none",
+            image,
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    let seen = events_until(&events, |s| s.iter().any(|e| e.id == id));
+    let last = seen.last().unwrap().time;
+
+    dockerd.restart().unwrap();
+    // The stream ends: maybe after events the engine sent on its way down (the
+    // container's death) and an error, but it ends; reconnecting is the caller's job.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(_) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the event stream is still open 30 s after the engine restarted")
+            }
+        }
+    }
+
+    // The same client works again (each request has its own connection); the
+    // container stopped with the daemon.
+    assert!(!engine.inspect(&id).unwrap().is_running());
+    let events = engine
+        .events(&EventOptions {
+            since: Some(last),
+            until: None,
+        })
+        .unwrap();
+    dockerd.run(&["start", &id]);
+    events_until(&events, |s| {
+        s.iter().any(|e| e.id == id && e.kind == EventKind::Start)
+    });
+}

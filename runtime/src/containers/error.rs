@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::socket::SocketChoice;
+use super::socket::{SocketChoice, UnsupportedHost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -23,12 +23,8 @@ pub enum EngineError {
     SocketMissing { tried: Vec<SocketChoice> },
 
     /// `DOCKER_HOST` names something other than a local unix socket.
-    #[error(
-        "DOCKER_HOST={value} is not supported: conlink reaches the engine through a local \
-         unix socket only (it must see the containers' processes anyway); set \
-         DOCKER_HOST=unix:///path/to/docker.sock or use --engine-socket PATH"
-    )]
-    UnsupportedHost { value: String },
+    #[error(transparent)]
+    UnsupportedHost(#[from] UnsupportedHost),
 
     /// The socket exists but this process may not connect to it.
     #[error(

@@ -1,5 +1,5 @@
 //! Where the engines' sockets are: the settings the command line fills in, and the
-//! order in which conlink looks (docs/cli.md, "Common options").
+//! order in which conlink looks.
 //!
 //! Docker: `--engine-socket PATH`, else `DOCKER_HOST` (only `unix://PATH`: conlink must
 //! run on the engine's machine to reach its containers' namespaces), else
@@ -7,7 +7,6 @@
 //! `/run/podman/podman.sock`. A socket named explicitly (option or variable) must work;
 //! a default one that does not exist just means that engine is not here.
 
-use super::error::EngineError;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -96,7 +95,7 @@ impl EngineSettings {
     }
 
     /// The Docker socket to use.
-    pub fn docker(&self) -> Result<SocketChoice, EngineError> {
+    pub fn docker(&self) -> Result<SocketChoice, UnsupportedHost> {
         let (path, origin) = if let Some(p) = &self.engine_socket {
             (p.clone(), Origin::Option("--engine-socket"))
         } else if let Some(host) = self.docker_host.as_deref().filter(|h| !h.is_empty()) {
@@ -125,17 +124,28 @@ impl EngineSettings {
     }
 
     /// The sockets to try, Docker's first.
-    pub fn candidates(&self) -> Result<Vec<SocketChoice>, EngineError> {
+    pub fn candidates(&self) -> Result<Vec<SocketChoice>, UnsupportedHost> {
         Ok(vec![self.docker()?, self.podman()])
     }
 }
 
+/// `DOCKER_HOST` names something other than a local unix socket.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "DOCKER_HOST={value} is not supported: conlink reaches the engine through a local \
+     unix socket only (it must see the containers' processes anyway); set \
+     DOCKER_HOST=unix:///path/to/docker.sock or use --engine-socket PATH"
+)]
+pub struct UnsupportedHost {
+    pub value: String,
+}
+
 /// The path of a `unix://PATH` engine address. Anything else (tcp://, ssh://, a bare
 /// path) is refused with a sentence saying what to write instead.
-fn unix_path(host: &str) -> Result<PathBuf, EngineError> {
+fn unix_path(host: &str) -> Result<PathBuf, UnsupportedHost> {
     match host.strip_prefix("unix://") {
         Some(path) if path.starts_with('/') => Ok(PathBuf::from(path)),
-        _ => Err(EngineError::UnsupportedHost {
+        _ => Err(UnsupportedHost {
             value: host.to_string(),
         }),
     }
@@ -144,6 +154,7 @@ fn unix_path(host: &str) -> Result<PathBuf, EngineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::containers::error::EngineError;
 
     fn settings(engine: Option<&str>, podman: Option<&str>, host: Option<&str>) -> EngineSettings {
         EngineSettings {
@@ -189,7 +200,7 @@ mod tests {
         ] {
             let err = settings(None, None, Some(host)).docker().unwrap_err();
             let text = err.to_string();
-            assert!(matches!(err, EngineError::UnsupportedHost { .. }), "{host}");
+            assert_eq!(err.value, host);
             assert!(text.contains(host), "{text}");
             assert!(text.contains("--engine-socket"), "{text}");
         }
