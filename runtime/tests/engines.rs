@@ -345,35 +345,24 @@ fn docker_compose_labels() {
     }
 }
 
-#[test]
-fn docker_own_container_from_inside() {
-    let test = "engines::docker_own_container_from_inside";
-    let Some(dockerd) = Dockerd::start(test) else {
-        return;
-    };
-    let image = dockerd.busybox_image().unwrap();
-    let engine = DockerEngine::connect(&explicit(EngineKind::Docker, dockerd.socket())).unwrap();
-
-    // A container that says what conlink would read in its own /proc.
-    let id = dockerd
-        .run(&[
-            "create",
-            "--network",
-            "none",
-            "--label",
-            &format!("{PROJECT_LABEL}=lab"),
-            "--label",
-            &format!("{SERVICE_LABEL}=network"),
-            image,
-            "sh",
-            "-c",
-            "cat /proc/self/mountinfo; echo ====; cat /proc/self/cgroup",
-        ])
-        .trim()
-        .to_string();
-    let out = dockerd.run(&["start", "--attach", &id]);
+/// Creates and runs a container that prints its /proc/self/mountinfo and cgroup,
+/// checks that the parsers find its id in them, and returns the id and both texts.
+fn seen_from_inside(
+    cli: &dyn Fn() -> Command,
+    create_args: &[&str],
+    image: &str,
+) -> (String, String, String) {
+    let mut args = vec!["create", "--network", "none"];
+    args.extend_from_slice(create_args);
+    args.extend_from_slice(&[
+        image,
+        "sh",
+        "-c",
+        "cat /proc/self/mountinfo; echo ====; cat /proc/self/cgroup",
+    ]);
+    let id = ok(cli().args(&args)).trim().to_string();
+    let out = ok(cli().args(["start", "--attach", &id]));
     let (mountinfo, cgroup) = out.split_once("====\n").expect("both files");
-
     assert_eq!(
         id_from_mountinfo(mountinfo).as_deref(),
         Some(id.as_str()),
@@ -386,13 +375,36 @@ fn docker_own_container_from_inside() {
         from_cgroup.is_none() || from_cgroup.as_deref() == Some(id.as_str()),
         "{cgroup}"
     );
+    (id, mountinfo.to_string(), cgroup.to_string())
+}
+
+#[test]
+fn docker_own_container_from_inside() {
+    let test = "engines::docker_own_container_from_inside";
+    let Some(dockerd) = Dockerd::start(test) else {
+        return;
+    };
+    let image = dockerd.busybox_image().unwrap();
+    let engine = DockerEngine::connect(&explicit(EngineKind::Docker, dockerd.socket())).unwrap();
+
+    // A container that says what conlink would read in its own /proc.
+    let (id, mountinfo, cgroup) = seen_from_inside(
+        &|| dockerd.docker(),
+        &[
+            "--label",
+            &format!("{PROJECT_LABEL}=lab"),
+            "--label",
+            &format!("{SERVICE_LABEL}=network"),
+        ],
+        image,
+    );
 
     // The same files as conlink's own /proc: the engine says which container and
     // which compose project.
     let proc = dockerd.dir().join("fake-proc");
     std::fs::create_dir_all(proc.join("self")).unwrap();
-    std::fs::write(proc.join("self/mountinfo"), mountinfo).unwrap();
-    std::fs::write(proc.join("self/cgroup"), cgroup).unwrap();
+    std::fs::write(proc.join("self/mountinfo"), &mountinfo).unwrap();
+    std::fs::write(proc.join("self/cgroup"), &cgroup).unwrap();
     let own = own_container(&engine, &proc).unwrap();
     match &own {
         OwnContainer::Found(c) => assert_eq!(c.id, id),
@@ -446,31 +458,7 @@ fn podman_list_inspect_events_exec() {
     );
 
     // conlink's own id from inside a Podman container.
-    let id = podman
-        .run(&[
-            "create",
-            "--network",
-            "none",
-            &cgroup,
-            image,
-            "sh",
-            "-c",
-            "cat /proc/self/mountinfo; echo ====; cat /proc/self/cgroup",
-        ])
-        .trim()
-        .to_string();
-    let out = podman.run(&["start", "--attach", &id]);
-    let (mountinfo, cgroup_text) = out.split_once("====\n").expect("both files");
-    assert_eq!(
-        id_from_mountinfo(mountinfo).as_deref(),
-        Some(id.as_str()),
-        "{mountinfo}"
-    );
-    let from_cgroup = id_from_cgroup(cgroup_text);
-    assert!(
-        from_cgroup.is_none() || from_cgroup.as_deref() == Some(id.as_str()),
-        "{cgroup_text}"
-    );
+    seen_from_inside(&|| podman.podman(), &[&cgroup], image);
 }
 
 #[test]
