@@ -13,6 +13,9 @@ mod schema_sync;
 // valid examples.
 mod docs;
 
+// scripts/offline-image.sh with a private dockerd (needs root and docker.io).
+mod offline_image;
+
 mod util;
 // End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).
 mod e2e;

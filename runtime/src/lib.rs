@@ -24,10 +24,13 @@
 pub mod action;
 pub mod apply;
 pub mod command;
+pub mod containers;
 pub mod context;
 pub mod destroy;
 pub mod differences;
 pub mod engine;
+#[doc(hidden)]
+pub mod engine_harness;
 pub mod error;
 pub mod ethtool;
 pub mod exec;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# offline-image.sh TAG — build a minimal conlink image without any registry.
+#
+# The image holds conlink at /usr/local/bin/conlink (its entrypoint) and the host's
+# static busybox at /bin/busybox with a link for each applet (sh, ip, ping, …), and
+# nothing else. It is made with `docker import` of a root filesystem assembled here,
+# so no base image is pulled: this is the image the container tests use on machines
+# that reach no registry. (Dockerfile builds the full image.)
+#
+# The binary:
+#   * by default, a static release build of this checkout:
+#       RUSTFLAGS='-C target-feature=+crt-static' \
+#         cargo build --release --target x86_64-unknown-linux-gnu
+#     With an explicit --target, RUSTFLAGS applies to the target only (build
+#     scripts and proc-macros stay dynamic) and the result goes to
+#     target/x86_64-unknown-linux-gnu/release/, so target/release/ and
+#     target/debug/ are not rebuilt.
+#   * CONLINK_BINARY=PATH uses that binary instead (e.g. a debug build). If it is
+#     dynamically linked, the libraries `ldd` lists (and the loader) are copied into
+#     the image at the same paths.
+#
+# Other settings:
+#   DOCKER=podman   the engine CLI to import with (default: docker; DOCKER_HOST is
+#                   honoured as usual)
+#   BUSYBOX=PATH    the static busybox to use (default: /bin/busybox from Debian's
+#                   busybox-static)
+#
+# Needs: cargo (unless CONLINK_BINARY is set), tar, ldd, a running engine.
+set -euo pipefail
+
+usage() { echo "usage: $0 TAG   (see the comment at the top of $0)" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+tag=$1
+cd "$(dirname "$0")/.."
+
+docker=${DOCKER:-docker}
+busybox=${BUSYBOX:-/bin/busybox}
+target=x86_64-unknown-linux-gnu
+
+is_static() { # no program interpreter = statically linked (also static-pie)
+    ! LC_ALL=C readelf --program-headers "$1" 2>/dev/null | grep -q 'INTERP'
+}
+
+if [ -n "${CONLINK_BINARY:-}" ]; then
+    binary=$CONLINK_BINARY
+else
+    echo "building a static release binary (target $target)…" >&2
+    RUSTFLAGS='-C target-feature=+crt-static' \
+        cargo build --release --locked --target "$target" --bin conlink >&2
+    binary=target/$target/release/conlink
+    is_static "$binary" || { echo "error: $binary is not statically linked" >&2; exit 1; }
+fi
+[ -x "$binary" ] || { echo "error: no executable at $binary" >&2; exit 1; }
+"$binary" --version >/dev/null || { echo "error: $binary does not run here" >&2; exit 1; }
+
+[ -x "$busybox" ] || { echo "error: no busybox at $busybox (install busybox-static)" >&2; exit 1; }
+is_static "$busybox" || {
+    echo "error: $busybox is dynamically linked; install busybox-static or set BUSYBOX" >&2
+    exit 1
+}
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root/bin" "$root/usr/local/bin" "$root/etc" "$root/tmp" "$root/root" \
+    "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/var"
+chmod 1777 "$root/tmp"
+ln -s ../run "$root/var/run"
+ln -s bin "$root/sbin"
+mkdir -p "$root/usr"
+ln -s ../bin "$root/usr/bin"
+ln -s ../bin "$root/usr/sbin"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+
+cp "$binary" "$root/usr/local/bin/conlink"
+if ! is_static "$binary"; then
+    # Each library ldd names (lines "name => /path (addr)" and the loader's
+    # "/path (addr)"), copied to the same path.
+    ldd "$binary" | awk '/=> \// { print $3 } /^[[:space:]]*\// { print $1 }' |
+        while read -r lib; do
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+fi
+
+tar --create --directory "$root" --numeric-owner --owner=0 --group=0 . |
+    "$docker" import \
+        --change 'ENTRYPOINT ["/usr/local/bin/conlink"]' \
+        --change 'ENV PATH=/usr/local/bin:/bin' \
+        - "$tag" >/dev/null
+echo "$tag"
