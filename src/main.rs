@@ -3,6 +3,11 @@
 //! failed operation, 2 usage error. Only the requested output goes to stdout; messages
 //! go to stderr.
 
+// First, so that every module below writes messages with its `eprintln!`, which
+// never panics on a closed standard error.
+#[macro_use]
+mod output;
+
 mod cli;
 mod commands;
 mod sources;
