@@ -10,6 +10,8 @@ mod output;
 
 mod cli;
 mod commands;
+mod privileges;
+mod project;
 mod sources;
 
 use clap::Parser;
