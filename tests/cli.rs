@@ -432,3 +432,86 @@ fn without_root_the_commands_that_need_it_say_so() {
     }
     assert!(!state.exists(), "nothing may be created without root");
 }
+
+/// The default project is the first file's directory, network files too (issue 8,
+/// item 13: with network files only, every project was called `conlink`).
+#[test]
+fn the_project_is_named_after_the_first_files_directory() {
+    let d = tempdir("project-names");
+    for sub in ["lab-one", "comp", "net"] {
+        std::fs::create_dir(d.path().join(sub)).expect("mkdir");
+    }
+    write(&d, "lab-one/net.yaml", ROUTER);
+    write(&d, "net/net.yaml", ROUTER);
+    write(&d, "comp/compose.yaml", "services: {web: {image: nginx}}\n");
+    let project = |args: &[&str]| {
+        let out = conlink(d.path())
+            .args(["--ovs", "no", "plan"])
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 0, &format!("plan {args:?}"));
+        let plan = text(&out.stdout);
+        let header = plan.lines().next().unwrap_or_default().to_string();
+        header
+    };
+    assert!(
+        project(&["-n", "lab-one/net.yaml"]).starts_with("# conlink plan: project lab-one,"),
+        "{}",
+        project(&["-n", "lab-one/net.yaml"])
+    );
+    // Compose files come first in the merge order, wherever they are on the line.
+    assert!(project(&["-n", "net/net.yaml", "-c", "comp/compose.yaml"])
+        .starts_with("# conlink plan: project comp,"));
+}
+
+/// `destroy` and `exec` without sources or `--project` take the one project this
+/// machine has, and ask which one when there are several (issue 8, item 13).
+#[test]
+fn destroy_and_exec_without_sources_find_the_one_project_here() {
+    let d = tempdir("find-project");
+    let state = d.path().join("state");
+    let netns = d.path().join("netns");
+    std::fs::create_dir(&netns).expect("mkdir");
+    for p in ["alpha", "beta"] {
+        std::fs::create_dir_all(state.join(p)).expect("mkdir");
+        std::fs::write(state.join(p).join("state.json"), "{}").expect("write");
+    }
+    let run = |args: &[&str]| {
+        conlink(d.path())
+            .env("CONLINK_NETNS_DIR", &netns)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    for args in [&["destroy"][..], &["exec", "h1", "--", "true"]] {
+        let out = run(args);
+        expect_code(&out, 2, &format!("{args:?} with two projects"));
+        assert!(
+            text(&out.stderr)
+                .contains("several conlink projects: alpha, beta; say which with --project"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(state.join("beta")).expect("rm");
+    if nix::unistd::geteuid().is_root() {
+        let out = run(&["exec", "h1", "--", "true"]);
+        expect_code(&out, 1, "exec with one project");
+        assert!(
+            text(&out.stderr).contains("no node h1 in project alpha"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(state.join("alpha")).expect("rm");
+    let out = run(&["destroy"]);
+    expect_code(&out, 0, "destroy with no project");
+    assert!(
+        text(&out.stderr).contains("no conlink project on this machine: nothing to remove"),
+        "{}",
+        text(&out.stderr)
+    );
+}
