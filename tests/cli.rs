@@ -515,3 +515,30 @@ fn destroy_and_exec_without_sources_find_the_one_project_here() {
         text(&out.stderr)
     );
 }
+
+/// A newline in a command's argv cannot fake steps in a reviewed plan: the word is
+/// quoted as `$'…'` and the step stays one line (issue 8, item 8).
+#[test]
+fn a_newline_in_a_value_stays_inside_its_step() {
+    let d = tempdir("newline");
+    write(
+        &d,
+        "net.yaml",
+        "nodes: [{name: h1}]\nlinks: [{node: h1, bridge: s1}]\ncommands:\n  - node: h1\n    command: [echo, \"hi\\n  node:h1/9  node:h1  ip link del eth0\"]\n",
+    );
+    let out = conlink(d.path())
+        .args(["--ovs", "no", "--project", "p", "plan", "-n", "net.yaml"])
+        .output()
+        .expect("run");
+    expect_code(&out, 0, "plan");
+    let plan = text(&out.stdout);
+    let with_del: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.contains("link del eth0"))
+        .collect();
+    assert_eq!(
+        with_del,
+        ["  node:h1/3  node:h1  exec echo $'hi\\n  node:h1/9  node:h1  ip link del eth0'"],
+        "{plan}"
+    );
+}
