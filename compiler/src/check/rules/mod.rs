@@ -20,6 +20,7 @@ pub mod languages;
 pub mod names;
 pub mod nat_forward;
 pub mod nodes;
+pub mod sources;
 pub mod targets;
 
 /// What the rules' tests share: a configuration read from YAML (without the schema,
