@@ -44,10 +44,7 @@ pub struct CheckOptions {
 
 /// Checks a merged configuration.
 pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked, Vec<Diagnostic>) {
-    let mut cx = Checker {
-        sources,
-        diags: Vec::new(),
-    };
+    let mut cx = Checker::new(sources);
     rules::sources::nothing_configured(&mut cx, cfg);
     let services = scale::service_scales(cfg, &opts.compose_replicas, &opts.scale, &mut cx.diags);
     let nodes = network::nodes(&mut cx, cfg);
