@@ -23,8 +23,9 @@ pub struct Common {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Project name (default: COMPOSE_PROJECT_NAME, else the compose file's `name:`, else
-    /// its directory name, else `conlink`).
-    #[arg(long, global = true)]
+    /// the first file's directory name; `destroy` and `exec` without files: the one
+    /// project on this machine).
+    #[arg(long, global = true, value_parser = parse_project)]
     pub project: Option<String>,
     /// Where state is kept.
     #[arg(long, global = true, default_value = "/run/conlink")]
@@ -168,6 +169,16 @@ impl Command {
             Command::Status(_) => "status",
             Command::Graph(_) => "graph",
         }
+    }
+}
+
+/// A project name is checked where it is given, so that a bad one is the same usage
+/// error for every command.
+fn parse_project(s: &str) -> Result<String, String> {
+    if compiler::is_valid_project_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err("a project name has at most 63 lower-case letters, digits, `-` and `_`, and starts with a letter or digit".into())
     }
 }
 

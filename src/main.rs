@@ -3,8 +3,15 @@
 //! failed operation, 2 usage error. Only the requested output goes to stdout; messages
 //! go to stderr.
 
+// First, so that every module below writes messages with its `eprintln!`, which
+// never panics on a closed standard error.
+#[macro_use]
+mod output;
+
 mod cli;
 mod commands;
+mod privileges;
+mod project;
 mod sources;
 
 use clap::Parser;

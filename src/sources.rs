@@ -73,14 +73,21 @@ pub fn options(common: &Common, sources: &Sources, scale: &[(String, u32)]) -> c
     }
 }
 
-/// The name of the first compose file's directory, as compose uses it.
+/// The name of the directory of the first file, as compose names a project after its
+/// first compose file's directory: the first compose file, else the first network file
+/// (the merge order, docs/configuration.md "Sources and merging"). Two projects in two
+/// directories are then two projects, where a shared default name made the second
+/// `apply` replace the first.
 fn fallback_project(sources: &Sources) -> String {
-    let first = sources
-        .compose_files
-        .iter()
-        .flat_map(|v| v.split(':'))
-        .find(|p| !p.is_empty());
-    first
+    let first = |values: &[String]| {
+        values
+            .iter()
+            .flat_map(|v| v.split(':'))
+            .find(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    first(&sources.compose_files)
+        .or_else(|| first(&sources.network_files))
         .and_then(|p| std::fs::canonicalize(p).ok())
         .and_then(|p| {
             p.parent()

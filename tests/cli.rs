@@ -2,18 +2,15 @@
 //! discipline, determinism (docs/plan.md, "Properties") and the loading rules of
 //! docs/configuration.md, "Sources and merging", seen from outside.
 
-use crate::util::{conlink, expect_code, text};
+use crate::util::{conlink, expect_code, text, TempDir};
 use std::path::Path;
 
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).expect("write fixture");
+fn write(dir: &TempDir, name: &str, content: &str) {
+    dir.write(name, content);
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("conlink-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+fn tempdir(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
 const ROUTER: &str = "
@@ -31,7 +28,7 @@ fn plan_is_byte_identical_whatever_the_environment_order() {
     let d = tempdir("determinism");
     write(&d, "net.yaml", ROUTER);
     let run = |vars: &[(&str, &str)]| {
-        let mut cmd = conlink(&d);
+        let mut cmd = conlink(d.path());
         cmd.args([
             "--ovs",
             "no",
@@ -67,7 +64,14 @@ fn exit_codes_follow_the_cli_reference() {
     let d = tempdir("exit-codes");
     write(&d, "ok.yaml", ROUTER);
     write(&d, "bad.yaml", "links: [{node: nope, bridge: s1}]\n");
-    let code = |args: &[&str]| conlink(&d).args(args).output().expect("run").status.code();
+    let code = |args: &[&str]| {
+        conlink(d.path())
+            .args(args)
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
     assert_eq!(code(&["validate", "-n", "ok.yaml"]), Some(0));
     assert_eq!(code(&["validate", "-n", "bad.yaml"]), Some(1));
     assert_eq!(code(&["validate", "-n", "missing.yaml"]), Some(1));
@@ -81,15 +85,50 @@ fn exit_codes_follow_the_cli_reference() {
     // `exec` without a command, and `run`, which the container issue brings.
     assert_eq!(code(&["exec", "h1"]), Some(2));
     assert_eq!(code(&["run", "-n", "ok.yaml"]), Some(2));
-    // A bad project name for a command that takes no configuration.
-    assert_eq!(code(&["--project", "Bad/Name", "destroy"]), Some(2));
+    // One exit code per kind of error, whatever the command (issue 8, item 9): a bad
+    // `--project` is a bad option value (2)…
+    for args in [
+        &["validate", "-n", "ok.yaml"][..],
+        &["plan", "-n", "ok.yaml"],
+        &["apply", "-n", "ok.yaml"],
+        &["status", "-n", "ok.yaml"],
+        &["destroy"],
+        &["exec", "h1", "--", "true"],
+    ] {
+        let out = conlink(d.path())
+            .args(["--project", "Bad/Name"])
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 2, &format!("--project Bad/Name {args:?}"));
+    }
+    // …and a bad name from the environment is configuration (1).
+    for args in [
+        &["validate", "-n", "ok.yaml"][..],
+        &["plan", "-n", "ok.yaml"],
+        &["apply", "-n", "ok.yaml"],
+        &["destroy"],
+        &["exec", "h1", "--", "true"],
+    ] {
+        let out = conlink(d.path())
+            .env("COMPOSE_PROJECT_NAME", "Bad/Name")
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 1, &format!("COMPOSE_PROJECT_NAME=Bad/Name {args:?}"));
+        assert!(
+            text(&out.stderr).contains("COMPOSE_PROJECT_NAME"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]
 fn errors_go_to_stderr_and_output_to_stdout() {
     let d = tempdir("streams");
     write(&d, "bad.yaml", "links: [{node: nope, bridge: s1}]\n");
-    let out = conlink(&d)
+    let out = conlink(d.path())
         .args(["validate", "-n", "bad.yaml"])
         .output()
         .expect("run");
@@ -99,7 +138,7 @@ fn errors_go_to_stderr_and_output_to_stdout() {
         "{}",
         text(&out.stderr)
     );
-    let out = conlink(&d)
+    let out = conlink(d.path())
         .args(["validate", "-n", "bad.yaml", "--format", "json"])
         .output()
         .expect("run");
@@ -117,7 +156,7 @@ fn all_errors_are_reported_in_one_run() {
         "bad.yaml",
         "links:\n  - {node: a, bridge: s1, ip: 10.0.0.1/}\n  - {node: b, bridge: s1, mac: zz}\nnodes: [{name: a}, {name: b}]\n",
     );
-    let out = conlink(&d)
+    let out = conlink(d.path())
         .args(["validate", "-n", "bad.yaml", "--format", "json"])
         .output()
         .expect("run");
@@ -147,7 +186,7 @@ fn colon_lists_and_merge_rules() {
         "services:\n  web:\n    x-network:\n      links: [{bridge: s1, ip: fd00::10/64}]\n",
     );
     let plan_with = |args: &[&str]| {
-        let out = conlink(&d)
+        let out = conlink(d.path())
             .args(["--ovs", "no", "--project", "m", "plan"])
             .args(args)
             .output()
@@ -198,7 +237,7 @@ fn auto_bridges_follow_the_ovs_decision_and_show_it() {
     let d = tempdir("auto");
     write(&d, "net.yaml", ROUTER);
     let plan = |ovs: &str| {
-        let out = conlink(&d)
+        let out = conlink(d.path())
             .args(["--ovs", ovs, "--project", "p", "plan", "-n", "net.yaml"])
             .output()
             .expect("run");
@@ -227,4 +266,279 @@ fn the_schema_command_prints_json() {
         .expect("run");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan schema JSON");
     assert!(v["properties"]["units"].is_object());
+}
+
+/// Thousands of errors: the text form shows the first 50 and counts the rest; the JSON
+/// form has them all (issue 8, item 7).
+#[test]
+fn many_errors_show_the_first_fifty_and_count_the_rest() {
+    let d = tempdir("many-errors");
+    let mut yaml = String::from("nodes: [{name: h1}]\nlinks:\n");
+    for i in 0..200 {
+        yaml.push_str(&format!("  - {{node: h1, dev: 'bad/{i}', bridge: s1}}\n"));
+    }
+    write(&d, "bad.yaml", &yaml);
+    let out = conlink(d.path())
+        .args(["validate", "-n", "bad.yaml"])
+        .output()
+        .expect("run");
+    expect_code(&out, 1, "validate");
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("conlink::check::interface_name").count(),
+        50,
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(
+            "conlink: 200 error(s), 0 warning(s) (150 more not shown; `--format json` lists them all)\n"
+        ),
+        "{stderr}"
+    );
+    let out = conlink(d.path())
+        .args(["validate", "-n", "bad.yaml", "--format", "json"])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(200));
+}
+
+/// A huge value is shortened in messages, and its line is not printed (issue 8,
+/// item 7: a 10 MB name printed 55 MB of errors).
+#[test]
+fn a_huge_value_is_shortened_in_messages() {
+    let d = tempdir("huge-value");
+    let name = "x".repeat(1 << 20);
+    write(
+        &d,
+        "bad.yaml",
+        &format!("nodes: [{{name: h1}}]\nlinks:\n  - {{node: h1, dev: {name}, bridge: s1}}\n"),
+    );
+    for format in ["text", "json"] {
+        let out = conlink(d.path())
+            .args(["validate", "-n", "bad.yaml", "--format", format])
+            .output()
+            .expect("run");
+        expect_code(&out, 1, "validate");
+        let printed = out.stdout.len() + out.stderr.len();
+        assert!(
+            printed < 4096,
+            "{format}: {printed} bytes printed for one error"
+        );
+        let all = text(&out.stdout) + &text(&out.stderr);
+        assert!(all.contains("…(1048576 bytes)…"), "{all}");
+    }
+}
+
+/// A reader that went away is no reason to panic: `conlink … 2>&1 | true` ends with
+/// the command's own exit code (issue 8, item 9).
+#[test]
+fn a_closed_output_stream_ends_quietly() {
+    use std::process::Stdio;
+    let d = tempdir("closed-pipe");
+    write(&d, "ok.yaml", ROUTER);
+    write(&d, "bad.yaml", "links: [{node: nope, bridge: s1}]\n");
+    let cases: &[(&[&str], i32)] = &[
+        (&["validate", "-n", "ok.yaml"], 0),
+        (&["validate", "-n", "bad.yaml"], 1),
+        (&["validate", "-n", "bad.yaml", "--format", "json"], 1),
+        (&["plan", "-n", "ok.yaml"], 0),
+        (&["plan", "-n", "bad.yaml"], 1),
+        (&["schema"], 0),
+        (&["validate"], 2),
+        (&["--help"], 0),
+        (&["plan", "--bogus"], 2),
+    ];
+    for (args, code) in cases {
+        // Both streams are one pipe whose reading end is already closed.
+        let (reader, writer) = nix::unistd::pipe().expect("pipe");
+        drop(reader);
+        let out = conlink(d.path())
+            .args(["--ovs", "no"])
+            .args(*args)
+            .stdout(Stdio::from(writer.try_clone().expect("dup")))
+            .stderr(Stdio::from(writer))
+            .status()
+            .expect("run");
+        assert_eq!(out.code(), Some(*code), "conlink {args:?}: {out:?}");
+    }
+}
+
+/// Run without root, the commands that need it say so, whatever the system call
+/// that would have failed first (issue 8, item 10). The user is `nobody`; then root
+/// without CAP_NET_ADMIN, since the check reads capabilities, not the user id.
+#[test]
+fn without_root_the_commands_that_need_it_say_so() {
+    let test = "cli::without_root_the_commands_that_need_it_say_so";
+    if !nix::unistd::geteuid().is_root() {
+        runtime::testing::skip(test, "needs root to run conlink as another user");
+        return;
+    }
+    let d = tempdir("no-root");
+    write(&d, "ok.yaml", ROUTER);
+    let state = d.path().join("state");
+    // conlink through setpriv(1), which changes the user or drops capabilities.
+    let as_user = |setpriv: &[&str], args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(setpriv)
+            .arg(env!("CARGO_BIN_EXE_conlink"))
+            .args(["--ovs", "no", "--state-dir"])
+            .arg(&state)
+            .args(args)
+            .current_dir(d.path())
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .output()
+    };
+    let nobody = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
+    match as_user(&nobody, &["--version"]) {
+        Ok(out) if out.status.success() => {}
+        other => {
+            runtime::testing::skip(
+                test,
+                &format!("cannot run the binary as nobody with setpriv: {other:?}"),
+            );
+            return;
+        }
+    }
+    let no_net_admin = ["--inh-caps=-net_admin", "--bounding-set=-net_admin"];
+    for (who, setpriv, lacks) in [
+        ("nobody", &nobody[..], "CAP_NET_ADMIN and CAP_SYS_ADMIN"),
+        (
+            "root without CAP_NET_ADMIN",
+            &no_net_admin[..],
+            "CAP_NET_ADMIN)",
+        ),
+    ] {
+        for args in [
+            &["apply", "-n", "ok.yaml"][..],
+            &["status", "-n", "ok.yaml"],
+            &["--project", "p", "destroy"],
+            &["--project", "p", "exec", "h1", "--", "true"],
+        ] {
+            let out = as_user(setpriv, args).expect("run setpriv");
+            expect_code(&out, 1, &format!("{who}: {args:?}"));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr
+                    .contains("this needs root (the capabilities CAP_NET_ADMIN and CAP_SYS_ADMIN)")
+                    && stderr.contains(&format!("lacks {lacks}")),
+                "{who}: {args:?}: {stderr}"
+            );
+            for raw in ["Permission denied", "Operation not permitted", "EPERM"] {
+                assert!(!stderr.contains(raw), "{who}: {args:?}: {stderr}");
+            }
+        }
+    }
+    assert!(!state.exists(), "nothing may be created without root");
+}
+
+/// The default project is the first file's directory, network files too (issue 8,
+/// item 13: with network files only, every project was called `conlink`).
+#[test]
+fn the_project_is_named_after_the_first_files_directory() {
+    let d = tempdir("project-names");
+    for sub in ["lab-one", "comp", "net"] {
+        std::fs::create_dir(d.path().join(sub)).expect("mkdir");
+    }
+    write(&d, "lab-one/net.yaml", ROUTER);
+    write(&d, "net/net.yaml", ROUTER);
+    write(&d, "comp/compose.yaml", "services: {web: {image: nginx}}\n");
+    let project = |args: &[&str]| {
+        let out = conlink(d.path())
+            .args(["--ovs", "no", "plan"])
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 0, &format!("plan {args:?}"));
+        let plan = text(&out.stdout);
+        let header = plan.lines().next().unwrap_or_default().to_string();
+        header
+    };
+    assert!(
+        project(&["-n", "lab-one/net.yaml"]).starts_with("# conlink plan: project lab-one,"),
+        "{}",
+        project(&["-n", "lab-one/net.yaml"])
+    );
+    // Compose files come first in the merge order, wherever they are on the line.
+    assert!(project(&["-n", "net/net.yaml", "-c", "comp/compose.yaml"])
+        .starts_with("# conlink plan: project comp,"));
+}
+
+/// `destroy` and `exec` without sources or `--project` take the one project this
+/// machine has, and ask which one when there are several (issue 8, item 13).
+#[test]
+fn destroy_and_exec_without_sources_find_the_one_project_here() {
+    let d = tempdir("find-project");
+    let state = d.path().join("state");
+    let netns = d.path().join("netns");
+    std::fs::create_dir(&netns).expect("mkdir");
+    for p in ["alpha", "beta"] {
+        std::fs::create_dir_all(state.join(p)).expect("mkdir");
+        std::fs::write(state.join(p).join("state.json"), "{}").expect("write");
+    }
+    let run = |args: &[&str]| {
+        conlink(d.path())
+            .env("CONLINK_NETNS_DIR", &netns)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    for args in [&["destroy"][..], &["exec", "h1", "--", "true"]] {
+        let out = run(args);
+        expect_code(&out, 2, &format!("{args:?} with two projects"));
+        assert!(
+            text(&out.stderr)
+                .contains("several conlink projects: alpha, beta; say which with --project"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(state.join("beta")).expect("rm");
+    if nix::unistd::geteuid().is_root() {
+        let out = run(&["exec", "h1", "--", "true"]);
+        expect_code(&out, 1, "exec with one project");
+        assert!(
+            text(&out.stderr).contains("no node h1 in project alpha"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(state.join("alpha")).expect("rm");
+    let out = run(&["destroy"]);
+    expect_code(&out, 0, "destroy with no project");
+    assert!(
+        text(&out.stderr).contains("no conlink project on this machine: nothing to remove"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A newline in a command's argv cannot fake steps in a reviewed plan: the word is
+/// quoted as `$'…'` and the step stays one line (issue 8, item 8).
+#[test]
+fn a_newline_in_a_value_stays_inside_its_step() {
+    let d = tempdir("newline");
+    write(
+        &d,
+        "net.yaml",
+        "nodes: [{name: h1}]\nlinks: [{node: h1, bridge: s1}]\ncommands:\n  - node: h1\n    command: [echo, \"hi\\n  node:h1/9  node:h1  ip link del eth0\"]\n",
+    );
+    let out = conlink(d.path())
+        .args(["--ovs", "no", "--project", "p", "plan", "-n", "net.yaml"])
+        .output()
+        .expect("run");
+    expect_code(&out, 0, "plan");
+    let plan = text(&out.stdout);
+    let with_del: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.contains("link del eth0"))
+        .collect();
+    assert_eq!(
+        with_del,
+        ["  node:h1/3  node:h1  exec echo $'hi\\n  node:h1/9  node:h1  ip link del eth0'"],
+        "{plan}"
+    );
 }

@@ -20,7 +20,7 @@
 //!   command takes are in the section "Common options", the others in their command's
 //!   section, each written in backticks (`` `--format` ``).
 
-use crate::util::{conlink, root, text};
+use crate::util::{conlink, root, text, TempDir};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -398,24 +398,6 @@ fn every_field_and_value_of_the_json_plan_is_documented_in_plan_md() {
         missing.is_empty(),
         "fields or values of schema/plan.schema.json missing (in backticks) from section \"JSON form\" of docs/plan.md: {missing:?}"
     );
-}
-
-/// A temporary directory removed when dropped, even when the test fails.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("conlink-docs-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("create temp dir");
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The ```yaml blocks of a markdown text: the line each starts on, and its content.

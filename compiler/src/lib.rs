@@ -44,7 +44,7 @@ use source::{SourceFile, SourceKind, SourceMap};
 pub struct Options {
     /// `--project`.
     pub project: Option<String>,
-    /// Used when nothing else names the project: the compose file's directory name,
+    /// Used when nothing else names the project: the first file's directory name,
     /// chosen by the caller (the compiler does not look at the file system).
     pub project_fallback: String,
     /// `--scale SERVICE=N`, in command-line order.

@@ -19,7 +19,8 @@ pub fn is_valid_project_name(name: &str) -> bool {
 }
 
 /// The project name: `--project` (`option`), else `COMPOSE_PROJECT_NAME`, else the
-/// compose file's `name:`, else the fallback the caller chose (a directory name).
+/// compose file's `name:`, else the fallback the caller chose (the first file's
+/// directory name).
 /// Compose's own rules apply: lower case letters, digits, `-` and `_`, starting with a
 /// letter or digit.
 pub fn project_name(

@@ -102,10 +102,7 @@ impl SourceFile {
 
     /// 1-based line and column (column counted in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_of(offset as usize);
         let start = self.line_starts[line] as usize;
         let end = (offset as usize).min(self.text.len());
         let col = self
@@ -113,6 +110,26 @@ impl SourceFile {
             .get(start..end)
             .map_or(end - start, |s| s.chars().count());
         (line + 1, col + 1)
+    }
+
+    /// The 0-based line of a byte offset (a newline belongs to the line it ends).
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// The byte offset where 0-based line `line` starts, if the text has that line.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).map(|&s| s as usize)
+    }
+
+    /// How many lines the text has (a text ending with a newline has an empty last
+    /// line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
     }
 
     /// The text a span covers.

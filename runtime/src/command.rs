@@ -368,14 +368,14 @@ fn signal_group(pid: i32, signal: libc::c_int) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::netns;
-    use crate::testing::{can_touch_kernel, unique, TempNetns};
+    use crate::testing::{can_touch_kernel, TempDir, TempNetns};
     use std::path::PathBuf;
 
-    fn log_path() -> PathBuf {
-        std::env::temp_dir()
-            .join(unique("conlink-command-"))
-            .join("nested")
-            .join("cmd.log")
+    /// A log file path in a directory not made yet, removed with the directory.
+    fn log_path() -> (TempDir, PathBuf) {
+        let dir = TempDir::new("conlink-command-");
+        let log = dir.path.join("nested").join("cmd.log");
+        (dir, log)
     }
 
     fn shell(script: &str) -> CommandLine {
@@ -444,7 +444,7 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let log = log_path();
+        let (_dir, log) = log_path();
         let started = start(&ns.file, &shell("echo hi; sleep 30"), &log, &[]).unwrap();
         assert!(is_running(&started));
         eventually("hi in the log", || log_text(&log) == "hi\n");
@@ -472,7 +472,6 @@ mod tests {
         eventually("process gone", || gone(started.pid));
         // Stopping again: already gone is success.
         stop(&started, Duration::from_secs(1)).unwrap();
-        let _ = std::fs::remove_dir_all(log.parent().unwrap().parent().unwrap());
     }
 
     #[test]
@@ -481,7 +480,7 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let log = log_path();
+        let (_dir, log) = log_path();
         let started = start(&ns.file, &shell("sleep 30"), &log, &[]).unwrap();
         // The same pid with another start time: a process that reused the pid.
         let other = Started {
@@ -494,7 +493,6 @@ mod tests {
         assert!(is_running(&started), "the real process was signalled");
         stop(&started, Duration::from_secs(5)).unwrap();
         assert!(!is_running(&started));
-        let _ = std::fs::remove_dir_all(log.parent().unwrap().parent().unwrap());
     }
 
     #[test]
@@ -503,7 +501,7 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let log = log_path();
+        let (_dir, log) = log_path();
         let argv = |args: &[&str]| CommandLine::Argv(args.iter().map(|s| s.to_string()).collect());
         // Words with spaces and `$` reach the program unchanged.
         let started = start(
@@ -536,7 +534,6 @@ mod tests {
         );
         let e = start(&ns.file, &argv(&[]), &log, &[]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-        let _ = std::fs::remove_dir_all(log.parent().unwrap().parent().unwrap());
     }
 
     #[test]
@@ -545,7 +542,7 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let log = log_path();
+        let (_dir, log) = log_path();
         // The shell ignores TERM and so does its child (ignored signals survive exec).
         let script = "trap '' TERM; sleep 30 & echo $!; wait";
         let started = start(&ns.file, &shell(script), &log, &[]).unwrap();
@@ -562,6 +559,5 @@ mod tests {
         );
         assert!(!is_running(&started));
         eventually("group member gone", || gone(child));
-        let _ = std::fs::remove_dir_all(log.parent().unwrap().parent().unwrap());
     }
 }

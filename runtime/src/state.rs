@@ -217,15 +217,14 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("conlink-state-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+    fn temp_dir(name: &str) -> crate::testing::TempDir {
+        crate::testing::TempDir::new(&format!("conlink-state-{name}-"))
     }
 
     #[test]
     fn a_second_run_of_a_project_says_who_holds_it_and_waits() {
-        let dir = temp_dir("lock");
+        let tmp = temp_dir("lock");
+        let dir = tmp.path.clone();
         let first = lock(&dir, "p", |_| panic!("the first run must not wait")).expect("lock");
         let (said, heard) = mpsc::channel();
         let (got, done) = mpsc::channel();
@@ -254,7 +253,8 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_replaces_records_by_step_id() {
-        let dir = temp_dir("file");
+        let tmp = temp_dir("file");
+        let dir = tmp.path.clone();
         assert!(load(&dir, "p").expect("load").is_none());
         let mut st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
         let rec = |v: &str| StepRecord {

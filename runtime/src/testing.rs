@@ -47,6 +47,26 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A directory under the system's temporary directory (`prefix` + pid + counter),
+/// removed with everything in it when dropped: when its test ends, passed or failed.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        TempDir {
+            path: std::env::temp_dir().join(unique(prefix)),
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 /// A pinned namespace that is removed when dropped.
 pub struct TempNetns {
     pub name: String,

@@ -10,7 +10,7 @@ use runtime::destroy::remove_unit;
 use runtime::differences::Difference;
 use runtime::resolve::ConlinkNs;
 use runtime::status::status;
-use runtime::testing::{can_touch_kernel, unique, TempNetns};
+use runtime::testing::{can_touch_kernel, unique, TempDir, TempNetns};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -35,13 +35,15 @@ fn plan(project: &str) -> Plan {
     c.plan.expect("the test configuration compiles")
 }
 
-fn settings(name: &str) -> Settings {
-    let state_dir = std::env::temp_dir().join(name);
-    Settings {
-        state_dir,
+/// Settings with a state directory that is removed when the returned guard drops.
+fn settings(name: &str) -> (Settings, TempDir) {
+    let dir = TempDir::new(name);
+    let settings = Settings {
+        state_dir: dir.path.clone(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
-    }
+    };
+    (settings, dir)
 }
 
 /// `ip -n NS ARGS…`, which must succeed.
@@ -74,7 +76,7 @@ fn apply_converges_and_status_lists_each_difference() {
     }
     let project = unique("cv").replace('-', "x");
     let plan = plan(&project);
-    let s = settings(&format!("conlink-converge-{project}"));
+    let (s, _dir) = settings(&format!("conlink-converge-{project}"));
     let host = TempNetns::new("cvhost").expect("test host namespace");
     let node_a = format!("conlink.{project}.a");
     let node_b = format!("conlink.{project}.b");
@@ -175,7 +177,7 @@ fn removing_one_unit_undoes_its_steps_and_nothing_else() {
     }
     let project = unique("ru").replace('-', "x");
     let plan = plan(&project);
-    let s = settings(&format!("conlink-unit-{project}"));
+    let (s, _dir) = settings(&format!("conlink-unit-{project}"));
     let host = TempNetns::new("ruhost").expect("test host namespace");
     let (own, node_a, node_b) = (
         format!("conlink.{project}"),
@@ -246,7 +248,7 @@ fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
     }
     let project = unique("fo");
     let plan = plan(&project);
-    let s = settings(&format!("conlink-foreign-{project}"));
+    let (s, _dir) = settings(&format!("conlink-foreign-{project}"));
     let host = TempNetns::new("fohost").expect("test host namespace");
     let foreign = format!("conlink.{project}.b");
     let made = Command::new("ip")
@@ -314,7 +316,7 @@ links:
     };
     let c = compiler::compile(files, &Default::default(), &opts);
     let plan = c.plan.expect("the route configuration compiles");
-    let s = settings(&format!("conlink-routes-{project}"));
+    let (s, _dir) = settings(&format!("conlink-routes-{project}"));
     let host = TempNetns::new("rthost").expect("test host namespace");
     host.run(|| apply(&plan, &s, &Hooks::default()))
         .expect("apply");

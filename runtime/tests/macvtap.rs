@@ -43,8 +43,9 @@ links:
     let plan = compiler::compile(files, &Default::default(), &opts)
         .plan
         .expect("the macvtap configuration compiles");
+    let state_dir = runtime::testing::TempDir::new("conlink-macvtap-");
     let s = Settings {
-        state_dir: std::env::temp_dir().join(format!("conlink-macvtap-{project}")),
+        state_dir: state_dir.path.clone(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
     };

@@ -2,10 +2,13 @@
 
 use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
 use crate::commands::{plan::compile, print_diagnostics};
+use crate::privileges;
+use crate::project::{self, Found};
 use crate::Outcome;
 use compiler::plan::Plan;
 use runtime::apply::{ApplyError, Hooks};
 use runtime::context::Settings;
+use runtime::error::KernelError;
 use runtime::resolve::ConlinkNs;
 
 /// Runtime settings from the common options.
@@ -42,27 +45,11 @@ fn plan_of(common: &Common, srcs: &Sources, scale: &[(String, u32)]) -> Result<P
     c.plan.ok_or(Outcome::Failed)
 }
 
-/// The project a command without configuration works on.
-fn project_of(common: &Common, args: &ProjectArgs) -> Result<String, Outcome> {
-    if !args.sources.network_files.is_empty() || !args.sources.compose_files.is_empty() {
-        return plan_of(common, &args.sources, &[]).map(|p| p.project);
-    }
-    let name = common
-        .project
-        .clone()
-        .or_else(|| {
-            std::env::var("COMPOSE_PROJECT_NAME")
-                .ok()
-                .filter(|p| !p.is_empty())
-        })
-        .unwrap_or_else(|| "conlink".into());
-    if !compiler::is_valid_project_name(&name) {
-        eprintln!(
-            "conlink: invalid project name `{name}`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit (at most 63)"
-        );
-        return Err(Outcome::Usage);
-    }
-    Ok(name)
+/// The project `destroy` or `exec` works on (`crate::project`).
+fn project_of(command: &str, common: &Common, args: &ProjectArgs) -> Result<Found, Outcome> {
+    project::of_command(command, common, &args.sources, || {
+        plan_of(common, &args.sources, &[]).map(|p| p.project)
+    })
 }
 
 pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
@@ -70,6 +57,9 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
+    if let Err(o) = privileges::check("apply") {
+        return o;
+    }
     join_machine_mounts();
     let started = std::time::Instant::now();
     match runtime::apply::apply(&plan, &settings(common), &Hooks::default()) {
@@ -98,6 +88,7 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
         }
         Err(ApplyError::Failed(f)) => {
             eprintln!("conlink apply: {f}");
+            explain_denied("apply", &f.error, f.error.kernel());
             eprintln!("conlink apply: rolled back: {} step(s) undone", f.undone);
             for e in &f.rollback_errors {
                 eprintln!("conlink apply: rollback problem: {e}");
@@ -106,22 +97,36 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
         }
         Err(ApplyError::Setup(e)) => {
             eprintln!("conlink apply: {e}");
+            explain_denied("apply", &e, kernel_errno(&e));
             Outcome::Failed
         }
     }
 }
 
 pub fn destroy(common: &Common, args: &ProjectArgs) -> Outcome {
-    let project = match project_of(common, args) {
-        Ok(p) => p,
+    let project = match project_of("destroy", common, args) {
+        Ok(Found::One(p)) => p,
+        Ok(Found::None) => {
+            eprintln!("conlink destroy: no conlink project on this machine: nothing to remove");
+            return Outcome::Success;
+        }
         Err(o) => return o,
     };
+    if let Err(o) = privileges::check("destroy") {
+        return o;
+    }
     join_machine_mounts();
     let started = std::time::Instant::now();
     match runtime::destroy::destroy(&project, &settings(common)) {
         Ok(r) => {
             for p in &r.problems {
                 eprintln!("conlink destroy: {p}");
+            }
+            let denied = |p: &&runtime::error::Problem| {
+                privileges::denied(&p.error, p.error.kernel().map(|k| k.errno))
+            };
+            if r.problems.iter().any(|p| denied(&p)) {
+                eprintln!("conlink destroy: {}", privileges::SENTENCE);
             }
             if r.nothing() {
                 eprintln!("conlink destroy: project {project}: nothing to remove");
@@ -143,19 +148,31 @@ pub fn destroy(common: &Common, args: &ProjectArgs) -> Outcome {
         }
         Err(e) => {
             eprintln!("conlink destroy: {e}");
+            explain_denied("destroy", &e, kernel_errno(&e));
             Outcome::Failed
         }
     }
 }
 
 pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String]) -> Outcome {
-    let project = match project_of(common, args) {
-        Ok(p) => p,
+    let project = match project_of("exec", common, args) {
+        Ok(Found::One(p)) => p,
+        Ok(Found::None) => {
+            eprintln!("conlink exec: no conlink project on this machine: apply one first (or name it with --project)");
+            return Outcome::Failed;
+        }
         Err(o) => return o,
     };
+    if let Err(o) = privileges::check("exec") {
+        return o;
+    }
     join_machine_mounts();
     let err = runtime::exec::exec(&project, node, command);
     eprintln!("conlink exec: {err}");
+    // Not when the program itself could not be run: that is about the program.
+    if !matches!(err, runtime::exec::ExecError::Run { .. }) {
+        explain_denied("exec", &err, None);
+    }
     Outcome::Failed
 }
 
@@ -164,6 +181,9 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
+    if let Err(o) = privileges::check("status") {
+        return o;
+    }
     join_machine_mounts();
     match runtime::status::status(&plan, &settings(common)) {
         Ok(s) => {
@@ -193,7 +213,28 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
         }
         Err(e) => {
             eprintln!("conlink status: {e}");
+            explain_denied("status", &e, kernel_errno(&e));
             Outcome::Failed
         }
+    }
+}
+
+/// Adds the sentence of `privileges` after an error that is a refusal for lack of
+/// privileges (`errno`: the kernel's answer the error carries, if any).
+fn explain_denied(
+    command: &str,
+    error: &(dyn std::error::Error + 'static),
+    errno: Option<&KernelError>,
+) {
+    if privileges::denied(error, errno.map(|k| k.errno)) {
+        eprintln!("conlink {command}: {}", privileges::SENTENCE);
+    }
+}
+
+/// The kernel's answer a runtime error carries, if any.
+fn kernel_errno(e: &runtime::error::Error) -> Option<&KernelError> {
+    match e {
+        runtime::error::Error::Step(s) => s.kernel(),
+        _ => None,
     }
 }

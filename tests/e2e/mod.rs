@@ -25,6 +25,7 @@ mod macvlan;
 mod nat_forward;
 mod overlay;
 mod patch;
+mod projects;
 mod readback;
 mod router;
 mod teardown;

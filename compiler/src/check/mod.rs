@@ -26,6 +26,7 @@ pub use checked::{
     Checked, CheckedBridge, CheckedCommand, CheckedLink, CheckedNode, CheckedTunnel,
 };
 pub use checker::{inner_span, Checker, NodeIndex};
+pub use scale::{offset_addr, OffsetError};
 
 use crate::diag::Diagnostic;
 use crate::model::{BridgeMode, Config};
@@ -43,10 +44,8 @@ pub struct CheckOptions {
 
 /// Checks a merged configuration.
 pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked, Vec<Diagnostic>) {
-    let mut cx = Checker {
-        sources,
-        diags: Vec::new(),
-    };
+    let mut cx = Checker::new(sources);
+    rules::sources::nothing_configured(&mut cx, cfg);
     let services = scale::service_scales(cfg, &opts.compose_replicas, &opts.scale, &mut cx.diags);
     let nodes = network::nodes(&mut cx, cfg);
     let links: Vec<CheckedLink> = cfg
@@ -57,6 +56,7 @@ pub fn check(cfg: &Config, opts: &CheckOptions, sources: &SourceMap) -> (Checked
     let tunnels = network::tunnels(&mut cx, cfg);
     let bridges = network::bridges(&mut cx, cfg, &links, &tunnels, opts.default_bridge_mode);
     network::patch_bridges(&mut cx, &bridges, &links, &tunnels);
+    network::bridge_addresses(&mut cx, &bridges, &links, &services);
     let commands = cfg
         .commands
         .iter()

@@ -1,13 +1,14 @@
 //! Checking `nodes`, `tunnels` and `bridges` (docs/configuration.md, "Nodes",
-//! "Tunnels" and "Bridges"), and what a patch bridge joins once links and tunnels are
-//! known.
+//! "Tunnels" and "Bridges"), and, once links and tunnels are known, what a patch
+//! bridge joins and the addresses on each bridge.
 
 use super::checked::{CheckedBridge, CheckedLink, CheckedNode, CheckedTunnel};
 use super::checker::{Checker, NodeIndex};
-use super::rules::addresses::remote;
+use super::rules::addresses::{self as address_rules, remote};
 use super::rules::{bridges as bridge_rules, languages, names, nodes as node_rules};
 use super::shared::{ip_addresses, mac_address};
 use crate::model::{BridgeMode, Config};
+use crate::plan::ServiceScale;
 use crate::source::Spanned;
 use indexmap::IndexMap;
 
@@ -134,5 +135,27 @@ pub fn patch_bridges(
         for l in &on_it {
             bridge_rules::forward_patch(cx, b, l);
         }
+    }
+}
+
+/// Addresses on each bridge: no address on two of its interfaces.
+pub fn bridge_addresses(
+    cx: &mut Checker,
+    bridges: &[CheckedBridge],
+    links: &[CheckedLink],
+    services: &[ServiceScale],
+) {
+    let replicas = |s: &str| {
+        services
+            .iter()
+            .find(|x| x.service == s)
+            .map_or(1, |x| x.replicas)
+    };
+    for b in bridges {
+        let on_it: Vec<&CheckedLink> = links
+            .iter()
+            .filter(|l| l.bridge.as_ref().is_some_and(|x| x.value == b.name.value))
+            .collect();
+        address_rules::duplicate_address(cx, b, &on_it, &replicas);
     }
 }

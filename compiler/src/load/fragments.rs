@@ -44,6 +44,14 @@ pub fn extract(
     let mut diags = Vec::new();
     let mut frags = Vec::new();
     let mut facts = ComposeFacts::default();
+    let wrong_kind = match kind {
+        SourceKind::Network => super::kind::compose_file_as_network(&doc),
+        SourceKind::Compose => super::kind::network_file_as_compose(&doc),
+    };
+    if let Some(d) = wrong_kind {
+        diags.push(d);
+        return (frags, facts, diags);
+    }
     match kind {
         SourceKind::Network => {
             let mut node = doc;

@@ -5,8 +5,9 @@
 //! has nothing more to say):
 //!
 //! 1. every file is parsed into a [`node::Node`] tree with spans ([`yaml`]);
-//! 2. in each document the configuration fragments are found and interpolated
-//!    ([`fragments`], [`interpolate`]), validated against the JSON Schema generated from
+//! 2. each document is checked to be the kind of file it was given as ([`kind`]), then
+//!    its configuration fragments are found and interpolated ([`fragments`],
+//!    [`interpolate`]), validated against the JSON Schema generated from
 //!    the model ([`schema`]) and deserialized into the [`crate::model`] types ([`de`]).
 //!
 //! The trees are dropped once the typed fragments exist; [`fill_pointers`] parses a
@@ -15,6 +16,7 @@
 pub mod de;
 pub mod fragments;
 pub mod interpolate;
+pub mod kind;
 pub mod node;
 pub mod schema;
 pub mod yaml;

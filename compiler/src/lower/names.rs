@@ -1,5 +1,6 @@
 //! Names and values the lowering derives: outer interface names (with the 15-byte
-//! rule), MAC addresses, replica offsets and the project's interface group.
+//! rule), MAC addresses, MAC offsets of replicas and the project's interface group
+//! (address offsets are `check::offset_addr`, which the checks use too).
 //!
 //! Everything here is a pure function of the configuration, so the same input gives
 //! the same names and addresses on every run and every machine (docs/plan.md,
@@ -7,8 +8,6 @@
 
 use crate::model::Target;
 use crate::plan::Mac;
-use ipnet::IpNet;
-use std::net::IpAddr;
 
 /// FNV-1a, 64 bits, with a final avalanche step: tiny, stable across Rust versions and
 /// platforms (unlike `std::hash`). Plain FNV-1a barely changes its high bits when only
@@ -100,45 +99,6 @@ pub fn offset_mac(mac: Mac, offset: u32) -> Option<Mac> {
         .filter(|m| !m.is_multicast())
 }
 
-/// Why an address offset failed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum OffsetError {
-    /// The address left its subnet.
-    LeavesSubnet(IpAddr),
-    /// The address became the subnet's IPv4 broadcast address.
-    Broadcast(IpAddr),
-}
-
-/// `addr + offset` within the same prefix (docs/configuration.md, "Replicas, names and
-/// derived values": leaving the subnet is an
-/// error; 2.x silently wrapped into the next subnet).
-pub fn offset_addr(net: IpNet, offset: u32) -> Result<IpNet, OffsetError> {
-    if offset == 0 {
-        return Ok(net);
-    }
-    let addr = match net.addr() {
-        IpAddr::V4(a) => u32::from(a)
-            .checked_add(offset)
-            .map(|v| IpAddr::V4(v.into())),
-        IpAddr::V6(a) => u128::from(a)
-            .checked_add(u128::from(offset))
-            .map(|v| IpAddr::V6(v.into())),
-    };
-    let Some(addr) = addr.filter(|a| net.contains(a)) else {
-        let shown = match net.addr() {
-            IpAddr::V4(a) => IpAddr::V4(u32::from(a).wrapping_add(offset).into()),
-            IpAddr::V6(a) => IpAddr::V6(u128::from(a).wrapping_add(u128::from(offset)).into()),
-        };
-        return Err(OffsetError::LeavesSubnet(shown));
-    };
-    if let IpNet::V4(n) = net {
-        if n.prefix_len() < 31 && addr == IpAddr::V4(n.broadcast()) {
-            return Err(OffsetError::Broadcast(addr));
-        }
-    }
-    Ok(IpNet::new(addr, net.prefix_len()).expect("same prefix length"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,24 +139,6 @@ mod tests {
         assert!(offset_mac(last, 1).is_some());
         // The carry into the first byte would set the multicast bit.
         assert!(offset_mac(last, 2).is_none());
-    }
-
-    #[test]
-    fn address_offsets_stay_in_the_subnet() {
-        let n: IpNet = "10.0.1.1/24".parse().unwrap();
-        assert_eq!(offset_addr(n, 2).unwrap().to_string(), "10.0.1.3/24");
-        assert_eq!(offset_addr(n, 253).unwrap().to_string(), "10.0.1.254/24");
-        assert!(matches!(
-            offset_addr(n, 254),
-            Err(OffsetError::Broadcast(_))
-        ));
-        assert!(matches!(
-            offset_addr(n, 255),
-            Err(OffsetError::LeavesSubnet(_))
-        ));
-        let v6: IpNet = "fd00::1/126".parse().unwrap();
-        assert_eq!(offset_addr(v6, 2).unwrap().to_string(), "fd00::3/126");
-        assert!(offset_addr(v6, 3).is_err());
     }
 
     #[test]

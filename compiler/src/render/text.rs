@@ -21,7 +21,12 @@
 //! the plan. Each step's line is the plan's own ([`op_line`]), which quotes words and
 //! shows values only known at run time as placeholders
 //! ([`EXTERNAL_ADDR`](crate::plan::EXTERNAL_ADDR) and the like).
+//!
+//! One step is one line, whatever the configuration's values hold: `op_line` quotes
+//! words with control characters as `$'…'`, and every line printed here has such
+//! characters escaped ([`escape_hidden`]), names in the header and unit titles too.
 
+use crate::plan::words::escape_hidden;
 use crate::plan::{op_line, Plan, Step, Unit};
 
 /// What [`render_with`] prints besides the steps.
@@ -43,8 +48,11 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         lines.push(String::new());
         lines.extend(unit_lines(unit, plan, options));
     }
-    let mut out = lines.join("\n");
-    out.push('\n');
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in &lines {
+        out.push_str(&escape_hidden(line));
+        out.push('\n');
+    }
     out
 }
 
@@ -233,6 +241,146 @@ unit network
             render(&plan),
             "# conlink plan: project demo, 0 units, 0 steps\n# interface group 1234, ownership mark conlink:demo\n"
         );
+    }
+
+    /// The sample plan's JSON form with `value` appended to the string leaf at each
+    /// path of `leaves`.
+    fn with_appended(
+        plan: &serde_json::Value,
+        leaves: &[Vec<PathPart>],
+        values: &[String],
+    ) -> Plan {
+        let mut v = plan.clone();
+        for (path, value) in leaves.iter().zip(values) {
+            if let Some(serde_json::Value::String(s)) = leaf_mut(&mut v, path) {
+                s.push_str(value);
+            }
+        }
+        serde_json::from_value(v).expect("leaves were chosen to take any string")
+    }
+
+    #[derive(Clone, Debug)]
+    enum PathPart {
+        Key(String),
+        Index(usize),
+    }
+
+    fn leaf_mut<'v>(
+        v: &'v mut serde_json::Value,
+        path: &[PathPart],
+    ) -> Option<&'v mut serde_json::Value> {
+        path.iter().try_fold(v, |v, part| match part {
+            PathPart::Key(k) => v.get_mut(k),
+            PathPart::Index(i) => v.get_mut(*i),
+        })
+    }
+
+    /// Every string in the sample plan's JSON form that still reads back as a plan
+    /// with a newline appended: the names, commands, keys and values a configuration
+    /// can put in a plan (typed values such as addresses refuse the newline).
+    fn free_string_leaves(plan: &serde_json::Value) -> Vec<Vec<PathPart>> {
+        fn walk(v: &serde_json::Value, path: &mut Vec<PathPart>, out: &mut Vec<Vec<PathPart>>) {
+            match v {
+                serde_json::Value::String(_) => out.push(path.clone()),
+                serde_json::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(PathPart::Index(i));
+                        walk(item, path, out);
+                        path.pop();
+                    }
+                }
+                serde_json::Value::Object(map) => {
+                    for (k, item) in map {
+                        path.push(PathPart::Key(k.clone()));
+                        walk(item, path, out);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        walk(plan, &mut Vec::new(), &mut all);
+        all.into_iter()
+            .filter(|path| {
+                let mut v = plan.clone();
+                if let Some(serde_json::Value::String(s)) = leaf_mut(&mut v, path) {
+                    s.push_str("\nx");
+                }
+                serde_json::from_value::<Plan>(v).is_ok()
+            })
+            .collect()
+    }
+
+    /// The number of lines a plan's text has: the header, then per unit a blank line,
+    /// its title and each step (with its undo).
+    fn expected_lines(plan: &Plan) -> usize {
+        let header = 2 + plan.bridges.len() + plan.services.len();
+        header
+            + plan
+                .units
+                .iter()
+                .map(|u| 2 + 2 * u.steps.len())
+                .sum::<usize>()
+    }
+
+    /// The sample plan's JSON form and its free string leaves, found once.
+    fn sample_leaves() -> &'static (serde_json::Value, Vec<Vec<PathPart>>) {
+        static SAMPLE: std::sync::OnceLock<(serde_json::Value, Vec<Vec<PathPart>>)> =
+            std::sync::OnceLock::new();
+        SAMPLE.get_or_init(|| {
+            let plan = serde_json::to_value(sample_plan()).expect("plan JSON");
+            let leaves = free_string_leaves(&plan);
+            (plan, leaves)
+        })
+    }
+
+    #[test]
+    fn configuration_values_reach_the_text_plan() {
+        // The property test below is only as strong as the places it writes to.
+        let (plan, leaves) = sample_leaves();
+        assert!(
+            (60..=256).contains(&leaves.len()),
+            "{} free strings (the property test below gives 256 values)",
+            leaves.len()
+        );
+        let marked = with_appended(plan, leaves, &vec!["MARK".to_string(); leaves.len()]);
+        let text = render_with(&marked, Options { undo: true });
+        assert!(text.matches("MARK").count() >= 60, "{text}");
+    }
+
+    /// Short strings of any characters, with the ones that break or hide a line, and
+    /// the quoting characters, much more likely than among all of Unicode.
+    fn tricky_string() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let tricky = proptest::sample::select(vec![
+            '\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}', '\u{2029}', '\x1b', '\u{202e}',
+            '\u{2066}', '\0', '\t', '\x7f', '\'', '\\', '"', '$', ' ', '#',
+        ]);
+        proptest::collection::vec(prop_oneof![2 => any::<char>(), 1 => tricky], 0..8)
+            .prop_map(String::from_iter)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// One step, one line: whatever strings the configuration puts into a plan,
+        /// its text form has exactly one line per step (and per undo), and no
+        /// character that ends a line or hides what follows.
+        #[test]
+        fn every_step_is_exactly_one_line(
+            values in proptest::collection::vec(tricky_string(), 256)
+        ) {
+            let (plan, leaves) = sample_leaves();
+            let plan = with_appended(plan, leaves, &values);
+            let text = render_with(&plan, Options { undo: true });
+            let hidden: Vec<char> = text
+                .chars()
+                .filter(|&c| c != '\n' && crate::plan::words::is_hidden(c))
+                .collect();
+            proptest::prop_assert!(hidden.is_empty(), "{:?} in {}", hidden, text);
+            proptest::prop_assert_eq!(text.lines().count(), expected_lines(&plan));
+        }
     }
 
     #[test]

@@ -1,11 +1,16 @@
-//! Rules about addresses: interface addresses, MAC addresses, a tunnel's remote, and
-//! whether a route's gateway is on the link.
+//! Rules about addresses: interface addresses, MAC addresses, a tunnel's remote,
+//! whether a route's gateway is on the link, and one address on two interfaces of a
+//! bridge.
 
+use super::super::checked::{CheckedBridge, CheckedLink};
 use super::super::checker::{inner_span, Checker};
+use super::super::scale::offset_addr;
 use crate::diag::Diagnostic;
+use crate::model::Target;
 use crate::plan::{Mac, Route};
 use crate::source::Spanned;
 use ipnet::IpNet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// An `ip` that is not an address with a prefix length (`10.0.0.1/24`, `fd00::1/64`):
@@ -147,6 +152,88 @@ pub fn unreachable_gateway(
     false
 }
 
+/// The same address on two interfaces of one bridge (two links, or two replicas of
+/// one link, after replica offsets: replica i gets the written address + (i-1)). The
+/// interfaces share one segment, so the address would answer from both and neither
+/// would work reliably; the kernel accepts it without a word. `replicas` gives a
+/// service's replica count. Each pair of links is reported once, at the first
+/// address they share.
+pub fn duplicate_address(
+    cx: &mut Checker,
+    bridge: &CheckedBridge,
+    on_it: &[&CheckedLink],
+    replicas: &dyn Fn(&str) -> u32,
+) -> bool {
+    // Where each address was first given: (link, replica, the `ip` value).
+    let mut first: HashMap<IpAddr, (usize, u32, &Spanned<IpNet>)> = HashMap::new();
+    let mut reported: Vec<(usize, usize)> = Vec::new();
+    let mut ok = true;
+    for (n, l) in on_it.iter().enumerate() {
+        let count = match &l.target {
+            Target::Service(s) => replicas(s),
+            Target::Container(_) | Target::Node(_) => 1,
+        };
+        for replica in 1..=count {
+            for ip in &l.ips {
+                // A replica whose address leaves the subnet is the lowering's error.
+                let Ok(addr) = offset_addr(ip.value, replica - 1) else {
+                    continue;
+                };
+                let (m, other_replica, other_ip) = match first.get(&addr.addr()) {
+                    None => {
+                        first.insert(addr.addr(), (n, replica, ip));
+                        continue;
+                    }
+                    Some(&seen) => seen,
+                };
+                // The same interface twice is not two interfaces.
+                if (m, other_replica) == (n, replica) || reported.contains(&(m, n)) {
+                    continue;
+                }
+                reported.push((m, n));
+                ok = false;
+                let name = |l: &CheckedLink, replica: u32, count: u32| {
+                    let dev = &l.dev.value;
+                    if count > 1 {
+                        format!("{} (replica {replica}) {dev}", l.target)
+                    } else {
+                        format!("{} {dev}", l.target)
+                    }
+                };
+                // What a label says: who has the address, and how, for a replica.
+                let label = |l: &CheckedLink, replica: u32, count: u32| {
+                    if replica > 1 {
+                        format!("{} gets this + {}", name(l, replica, count), replica - 1)
+                    } else {
+                        format!("{} has it", name(l, replica, count))
+                    }
+                };
+                let other = on_it[m];
+                let other_count = match &other.target {
+                    Target::Service(s) => replicas(s),
+                    Target::Container(_) | Target::Node(_) => 1,
+                };
+                cx.report(
+                    Diagnostic::error(
+                        "conlink::check::duplicate_address",
+                        format!(
+                            "address {} is on two interfaces of bridge `{}`: {} and {}",
+                            addr.addr(),
+                            bridge.name.value,
+                            name(other, other_replica, other_count),
+                            name(l, replica, count)
+                        ),
+                    )
+                    .at(ip.span, label(l, replica, count))
+                    .also(other_ip.span, label(other, other_replica, other_count))
+                    .help("give every interface on a bridge an address of its own (replica i of a service gets the written address + (i-1))"),
+                );
+            }
+        }
+    }
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::case;
@@ -262,5 +349,43 @@ mod tests {
         assert!(c
             .codes(|cx| unreachable_gateway(cx, &r, &far, &[]))
             .is_empty());
+    }
+
+    #[test]
+    fn duplicate_address_reports_one_address_on_two_interfaces_of_a_bridge() {
+        use crate::check::{check, CheckOptions};
+        let codes = |yaml: &str, replicas: u32| {
+            let c = case(yaml);
+            let opts = CheckOptions {
+                default_bridge_mode: crate::model::BridgeMode::Linux,
+                compose_replicas: Vec::new(),
+                scale: Vec::new(),
+            };
+            let (k, _) = check(&c.config, &opts, &c.sources);
+            let on_it: Vec<&CheckedLink> = k.links.iter().collect();
+            c.codes(|cx| duplicate_address(cx, &k.bridges[0], &on_it, &|_| replicas))
+        };
+        let two = |a: &str, b: &str| {
+            format!("links: [{{container: a, bridge: s, ip: {a}}}, {{container: b, bridge: s, ip: {b}}}]")
+        };
+        assert_eq!(
+            codes(&two("10.0.0.1/24", "10.0.0.1/16"), 1),
+            ["conlink::check::duplicate_address"]
+        );
+        assert_eq!(
+            codes(&two("'fd00::1/64'", "'fd00::1/64'"), 1),
+            ["conlink::check::duplicate_address"]
+        );
+        assert!(codes(&two("10.0.0.1/24", "10.0.0.2/24"), 1).is_empty());
+        // After replica offsets: web's second replica gets 10.0.0.2.
+        let scaled = "links: [{service: web, bridge: s, ip: 10.0.0.1/24}, {container: b, bridge: s, ip: 10.0.0.2/24}]";
+        assert!(codes(scaled, 1).is_empty());
+        assert_eq!(codes(scaled, 2), ["conlink::check::duplicate_address"]);
+        // Replicas of one link with two addresses in a row.
+        let one = "links: [{service: web, bridge: s, ip: [10.0.0.1/24, 10.0.0.2/24]}]";
+        assert_eq!(codes(one, 2), ["conlink::check::duplicate_address"]);
+        // Two addresses of one interface are not two interfaces.
+        let same = "links: [{container: a, bridge: s, ip: [10.0.0.1/24, 10.0.0.1/16]}]";
+        assert!(codes(same, 1).is_empty());
     }
 }

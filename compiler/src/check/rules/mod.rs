@@ -20,6 +20,7 @@ pub mod languages;
 pub mod names;
 pub mod nat_forward;
 pub mod nodes;
+pub mod sources;
 pub mod targets;
 
 /// What the rules' tests share: a configuration read from YAML (without the schema,
@@ -54,10 +55,7 @@ pub(crate) mod testing {
 
         /// The codes of what `rule` reports, and what it returned.
         pub fn run<T>(&self, rule: impl FnOnce(&mut Checker) -> T) -> (Vec<&'static str>, T) {
-            let mut cx = Checker {
-                sources: &self.sources,
-                diags: Vec::new(),
-            };
+            let mut cx = Checker::new(&self.sources);
             let out = rule(&mut cx);
             (cx.diags.iter().map(|d| d.code).collect(), out)
         }

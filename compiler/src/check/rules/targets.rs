@@ -93,9 +93,12 @@ pub fn unknown_node(cx: &mut Checker, found: &Found, nodes: &NodeIndex) -> bool 
         format!("unknown node `{name}`"),
     )
     .at(at.span, "no node of this name under `nodes`");
+    // A typo is likelier than a missing declaration when a node of a close name
+    // exists, but either may be meant: say both.
+    let declare = format!("declare it: `nodes: [{{name: {name}}}]`");
     cx.report(match did_you_mean(name, &known) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None => d.help(format!("declare it: `nodes: [{{name: {name}}}]`")),
+        Some(s) => d.help(format!("did you mean `{s}`? Otherwise {declare}")),
+        None => d.help(declare),
     });
     false
 }

@@ -16,9 +16,10 @@ mod veth;
 mod vlan;
 
 use super::context::Lowering;
-use super::names::{derived_mac, offset_addr, offset_mac, OffsetError};
+use super::names::{derived_mac, offset_mac};
 use super::unit::UnitBuilder;
 use crate::check::CheckedLink;
+use crate::check::{offset_addr, OffsetError};
 use crate::diag::Diagnostic;
 use crate::model::{LinkKind, Target};
 use crate::plan::{Mac, Ns, Op, Qdisc};

@@ -2,13 +2,24 @@
 //!
 //! Stages collect [`Diagnostic`]s instead of returning on the first problem, so a user
 //! sees every error of a run at once. A diagnostic is plain data (code, message, spans);
-//! rendering happens at the end, either as rustc-style text through miette or as JSON
-//! objects for editors and CI. The "did you mean" suggestion that many diagnostics
+//! its texts are shortened when they quote a long value (`shorten.rs`). Rendering
+//! happens at the end, either as rustc-style text through miette ([`render_text`],
+//! `text.rs`, which reads the source through the file's line index, `excerpt.rs`) or
+//! as JSON objects for editors and CI ([`render_json`], `json.rs`); both cost time in
+//! proportion to what they print. The "did you mean" suggestion that many diagnostics
 //! offer as help is here too ([`did_you_mean`]).
 
-use crate::source::{SourceMap, Span};
+mod excerpt;
+mod json;
+mod shorten;
+mod text;
+
+pub use json::render_json;
+pub use shorten::{shorten, QUOTED_MAX, TEXT_MAX};
+pub use text::{render_text, render_text_first, LONG_LINE};
+
+use crate::source::Span;
 use serde::Serialize;
-use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,7 +56,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: Severity::Error,
-            message: message.into(),
+            message: shorten(message.into()),
             primary: None,
             secondary: Vec::new(),
             help: None,
@@ -64,7 +75,7 @@ impl Diagnostic {
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.primary = Some(Label {
             span,
-            message: label.into(),
+            message: shorten(label.into()),
         });
         self
     }
@@ -72,7 +83,7 @@ impl Diagnostic {
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.secondary.push(Label {
             span,
-            message: label.into(),
+            message: shorten(label.into()),
         });
         self
     }
@@ -87,7 +98,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(shorten(help.into()));
         self
     }
 
@@ -137,160 +148,6 @@ impl Diagnostics {
             (place.is_none(), place, d.severity)
         });
     }
-}
-
-// ---------------------------------------------------------------------------------
-// Rendering through miette.
-
-/// Adapter that lets miette render one of our diagnostics against its source file.
-struct MietteView<'a> {
-    diag: &'a Diagnostic,
-    source: Option<miette::NamedSource<String>>,
-}
-
-impl fmt::Debug for MietteView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
-    }
-}
-
-impl fmt::Display for MietteView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
-    }
-}
-
-impl std::error::Error for MietteView<'_> {}
-
-fn miette_label(l: &Label, primary: bool) -> miette::LabeledSpan {
-    let span = (l.span.start as usize, l.span.len());
-    if primary {
-        // The report's header (file:line:column) then names the primary label, not
-        // whichever label comes first in the file.
-        miette::LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
-    } else {
-        miette::LabeledSpan::new_with_span(Some(l.message.clone()), span)
-    }
-}
-
-impl miette::Diagnostic for MietteView<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diag.code))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diag.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diag
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let primary = self.diag.primary.as_ref()?;
-        // Secondary labels can only be drawn when they are in the same file.
-        let same_file = self
-            .diag
-            .secondary
-            .iter()
-            .filter(move |l| l.span.file == primary.span.file);
-        let labels = std::iter::once(miette_label(primary, true))
-            .chain(same_file.map(|l| miette_label(l, false)));
-        Some(Box::new(labels))
-    }
-}
-
-/// Renders diagnostics as rustc-style text. `color` selects ANSI colours; tests use
-/// `false` and a fixed width so snapshots are stable.
-pub fn render_text(diags: &Diagnostics, sources: &SourceMap, color: bool, width: usize) -> String {
-    let theme = if color {
-        miette::GraphicalTheme::unicode()
-    } else {
-        miette::GraphicalTheme::unicode_nocolor()
-    };
-    let handler = miette::GraphicalReportHandler::new_themed(theme)
-        .without_syntax_highlighting()
-        .with_width(width)
-        .with_links(false);
-    let mut out = String::new();
-    for d in diags.iter() {
-        let source = d.primary.as_ref().map(|l| {
-            let f = sources.get(l.span.file);
-            miette::NamedSource::new(f.name.clone(), f.text.clone())
-        });
-        let view = MietteView { diag: d, source };
-        // Writing into a String cannot fail.
-        let _ = handler.render_report(&mut out, &view);
-        // Secondary labels in other files are listed as notes, since miette draws one
-        // source per report.
-        if let Some(p) = &d.primary {
-            for l in d.secondary.iter().filter(|l| l.span.file != p.span.file) {
-                let f = sources.get(l.span.file);
-                let (line, col) = f.line_col(l.span.start);
-                out.push_str(&format!(
-                    "  note: {} ({}:{}:{})\n",
-                    l.message, f.name, line, col
-                ));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// One diagnostic as a JSON object, for `--format json`.
-#[derive(Serialize)]
-struct JsonDiagnostic<'a> {
-    severity: Severity,
-    code: &'a str,
-    message: &'a str,
-    file: Option<&'a str>,
-    line: Option<usize>,
-    column: Option<usize>,
-    end_line: Option<usize>,
-    end_column: Option<usize>,
-    pointer: Option<&'a str>,
-    label: Option<&'a str>,
-    help: Option<&'a str>,
-}
-
-/// Renders diagnostics as a JSON array (one object per diagnostic).
-pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {
-    let items: Vec<JsonDiagnostic<'_>> = diags
-        .iter()
-        .map(|d| {
-            let place = d.primary.as_ref().map(|l| {
-                let f = sources.get(l.span.file);
-                (f, f.line_col(l.span.start), f.line_col(l.span.end), l)
-            });
-            JsonDiagnostic {
-                severity: d.severity,
-                code: d.code,
-                message: &d.message,
-                file: place.map(|p| p.0.name.as_str()),
-                line: place.map(|p| p.1 .0),
-                column: place.map(|p| p.1 .1),
-                end_line: place.map(|p| p.2 .0),
-                end_column: place.map(|p| p.2 .1),
-                pointer: d.pointer.as_deref(),
-                label: place.map(|p| p.3.message.as_str()),
-                help: d.help.as_deref(),
-            }
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
-    s.push('\n');
-    s
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely misspelling:
