@@ -18,15 +18,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod commands;
 mod converge;
+mod extras;
 mod internet;
 mod interrupt;
+mod kill;
+mod lock;
 mod macvlan;
 mod nat_forward;
 mod overlay;
+mod ownership;
 mod patch;
+mod progress;
 mod readback;
 mod router;
+mod state_files;
 mod teardown;
 
 /// Whether the test may touch the kernel; when not, the skip is recorded (visibly).
@@ -359,6 +366,12 @@ impl<'h> Project<'h> {
             "second destroy should say there is nothing to remove: {}",
             show(&again)
         );
+    }
+
+    /// Counts the project as removed without checking: the test removed it itself, or
+    /// reported why it could not.
+    pub fn destroy_quietly(&mut self) {
+        self.destroyed = true;
     }
 
     /// `destroy` after the state file is lost: conlink must find everything through
