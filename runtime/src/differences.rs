@@ -87,6 +87,13 @@ pub enum ExtraItem {
     Node { pinned: String },
 }
 
+/// Interfaces the kernel itself puts in every new namespace while the module of their
+/// kind is loaded (fallback tunnel devices, unless `net.core.fb_tunnels_only_for_init_net`
+/// says otherwise): never extra.
+const KERNEL_DEVICES: [&str; 9] = [
+    "tunl0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0", "sit0", "ip6tnl0", "ip6gre0",
+];
+
 const RTPROT_KERNEL: u8 = 2;
 const RTPROT_RA: u8 = 9;
 const RT_TABLE_LOCAL: u32 = 255;
@@ -169,6 +176,7 @@ pub fn extras(cx: &Context, planned: &Planned) -> Vec<Difference> {
             if l.name == "lo" || planned.has_link(ns, &l.name) {
                 continue;
             }
+            let by_the_kernel = KERNEL_DEVICES.contains(&l.name.as_str()) && l.alias.is_none();
             if l.is_conlinks(mark, group) {
                 out.push(Difference::Extra {
                     ns: ns.to_string(),
@@ -178,7 +186,7 @@ pub fn extras(cx: &Context, planned: &Planned) -> Vec<Difference> {
                         name: l.name.clone(),
                     },
                 });
-            } else if created_by_conlink {
+            } else if created_by_conlink && !by_the_kernel {
                 out.push(Difference::Extra {
                     ns: ns.to_string(),
                     what: format!(

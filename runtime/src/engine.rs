@@ -23,9 +23,10 @@
 //!   succeeded (otherwise the create's refusal is the one reported);
 //! * the ownership mark and the other requests that follow a create (an altname) are
 //!   queued once its ack is read, and go with the next batch to that namespace;
-//! * a create refused with `EEXIST` while its names are free was refused for its
-//!   index: it is sent again with the kernel choosing (ifindex 0), and the index read
-//!   back by the name conlink just created. A name that is taken is the real error.
+//! * a create refused with `EEXIST` (or `EBUSY`, for a veth's peer) while its names are
+//!   free was refused for an index: it is sent again with the kernel choosing (ifindex
+//!   0), and the indexes read back by the names conlink just created. A name that is
+//!   taken is the real error.
 
 use crate::error::{NotOurs, StepError};
 use crate::observe;
@@ -322,7 +323,9 @@ impl Engine {
                     self.created(places, q.origin, &create.creates.made);
                     Ok(())
                 }
-                (Some(create), Err(e)) if e.is_exists() => {
+                // The kernel looks the proposed index up first and answers EEXIST when
+                // it is taken; a taken index of a veth's peer is EBUSY.
+                (Some(create), Err(e)) if e.is_exists() || e.errno == libc::EBUSY => {
                     match self.create_again(places, &ns, &create) {
                         Ok(made) => {
                             self.created(places, q.origin, &made);
@@ -426,7 +429,7 @@ impl Engine {
         }
     }
 
-    /// A create the kernel refused with `EEXIST`: when its names are free, a proposed
+    /// A create the kernel refused with `EEXIST` or `EBUSY`: when its names are free, a proposed
     /// ifindex was taken, so it is sent again with the kernel choosing, and the
     /// ifindexes read back by name. Returns what it made, with their real ifindexes.
     fn create_again(

@@ -11,7 +11,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Mode of conlink's directories.
@@ -20,16 +20,29 @@ pub const DIR_MODE: u32 = 0o700;
 pub const FILE_MODE: u32 = 0o600;
 
 /// Makes sure `dir` is a directory to keep private files in: created with mode 0700
-/// when missing (its missing parents too), refused when it is a symbolic link or not a
-/// directory. When `own` (a directory only conlink uses: a project's, its logs), an
-/// existing one is set to 0700 too; a directory the user named (`--state-dir`) keeps its
-/// mode.
+/// when missing (its missing parents too). When `own` (a directory only conlink uses: a
+/// project's, its logs, the lock files'), it must be a directory of conlink's user, not
+/// reached through a symbolic link, and an existing one is set to 0700; a directory the
+/// user named (`--state-dir`) is taken as it is, link or not.
 pub fn private_dir(dir: &Path, own: bool) -> io::Result<()> {
-    match std::fs::symlink_metadata(dir) {
+    let found = if own {
+        std::fs::symlink_metadata(dir)
+    } else {
+        std::fs::metadata(dir)
+    };
+    match found {
         Ok(m) if m.file_type().is_symlink() => Err(symlink_error(dir)),
         Ok(m) if !m.is_dir() => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             format!("{} is not a directory", dir.display()),
+        )),
+        Ok(m) if own && m.uid() != nix::unistd::geteuid().as_raw() => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to user {}, not to the user conlink runs as; remove it",
+                dir.display(),
+                m.uid()
+            ),
         )),
         Ok(m) => {
             if own && m.permissions().mode() & 0o7777 != DIR_MODE {
@@ -184,6 +197,8 @@ mod tests {
         symlink(dir.path(), &linked_dir).expect("symlink");
         let e = private_dir(&linked_dir, true).expect_err("a linked dir is refused");
         assert!(is_symlink_error(&e), "{e}");
+        // ... unless the user named it (`--state-dir`).
+        private_dir(&linked_dir, false).expect("a state dir the user named");
         // A planted temporary file does not divert the replacement, and goes.
         symlink(&victim, dir.path().join("state.json.tmp")).expect("symlink");
         replace(dir.path(), "state.json", b"new").expect("replace");
