@@ -366,26 +366,20 @@ impl Engine {
     /// Adds the marks and follow-ups due in `ns` to its batch. Their interfaces were
     /// created by batches already acknowledged.
     fn queue_due(&mut self, places: &mut Places, ns: &Ns) -> Result<(), StepError> {
-        let marks: Vec<(u32, Origin)> = self
+        let marked: Vec<(u32, Origin)> = self
             .marks
             .range((ns.clone(), 0)..=(ns.clone(), u32::MAX))
             .map(|((_, index), origin)| (*index, *origin))
             .collect();
-        let due = self.due.remove(ns).unwrap_or_default();
-        if marks.is_empty() && due.is_empty() {
+        let mut due = self.due.remove(ns).unwrap_or_default();
+        for (index, origin) in marked {
+            self.marks.remove(&(ns.clone(), index));
+            due.push((origin, mark_request(index, &self.mark)));
+        }
+        if due.is_empty() {
             return Ok(());
         }
         let sock = places.get(ns)?.route()?;
-        for (index, origin) in marks {
-            self.marks.remove(&(ns.clone(), index));
-            let seq = sock.queue(mark_request(index, &self.mark), 0);
-            self.queued.push(Queued {
-                seq,
-                origin,
-                main: false,
-                create: None,
-            });
-        }
         for (origin, msg) in due {
             let seq = sock.queue(msg, 0);
             self.queued.push(Queued {

@@ -85,22 +85,8 @@ fn in_group(ns: &str, group: u64) -> Vec<String> {
 /// Starts `conlink apply` for `p` and kills it with SIGKILL `delay` after the start;
 /// returns whether it had finished before.
 fn kill_apply_after(p: &Project, file: &Path, delay: Duration) -> bool {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &p.host.name, conlink_bin()])
-        .args(["--ovs", "no", "--project", &p.name, "--state-dir"])
-        .arg(&p.state_dir)
-        .args(&p.options)
-        .arg("apply")
-        .arg("-n")
-        .arg(file)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut cmd = p.command(&["apply", "-n", file.to_str().expect("utf-8")]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().expect("start conlink apply");
     std::thread::sleep(delay);
     // `ip netns exec` replaced itself with conlink: the child's pid is conlink's.

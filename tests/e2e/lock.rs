@@ -31,18 +31,8 @@ fn topology() -> String {
 /// Starts `conlink apply` of `p` in the background; returns once it holds the lock
 /// (its first namespace exists).
 fn start_first(p: &Project, file: &Path) -> Child {
-    let child = Command::new("ip")
-        .args(["netns", "exec", &p.host.name, conlink_bin()])
-        .args(["--ovs", "no", "--project", &p.name, "--state-dir"])
-        .arg(&p.state_dir)
-        .args(["apply", "-n"])
-        .arg(file)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .stdin(Stdio::null())
+    let child = p
+        .command(&["apply", "-n", file.to_str().expect("utf-8")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -65,21 +55,7 @@ fn a_second_run_with_another_state_dir_waits_for_the_first_or_fails_with_no_wait
     let host = TestHost::new("lock");
     let mut p = Project::new(&host, "lock");
     let other_state = dir.0.join("other-state");
-    let second = |args: &[&str]| {
-        let mut all = vec!["--ovs", "no", "--project", p.name.as_str(), "--state-dir"];
-        all.push(other_state.to_str().expect("utf-8"));
-        all.extend_from_slice(args);
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &host.name, conlink_bin()])
-            .args(&all)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .stdin(Stdio::null());
-        cmd.output().expect("run the second conlink")
-    };
+    let second = |args: &[&str]| conlink(&host.name, &p.name, &other_state, args);
 
     // --no-wait: fails at once, naming the holder.
     let first = start_first(&p, &file);

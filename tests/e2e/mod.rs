@@ -200,17 +200,18 @@ pub fn conlink_bin() -> &'static str {
     env!("CARGO_BIN_EXE_conlink")
 }
 
-/// Runs conlink inside `host` (`ip netns exec HOST conlink --project P --state-dir D
-/// ARGS…`) with a small, fixed environment (plus `env`), so the machine's environment
-/// (e.g. COMPOSE_PROJECT_NAME) cannot change the result. `--ovs no` keeps `auto`
-/// bridges Linux bridges whether or not Open vSwitch runs here.
-pub fn conlink_env(
+/// The command that runs conlink inside `host` (`ip netns exec HOST conlink --project P
+/// --state-dir D ARGS…`) with a small, fixed environment (plus `env`), so the machine's
+/// environment (e.g. COMPOSE_PROJECT_NAME) cannot change the result. `--ovs no` keeps
+/// `auto` bridges Linux bridges whether or not Open vSwitch runs here. Its stdin is
+/// empty.
+pub fn conlink_command(
     host: &str,
     project: &str,
     state_dir: &Path,
     args: &[&str],
     env: &[(String, String)],
-) -> Output {
+) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", host, conlink_bin()])
         .args(["--ovs", "no", "--project", project, "--state-dir"])
@@ -224,7 +225,20 @@ pub fn conlink_env(
         .env("NO_COLOR", "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
-    cmd.output().expect("run conlink")
+    cmd
+}
+
+/// Runs [`conlink_command`] and returns its output.
+pub fn conlink_env(
+    host: &str,
+    project: &str,
+    state_dir: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Output {
+    conlink_command(host, project, state_dir, args, env)
+        .output()
+        .expect("run conlink")
 }
 
 /// [`conlink_env`] without extra environment.
@@ -272,9 +286,15 @@ impl<'h> Project<'h> {
 
     /// Runs conlink with this project's options and environment.
     pub fn conlink(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run conlink")
+    }
+
+    /// The command that runs conlink with this project's options and environment (to
+    /// start it in the background, or change how it runs).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut all: Vec<&str> = self.options.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
-        conlink_env(
+        conlink_command(
             &self.host.name,
             &self.name,
             &self.state_dir,

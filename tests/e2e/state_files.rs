@@ -22,12 +22,11 @@ commands:
 /// `conlink ARGS…` for `p` under umask 000 (set by a shell that then runs conlink;
 /// the arguments reach it as positional parameters).
 fn conlink_umask_000(p: &Project, args: &[&str]) -> Output {
+    let inner = p.command(args);
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "umask 000 && exec \"$@\"", "sh"])
-        .args(["ip", "netns", "exec", &p.host.name, conlink_bin()])
-        .args(["--ovs", "no", "--project", &p.name, "--state-dir"])
-        .arg(&p.state_dir)
-        .args(args)
+        .arg(inner.get_program())
+        .args(inner.get_args())
         .env_clear()
         .env(
             "PATH",
