@@ -285,7 +285,7 @@ impl StateError {
 /// Why a state file is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Damage {
-    #[error("it is not JSON: {0}")]
+    #[error("as JSON: {0}")]
     Json(String),
     #[error("it is not UTF-8 text")]
     NotText,

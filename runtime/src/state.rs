@@ -150,17 +150,23 @@ pub fn load(state_dir: &Path, project: &str) -> Result<Option<State>, StateError
 }
 
 /// Reads a state file's text: its format and project first, so that a file of another
-/// version or project is named as such rather than as damaged.
+/// version or project is named as such rather than as damaged. (Read twice rather than
+/// through a `serde_json::Value`, which would hold a large state file several times
+/// over.)
 fn parse(path: &Path, text: &str, project: &str) -> Result<State, StateError> {
+    /// The fields every version of the state file has.
+    #[derive(Deserialize)]
+    struct Header {
+        format: Option<u64>,
+        project: Option<String>,
+    }
     let damaged = |why| StateError::Damaged {
         path: path.to_path_buf(),
         why,
     };
-    let value: serde_json::Value =
+    let header: Header =
         serde_json::from_str(text).map_err(|e| damaged(Damage::Json(e.to_string())))?;
-    let format = value.get("format").and_then(serde_json::Value::as_u64);
-    let found = value.get("project").and_then(serde_json::Value::as_str);
-    let (Some(format), Some(found)) = (format, found) else {
+    let (Some(format), Some(found)) = (header.format, header.project) else {
         return Err(damaged(Damage::Shape(
             "it has no `format` and `project`".into(),
         )));
@@ -175,10 +181,10 @@ fn parse(path: &Path, text: &str, project: &str) -> Result<State, StateError> {
     if found != project {
         return Err(StateError::OtherProject {
             path: path.to_path_buf(),
-            found: found.to_string(),
+            found,
         });
     }
-    serde_json::from_value(value).map_err(|e| damaged(Damage::Shape(e.to_string())))
+    serde_json::from_str(text).map_err(|e| damaged(Damage::Shape(e.to_string())))
 }
 
 /// Writes the state atomically.
