@@ -19,9 +19,14 @@ pub struct Args {
 /// Options every command takes.
 #[derive(ClapArgs, Debug)]
 pub struct Common {
-    /// More messages on stderr (repeatable).
+    /// More messages on stderr: `-v` each step as apply, status and destroy go through
+    /// it; `-vv` with timings.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// When another run is changing the project (apply, destroy), fail at once naming
+    /// it, instead of waiting for it.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
     /// Project name (default: COMPOSE_PROJECT_NAME, else the compose file's `name:`, else
     /// the first file's directory name; `destroy` and `exec` without files: the one
     /// project on this machine).

@@ -7,6 +7,7 @@
 //! or repair what differs; and, for an undo operation, how its object goes away when
 //! the namespace around it does ([`Removal`]).
 
+use crate::command::ExitStatus;
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::{KernelError, NotOurs, StepError};
@@ -27,7 +28,7 @@ pub struct At<'a> {
 }
 
 /// What checking a step against the system found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Check {
     /// Already in place.
     InPlace,
@@ -37,6 +38,19 @@ pub enum Check {
     Differs(Vec<Different>),
     /// Something with the step's name is there that conlink did not make.
     Foreign(NotOurs),
+    /// The process the step started: it runs, or it ran and ended. Either way the step
+    /// is in place: it is not run again until its target is created again.
+    Process(Process),
+}
+
+/// A process a step started, as found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Process {
+    /// It runs. `adopt` is what the state should record for it when the state did not
+    /// (it was found by its tag: the run that started it was stopped before recording).
+    Running { pid: i32, adopt: Option<Extra> },
+    /// It ended, so.
+    Ended(ExitStatus),
 }
 
 /// One value that differs from the plan.
@@ -75,6 +89,25 @@ pub enum Removal {
     Process,
     /// A namespace: removing it removes everything in it.
     Namespace,
+}
+
+/// What an undo operation acts on, so that an undo the state file records is carried
+/// out only on what is conlink's (`crate::owned`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// The step's namespace itself.
+    Namespace,
+    /// The interface `dev` (or something on it: an address, a route, a qdisc, its
+    /// offload settings), in the operation's home namespace.
+    Interface(&'a str),
+    /// Sysctl `key` of the namespace.
+    Sysctl(&'a str),
+    /// The nftables table of that name.
+    NftTable(&'a str),
+    /// A process (it is checked when stopped: `crate::families::command`).
+    Process,
+    /// An Open vSwitch object (refused by this runtime anyway).
+    Ovs,
 }
 
 /// One plan operation, with its family's code.
@@ -145,6 +178,12 @@ pub trait Action {
 
     /// Adds what the operation creates in namespace `ns` to `planned`.
     fn plan(&self, _ns: &Ns, _project: &str, _planned: &mut Planned) {}
+
+    /// For an undo operation, what it acts on; `None` for an operation that is no undo
+    /// (which a state file must never make conlink carry out).
+    fn subject(&self) -> Option<Subject<'_>> {
+        None
+    }
 }
 
 /// Queues the main request of a step that names one interface, `dev`, of the step's

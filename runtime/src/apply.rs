@@ -3,20 +3,25 @@
 //! and undo everything this run did if a step fails.
 //!
 //! [`Applying`] is one apply in progress; [`Applying::unit`] applies one unit on its
-//! own (what `run` does when a container starts).
+//! own (what `run` does when a container starts). Each step is reported to the run's
+//! [`Progress`] as it is done.
 
-use crate::action::{Check, Removal};
+use crate::action::{Check, Process, Removal};
+use crate::command::ExitStatus;
 use crate::context::{Context, Settings};
 use crate::differences::{self, Difference};
 use crate::engine::{Origin, StepFailure};
-use crate::error::{Error, NsError, Problem, StepError};
+use crate::error::{Error, NsError, Problem, StateError, StepError};
 use crate::families;
 use crate::interrupt;
+use crate::lock::ProjectLock;
 use crate::planned::Planned;
-use crate::state::{self, NsRecord, State, StepRecord};
+use crate::progress::{self, Progress, StepEvent};
+use crate::state::{self, Extra, NsRecord, State, StepRecord};
 use crate::steps::{self, Pruned};
 use compiler::plan::{Ns, Plan};
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 /// Test hooks; the command line never sets them.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +39,11 @@ pub struct Report {
     pub in_place: usize,
     /// Differences repaired: (step id, description).
     pub repaired: Vec<(String, String)>,
+    /// conlink's objects the plan no longer has, removed: (namespace, what).
+    pub removed: Vec<(String, String)>,
+    /// Commands that ended with a failure (they are not started again): step id, the
+    /// step as `conlink plan` prints it, how it ended.
+    pub failed_commands: Vec<(String, String, ExitStatus)>,
     /// Units not applied, and why (waiting for their containers).
     pub waiting: Vec<(String, String)>,
     /// Steps reached (executed + in place).
@@ -73,19 +83,23 @@ pub enum ApplyError {
     Setup(#[from] Error),
 }
 
-/// Carries out `plan`. On failure everything this run did is undone.
-pub fn apply(plan: &Plan, settings: &Settings, hooks: &Hooks) -> Result<Report, ApplyError> {
-    let _lock = state::lock(&settings.state_dir, &plan.project, |holder| {
-        eprintln!(
-            "conlink: waiting for {holder}, which is working on project {}",
-            plan.project
-        );
+/// Carries out `plan`, reporting each step to `progress`. On failure everything this
+/// run did is undone.
+pub fn apply(
+    plan: &Plan,
+    settings: &Settings,
+    hooks: &Hooks,
+    progress: &mut dyn Progress,
+) -> Result<Report, ApplyError> {
+    let _lock = ProjectLock::take(&plan.project, settings.wait, |holder| {
+        progress.waiting_for(holder)
     })
+    .map_err(StateError::from)
     .map_err(Error::from)?;
     let previous = state::load(&settings.state_dir, &plan.project).map_err(Error::from)?;
     let fresh = || State::new(&plan.project, &plan.mark, plan.group, settings.conlink_ns);
     let mut st = previous.clone().unwrap_or_else(fresh);
-    let mut run = Applying::new(plan, settings, hooks.clone()).map_err(Error::from)?;
+    let mut run = Applying::new(plan, settings, hooks.clone(), progress).map_err(Error::from)?;
 
     // An interrupted run stops at the next step and rolls back like a failed one.
     let _interrupt = interrupt::Guard::install();
@@ -139,6 +153,11 @@ pub struct Applying<'p> {
     reached: Vec<(usize, usize)>,
     /// The first failure, in plan order.
     failure: Option<StepFailure>,
+    /// Processes of steps in place that the state did not record (found by their
+    /// tag), to record: (unit index, step index, what to record).
+    adopted: Vec<(usize, usize, Extra)>,
+    progress: &'p mut dyn Progress,
+    started: Instant,
 }
 
 enum Outcome {
@@ -147,8 +166,23 @@ enum Outcome {
     Repaired(String),
 }
 
+impl Outcome {
+    fn progress(&self) -> progress::Outcome {
+        match self {
+            Outcome::InPlace => progress::Outcome::InPlace,
+            Outcome::Executed => progress::Outcome::Ran,
+            Outcome::Repaired(_) => progress::Outcome::Repaired,
+        }
+    }
+}
+
 impl<'p> Applying<'p> {
-    pub fn new(plan: &'p Plan, settings: &Settings, hooks: Hooks) -> Result<Self, StepError> {
+    pub fn new(
+        plan: &'p Plan,
+        settings: &Settings,
+        hooks: Hooks,
+        progress: &'p mut dyn Progress,
+    ) -> Result<Self, StepError> {
         Ok(Applying {
             plan,
             cx: Context::new(&plan.project, &plan.mark, plan.group, settings)?,
@@ -158,6 +192,9 @@ impl<'p> Applying<'p> {
             report: Report::default(),
             reached: Vec::new(),
             failure: None,
+            adopted: Vec::new(),
+            progress,
+            started: Instant::now(),
         })
     }
 
@@ -191,7 +228,12 @@ impl<'p> Applying<'p> {
             if self.failed() {
                 return false;
             }
-            match self.step(ordinal, ui, si, st) {
+            let began = Instant::now();
+            let outcome = self.step(ordinal, ui, si, st);
+            if let Ok(o) = &outcome {
+                self.tell(step, &step.op, o.progress(), began);
+            }
+            match outcome {
                 Ok(Outcome::InPlace) => self.report.in_place += 1,
                 Ok(Outcome::Executed) => self.report.executed += 1,
                 Ok(Outcome::Repaired(what)) => {
@@ -226,6 +268,21 @@ impl<'p> Applying<'p> {
         let recorded = st.step(&step.id).map(|r| &r.extra);
         let differs = match steps::check(&mut self.cx, &*action, &at, recorded)? {
             Check::InPlace => return Ok(Outcome::InPlace),
+            Check::Process(Process::Running { adopt, .. }) => {
+                if let Some(extra) = adopt {
+                    self.adopted.push((ui, si, extra));
+                }
+                return Ok(Outcome::InPlace);
+            }
+            Check::Process(Process::Ended(status)) => {
+                if !status.success() {
+                    let line = compiler::plan::op_line(&step.op, &step.ns, plan);
+                    self.report
+                        .failed_commands
+                        .push((step.id.clone(), line, status));
+                }
+                return Ok(Outcome::InPlace);
+            }
             Check::Foreign(not_ours) => return Err(not_ours.into()),
             Check::Differs(differs) => differs,
             Check::Missing => Vec::new(),
@@ -310,7 +367,10 @@ impl<'p> Applying<'p> {
         }
         // Stale addresses and routes went when their namespace was first read.
         self.report.executed += self.pruned.len();
-        self.report.repaired.append(&mut self.pruned);
+        for (ns, what) in std::mem::take(&mut self.pruned) {
+            self.progress.removed(&ns, &what);
+            self.report.removed.push((ns, what));
+        }
         if let Err(e) = self.remove_extras() {
             self.fail(
                 ordinal,
@@ -321,24 +381,27 @@ impl<'p> Applying<'p> {
         self.report.reached = self.report.executed + self.report.in_place;
     }
 
-    /// Removes what `status` calls extra (an interface, a node removed from the
-    /// configuration). Only namespaces that existed before the run can hold any.
+    /// Removes conlink's objects that `status` calls extra (an interface, a node
+    /// removed from the configuration). Only namespaces that existed before the run can
+    /// hold any.
     fn remove_extras(&mut self) -> Result<(), StepError> {
         for d in differences::extras(&self.cx, &self.planned) {
             let Difference::Extra { ns, what, item } = d else {
                 continue;
             };
-            // Stale addresses and routes went when their namespace was first read.
+            // Stale addresses and routes went when their namespace was first read; what
+            // is not conlink's stays.
             if matches!(
                 item,
-                differences::ExtraItem::Addr { .. } | differences::ExtraItem::Route { .. }
+                differences::ExtraItem::Addr { .. }
+                    | differences::ExtraItem::Route { .. }
+                    | differences::ExtraItem::NotOurs { .. }
             ) {
                 continue;
             }
             families::remove_extra(&mut self.cx, &item)?;
-            self.report
-                .repaired
-                .push((ns, format!("removed extra {what}")));
+            self.progress.removed(&ns, &what);
+            self.report.removed.push((ns, what));
             self.report.executed += 1;
         }
         self.cx.flush()?;
@@ -375,8 +438,12 @@ impl<'p> Applying<'p> {
                 undone += 1;
                 continue;
             }
+            let began = Instant::now();
             match steps::undo(&mut self.cx, &step.id, &step.ns, &step.undo, &d.extra) {
-                Ok(()) => undone += 1,
+                Ok(()) => {
+                    undone += 1;
+                    self.tell(step, &step.undo, progress::Outcome::Undone, began);
+                }
                 Err(e) => problems.push(Problem::new(
                     format!(
                         "{} ({})",
@@ -420,8 +487,42 @@ impl<'p> Applying<'p> {
         }
     }
 
-    /// Records in `st` what this run carried out.
+    /// Tells the progress sink what became of `step` (`op` is the step's operation, or
+    /// its undo's), which began at `began`.
+    fn tell(
+        &mut self,
+        step: &compiler::plan::Step,
+        op: &compiler::plan::Op,
+        outcome: progress::Outcome,
+        began: Instant,
+    ) {
+        if !self.progress.wants_steps() {
+            return;
+        }
+        let line = compiler::plan::op_line(op, &step.ns, self.plan);
+        let now = Instant::now();
+        self.progress.step(&StepEvent {
+            id: &step.id,
+            ns: &step.ns,
+            line: &line,
+            outcome,
+            took: now - began,
+            at: now - self.started,
+        });
+    }
+
+    /// Records in `st` what this run carried out, and the processes it found running
+    /// that the state did not hold.
     pub fn record(&self, st: &mut State) {
+        for (ui, si, extra) in &self.adopted {
+            let step = &self.plan.units[*ui].steps[*si];
+            st.record(StepRecord {
+                id: step.id.clone(),
+                ns: step.ns.clone(),
+                undo: step.undo.clone(),
+                extra: extra.clone(),
+            });
+        }
         for d in self.cx.engine().journal() {
             if !d.effective {
                 continue;

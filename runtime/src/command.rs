@@ -3,30 +3,44 @@
 //! A node's command outlives `conlink apply` and is stopped by `conlink destroy`, a
 //! different process, so it is identified by what the state file can hold: its pid and
 //! its start time (field 22 of `/proc/PID/stat`), which together never match a later
-//! process that reuses the pid.
+//! process that reuses the pid. It can also be found without the state file: it carries
+//! the environment variable `CONLINK_COMMAND=PROJECT STEP` (`crate::names`) and leads
+//! its own session ([`find_running`]).
 //!
-//! How a command is started, and why:
+//! How a command is started, and why (the forked part is in `command/launch.rs`):
 //! * `setns` into the node's namespace in the forked child, so conlink's own threads
 //!   never change namespace for it.
-//! * A second fork ("double fork"): the command is a grandchild whose parent exits at
-//!   once, so it is never conlink's child. conlink reaps the short-lived middle process
-//!   right away and never waits for the command; the command's exit is collected by
-//!   init (or the nearest subreaper), not left as a zombie of a long-running conlink.
+//! * A supervisor process, not conlink, is the command's parent: it waits for the
+//!   command and writes its *exit record* (exit code or signal) beside its log, so
+//!   `status` can say how a command that is no longer running ended ([`read_exit`]).
+//!   The supervisor is a fork of conlink that makes only raw system calls, rather than
+//!   a program run for the purpose: there is no other program to find, and nothing is
+//!   handed to a shell. conlink reaps the short-lived middle process right away and
+//!   never waits for the command.
 //! * `setsid` in the command, so it leads its own process group and session (no
 //!   terminal, no signals meant for conlink's group) and [`stop`] can signal the whole
 //!   group, children included.
-//! * stdin is `/dev/null`; stdout and stderr are appended to a log file.
+//! * stdin is `/dev/null`; stdout and stderr are appended to a log file, private
+//!   (`crate::files`).
 //! * A [`CommandLine::Shell`] string runs as `sh -c STRING` (docs/configuration.md,
 //!   "Commands": the one place a string reaches a shell, because the user asked for
 //!   one); an [`CommandLine::Argv`] list runs as argv with no shell.
 
+mod launch;
+
+use crate::files::{self, Open};
+use crate::netns;
 use compiler::plan::CommandLine;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::ffi::CString;
+use std::fmt;
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,12 +56,15 @@ pub struct Started {
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Starts `cmd` inside the namespace `ns`, with `env` added to conlink's environment,
-/// its output appended to `log_path` (created, with its directories, if missing).
-/// Returns once the command has been executed (or failed to be); does not wait for it.
+/// its output appended to `log_path` (created, with its directory, if missing); its
+/// supervisor writes how it ended to `exit_path` (any earlier record there is removed
+/// first). Returns once the command has been executed (or failed to be); does not wait
+/// for it.
 pub fn start(
     ns: &File,
     cmd: &CommandLine,
     log_path: &Path,
+    exit_path: &Path,
     env: &[(&str, &str)],
 ) -> io::Result<Started> {
     let mut command = command(cmd)?;
@@ -57,16 +74,25 @@ pub fn start(
         .stdout(log.try_clone()?)
         .stderr(log);
     command.envs(env.iter().copied());
+    match std::fs::remove_file(exit_path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
 
-    // The middle process reports the command's pid and /proc stat line through this
-    // pipe. Close-on-exec: only the middle process (which never execs) keeps it open.
+    // The supervisor reports the command's pid and /proc stat line through this pipe.
+    // Close-on-exec: the command does not keep it.
     let (report_read, report_write) = pipe()?;
-    let ns_fd = ns.as_raw_fd();
-    let report_fd = report_write.as_raw_fd();
-    // SAFETY: the closure only makes async-signal-safe system calls (setns, fork,
-    // setsid, open, read, write, close, _exit) and allocates nothing.
+    let launch = launch::Launch {
+        ns_fd: ns.as_raw_fd(),
+        report_fd: report_write.as_raw_fd(),
+        exit_path: CString::new(exit_path.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+        ns: netns::identity(ns)?,
+    };
+    // SAFETY: the closure only makes async-signal-safe system calls and allocates
+    // nothing (see `launch`).
     unsafe {
-        command.pre_exec(move || detach(ns_fd, report_fd));
+        command.pre_exec(move || launch::detach(&launch));
     }
     let spawned = command.spawn();
     drop(report_write);
@@ -114,13 +140,15 @@ fn describe(cmd: &CommandLine) -> String {
 fn open_log(path: &Path) -> io::Result<File> {
     let with_path = |e: io::Error| io::Error::new(e.kind(), format!("log {}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(with_path)?;
+        files::private_dir(dir, true).map_err(with_path)?;
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(with_path)
+    files::open(path, Open::Append).map_err(|e| {
+        if files::is_symlink_error(&e) {
+            e
+        } else {
+            with_path(e)
+        }
+    })
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -133,93 +161,14 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Runs in the forked child before exec. Enters the namespace, forks again; the
-/// grandchild starts a session and goes on to exec the command, while this (middle)
-/// process reports the grandchild's pid and stat line and exits. Only async-signal-safe
-/// calls: this runs in a copy of a multi-threaded process.
-fn detach(ns_fd: RawFd, report_fd: RawFd) -> io::Result<()> {
-    // SAFETY: raw system calls on descriptors this process holds.
-    unsafe {
-        if libc::setns(ns_fd, libc::CLONE_NEWNET) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        match libc::fork() {
-            -1 => Err(io::Error::last_os_error()),
-            0 => {
-                if libc::setsid() == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            }
-            pid => {
-                report(report_fd, pid);
-                libc::_exit(0)
-            }
-        }
-    }
-}
-
-/// Writes `pid` and the raw `/proc/PID/stat` line of the command to the report pipe.
-/// Read here, by the command's parent: until this process exits, the command cannot be
-/// reaped, so its stat is there even if it has already finished.
-///
-/// # Safety
-/// Called only in the middle process; async-signal-safe calls, no allocation.
-unsafe fn report(fd: RawFd, pid: libc::pid_t) {
-    let mut path = [0u8; 32];
-    let len = stat_path(pid, &mut path);
-    let mut message = [0u8; 4 + 1024];
-    message[..4].copy_from_slice(&pid.to_ne_bytes());
-    let mut used = 4;
-    let stat = libc::open(
-        path[..len].as_ptr().cast(),
-        libc::O_RDONLY | libc::O_CLOEXEC,
-    );
-    if stat >= 0 {
-        let n = libc::read(stat, message[4..].as_mut_ptr().cast(), message.len() - 4);
-        if n > 0 {
-            used += n as usize;
-        }
-        libc::close(stat);
-    }
-    // Fewer than PIPE_BUF bytes into an empty pipe: one write, never short.
-    libc::write(fd, message.as_ptr().cast(), used);
-}
-
-/// Writes "/proc/PID/stat\0" into `buf` without allocating; returns its length with
-/// the NUL.
-fn stat_path(pid: libc::pid_t, buf: &mut [u8; 32]) -> usize {
-    let mut digits = [0u8; 12];
-    let mut n = 0;
-    let mut rest = pid.unsigned_abs();
-    loop {
-        digits[n] = b'0' + (rest % 10) as u8;
-        n += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut len = 0;
-    let mut put = |b: u8| {
-        buf[len] = b;
-        len += 1;
-    };
-    b"/proc/".iter().for_each(|&b| put(b));
-    digits[..n].iter().rev().for_each(|&b| put(b));
-    b"/stat\0".iter().for_each(|&b| put(b));
-    len
-}
-
 fn parse_report(report: &[u8]) -> io::Result<Started> {
     let Some((pid, stat)) = report.split_first_chunk::<4>() else {
         return Err(io::Error::other(
-            "the command's launcher exited without reporting a pid",
+            "the command's supervisor exited without reporting a pid",
         ));
     };
     let pid = i32::from_ne_bytes(*pid);
-    let stat = String::from_utf8_lossy(stat);
-    let start_time = parse_stat(&stat).map(|s| s.start_time).ok_or_else(|| {
+    let start_time = launch::start_time_of(stat).ok_or_else(|| {
         io::Error::other(format!(
             "started pid {pid} but could not read its start time"
         ))
@@ -227,9 +176,88 @@ fn parse_report(report: &[u8]) -> io::Result<Started> {
     Ok(Started { pid, start_time })
 }
 
+// ---------------------------------------------------------------------------------
+// How a command ended: its exit record.
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exit code {c}"),
+            ExitStatus::Signal(s) => match nix::sys::signal::Signal::try_from(*s) {
+                Ok(sig) => write!(f, "killed by {sig}"),
+                Err(_) => write!(f, "killed by signal {s}"),
+            },
+        }
+    }
+}
+
+/// What a command's supervisor wrote when the command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    pub started: Started,
+    /// Identity (device, inode) of the namespace it ran in.
+    pub ns: (u64, u64),
+    pub status: ExitStatus,
+}
+
+/// The exit record beside a command's log.
+pub fn exit_path(log: &Path) -> PathBuf {
+    log.with_extension("exit")
+}
+
+/// Reads an exit record; `None` when there is none (the command runs, was never
+/// started, or its supervisor was killed) or it cannot be read.
+pub fn read_exit(path: &Path) -> Option<Exit> {
+    let mut text = String::new();
+    files::open(path, Open::Read)
+        .ok()?
+        .read_to_string(&mut text)
+        .ok()?;
+    parse_exit(&text)
+}
+
+fn parse_exit(text: &str) -> Option<Exit> {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    let [pid, start_time, dev, ino, how, n] = w.as_slice() else {
+        return None;
+    };
+    let n: i32 = n.parse().ok()?;
+    Some(Exit {
+        started: Started {
+            pid: pid.parse().ok()?,
+            start_time: start_time.parse().ok()?,
+        },
+        ns: (dev.parse().ok()?, ino.parse().ok()?),
+        status: match *how {
+            "exit" => ExitStatus::Code(n),
+            "signal" => ExitStatus::Signal(n),
+            _ => return None,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Reading processes in /proc.
+
 /// The parts of `/proc/PID/stat` that identify a process.
 struct Stat {
     state: char,
+    session: i32,
     start_time: u64,
 }
 
@@ -241,6 +269,7 @@ fn parse_stat(line: &str) -> Option<Stat> {
     // `fields[0]` is field 3 (state), so field N is `fields[N - 3]`.
     Some(Stat {
         state: fields.first()?.chars().next()?,
+        session: fields.get(6 - 3)?.parse().ok()?,
         start_time: fields.get(22 - 3)?.parse().ok()?,
     })
 }
@@ -253,6 +282,71 @@ fn read_stat(pid: i32) -> Option<Stat> {
         .ok()
         .as_deref()
         .and_then(parse_stat)
+}
+
+/// The value of `name` in the environment `pid` was started with.
+fn environment_value(pid: i32, name: &str) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{name}=");
+    env.split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Whether process `pid` was started by conlink for `project`: it carries the
+/// project's `CONLINK_COMMAND` tag (`crate::names::command_tag`).
+pub fn is_projects(pid: i32, project: &str) -> bool {
+    environment_value(pid, crate::names::COMMAND_TAG)
+        .is_some_and(|tag| tag.split_once(' ').is_some_and(|(p, _)| p == project))
+}
+
+/// A running command conlink started, found in `/proc`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The step that started it.
+    pub step: String,
+    pub started: Started,
+    /// Identity (device, inode) of the namespace it runs in.
+    pub ns: (u64, u64),
+}
+
+/// The running commands of `project`, by their tag: processes that carry it and lead
+/// their session (the processes a command forks inherit the tag, but not the session
+/// leadership). One pass over `/proc`.
+pub fn find_running(project: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in procs.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Some(stat) = read_stat(pid) else { continue };
+        if stat.session != pid || matches!(stat.state, 'Z' | 'X') {
+            continue;
+        }
+        let Some(tag) = environment_value(pid, crate::names::COMMAND_TAG) else {
+            continue;
+        };
+        let Some((p, step)) = tag.split_once(' ') else {
+            continue;
+        };
+        let Ok(ns) = std::fs::metadata(entry.path().join("ns/net")) else {
+            continue;
+        };
+        if p == project {
+            out.push(Found {
+                step: step.to_string(),
+                started: Started {
+                    pid,
+                    start_time: stat.start_time,
+                },
+                ns: (ns.dev(), ns.ino()),
+            });
+        }
+    }
+    out
 }
 
 /// Whether `pid` is the process that was started: same start time (a reused pid has a
@@ -369,13 +463,14 @@ mod tests {
     use super::*;
     use crate::netns;
     use crate::testing::{can_touch_kernel, TempDir, TempNetns};
-    use std::path::PathBuf;
 
-    /// A log file path in a directory not made yet, removed with the directory.
-    fn log_path() -> (TempDir, PathBuf) {
-        let dir = TempDir::new("conlink-command-");
-        let log = dir.path.join("nested").join("cmd.log");
-        (dir, log)
+    /// A log (and its exit record) in a directory that does not exist yet.
+    fn log_path(dir: &TempDir) -> PathBuf {
+        dir.path().join("nested").join("cmd.log")
+    }
+
+    fn run(ns: &TempNetns, cmd: &CommandLine, log: &Path) -> io::Result<Started> {
+        start(&ns.file, cmd, log, &exit_path(log), &[])
     }
 
     fn shell(script: &str) -> CommandLine {
@@ -413,17 +508,33 @@ mod tests {
         fields[22 - 3] = "123456".into();
         let line = format!("42 (a) b (c)) {}\n", fields.join(" "));
         let stat = parse_stat(&line).unwrap();
-        assert_eq!((stat.state, stat.start_time), ('S', 123456));
+        assert_eq!(
+            (stat.state, stat.session, stat.start_time),
+            ('S', 6, 123456)
+        );
         assert!(parse_stat("42 (x) S 1 2").is_none());
         assert!(parse_stat("garbage").is_none());
     }
 
     #[test]
-    fn stat_paths_without_allocation() {
-        let mut buf = [0u8; 32];
-        for pid in [1, 9, 10, 32768, i32::MAX] {
-            let len = stat_path(pid, &mut buf);
-            assert_eq!(&buf[..len], format!("/proc/{pid}/stat\0").as_bytes());
+    fn exit_records_read_back() {
+        let e = parse_exit("123 456 7 8 exit 3\n").unwrap();
+        assert_eq!(
+            e.started,
+            Started {
+                pid: 123,
+                start_time: 456
+            }
+        );
+        assert_eq!(e.ns, (7, 8));
+        assert_eq!(e.status, ExitStatus::Code(3));
+        assert!(!e.status.success());
+        let e = parse_exit("1 2 3 4 signal 15").unwrap();
+        assert_eq!(e.status.to_string(), "killed by SIGTERM");
+        assert!(ExitStatus::Code(0).success());
+        assert_eq!(ExitStatus::Code(0).to_string(), "exit code 0");
+        for bad in ["", "1 2 3 4 exit", "1 2 3 4 quit 0", "x 2 3 4 exit 0"] {
+            assert!(parse_exit(bad).is_none(), "{bad:?}");
         }
     }
 
@@ -444,8 +555,9 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let (_dir, log) = log_path();
-        let started = start(&ns.file, &shell("echo hi; sleep 30"), &log, &[]).unwrap();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
+        let started = run(&ns, &shell("echo hi; sleep 30"), &log).unwrap();
         assert!(is_running(&started));
         eventually("hi in the log", || log_text(&log) == "hi\n");
 
@@ -470,8 +582,78 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(2), "SIGTERM was enough");
         assert!(!is_running(&started));
         eventually("process gone", || gone(started.pid));
+        // Its supervisor recorded how it ended, in that namespace.
+        eventually("exit record", || read_exit(&exit_path(&log)).is_some());
+        let exit = read_exit(&exit_path(&log)).unwrap();
+        assert_eq!(exit.started, started);
+        assert_eq!(exit.ns, netns::identity(&ns.file).unwrap());
+        assert_eq!(exit.status, ExitStatus::Signal(libc::SIGTERM));
         // Stopping again: already gone is success.
         stop(&started, Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn the_supervisor_records_exit_codes_privately() {
+        if !can_touch_kernel("command::the_supervisor_records_exit_codes_privately") {
+            return;
+        }
+        let ns = TempNetns::new("cl-command-").unwrap();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
+        let started = run(&ns, &shell("exit 3"), &log).unwrap();
+        eventually("exit record", || read_exit(&exit_path(&log)).is_some());
+        let exit = read_exit(&exit_path(&log)).unwrap();
+        assert_eq!((exit.started, exit.status), (started, ExitStatus::Code(3)));
+        use std::os::unix::fs::PermissionsExt;
+        for path in [log.clone(), exit_path(&log), log.parent().unwrap().into()] {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            let want = if path.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode, want, "{}", path.display());
+        }
+        // Starting again replaces the old record, which a running command has none of.
+        let again = run(&ns, &shell("sleep 30"), &log).unwrap();
+        assert!(read_exit(&exit_path(&log)).is_none());
+        stop(&again, Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn running_commands_are_found_by_their_tag() {
+        if !can_touch_kernel("command::running_commands_are_found_by_their_tag") {
+            return;
+        }
+        let ns = TempNetns::new("cl-command-").unwrap();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
+        let project = crate::testing::unique("tagp");
+        let tag = crate::names::command_tag(&project, "node:h1/3");
+        // The command forks a child: only the session leader is the command.
+        let env = [(crate::names::COMMAND_TAG, tag.as_str())];
+        let started = start(
+            &ns.file,
+            &shell("sleep 30 & wait"),
+            &log,
+            &exit_path(&log),
+            &env,
+        )
+        .unwrap();
+        eventually("the command found", || !find_running(&project).is_empty());
+        let found = find_running(&project);
+        assert_eq!(
+            found,
+            vec![Found {
+                step: "node:h1/3".into(),
+                started,
+                ns: netns::identity(&ns.file).unwrap(),
+            }]
+        );
+        assert!(is_projects(started.pid, &project));
+        assert!(!is_projects(started.pid, "another"));
+        assert!(!is_projects(std::process::id() as i32, &project));
+        assert!(find_running("another-project")
+            .iter()
+            .all(|f| f.started != started));
+        stop(&started, Duration::from_secs(5)).unwrap();
+        assert!(find_running(&project).is_empty());
     }
 
     #[test]
@@ -480,8 +662,9 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let (_dir, log) = log_path();
-        let started = start(&ns.file, &shell("sleep 30"), &log, &[]).unwrap();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
+        let started = run(&ns, &shell("sleep 30"), &log).unwrap();
         // The same pid with another start time: a process that reused the pid.
         let other = Started {
             start_time: started.start_time + 1,
@@ -501,14 +684,15 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let (_dir, log) = log_path();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
+        let exit = exit_path(&log);
         let argv = |args: &[&str]| CommandLine::Argv(args.iter().map(|s| s.to_string()).collect());
         // Words with spaces and `$` reach the program unchanged.
-        let started = start(
-            &ns.file,
+        let started = run(
+            &ns,
             &argv(&["printf", "%s|", "a b", "$HOME", ";true"]),
             &log,
-            &[],
         )
         .unwrap();
         eventually("printf output", || log_text(&log) == "a b|$HOME|;true|");
@@ -518,6 +702,7 @@ mod tests {
             &ns.file,
             &shell("echo \"$CONLINK_NODE\" >&2"),
             &log,
+            &exit,
             &[("CONLINK_NODE", "r0")],
         )
         .unwrap();
@@ -525,14 +710,14 @@ mod tests {
             log_text(&log) == "a b|$HOME|;true|r0\n"
         });
         // Does a program that does not exist fail clearly?
-        let e = start(&ns.file, &argv(&["no-such-program-xyz"]), &log, &[]).unwrap_err();
+        let e = run(&ns, &argv(&["no-such-program-xyz"]), &log).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(
             e.to_string()
                 .starts_with("cannot start `no-such-program-xyz`"),
             "{e}"
         );
-        let e = start(&ns.file, &argv(&[]), &log, &[]).unwrap_err();
+        let e = run(&ns, &argv(&[]), &log).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 
@@ -542,10 +727,11 @@ mod tests {
             return;
         }
         let ns = TempNetns::new("cl-command-").unwrap();
-        let (_dir, log) = log_path();
+        let dir = TempDir::new("conlink-command-");
+        let log = log_path(&dir);
         // The shell ignores TERM and so does its child (ignored signals survive exec).
         let script = "trap '' TERM; sleep 30 & echo $!; wait";
-        let started = start(&ns.file, &shell(script), &log, &[]).unwrap();
+        let started = run(&ns, &shell(script), &log).unwrap();
         eventually("child pid in the log", || log_text(&log).ends_with('\n'));
         let child: i32 = log_text(&log).trim().parse().unwrap();
         assert_eq!(stat_field(child, 5), started.pid.to_string());

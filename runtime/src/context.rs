@@ -9,8 +9,11 @@
 //! which does that; a step that is not a queued request is carried out only after
 //! `crate::steps::carry_out` did it.
 
-use crate::engine::{Engine, Iface, Origin, Part};
+use crate::command::Found;
+use crate::engine::{Creates, Engine, FollowUp, Iface, Origin, Part};
 use crate::error::{ExternalError, NsError, StepError};
+use crate::lock::Wait;
+use crate::netlink::Socket;
 use crate::netns;
 use crate::nft::External;
 use crate::observe::Snapshot;
@@ -29,6 +32,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub netns_dir: PathBuf,
     pub conlink_ns: ConlinkNs,
+    /// Whether `apply` and `destroy` wait for another run of the project to finish.
+    pub wait: Wait,
 }
 
 /// What observing a namespace found.
@@ -55,6 +60,8 @@ pub struct Context {
     created: BTreeSet<Ns>,
     /// conlink's external interface and address, once looked up.
     external: Option<Result<External, ExternalError>>,
+    /// The project's running commands, once looked for.
+    commands: Option<Vec<Found>>,
 }
 
 impl Context {
@@ -87,6 +94,7 @@ impl Context {
             observed: BTreeMap::new(),
             created: BTreeSet::new(),
             external: None,
+            commands: None,
         })
     }
 
@@ -200,9 +208,10 @@ impl Context {
         self.created.contains(ns)
     }
 
-    /// Records a namespace this run created and pinned.
-    pub fn add_created(&mut self, ns: &Ns, file: File, pinned: String) {
-        self.places.insert_fresh(ns, file, pinned);
+    /// Records a namespace this run created and pinned, with the route socket opened
+    /// inside it.
+    pub fn add_created(&mut self, ns: &Ns, file: File, pinned: String, route: Socket) {
+        self.places.insert_fresh(ns, file, pinned, route);
         self.created.insert(ns.clone());
     }
 
@@ -238,13 +247,40 @@ impl Context {
             .queue(&mut self.places, origin, ns, msg, flags, part)
     }
 
-    pub fn mark_later(&mut self, origin: Origin, ns: &Ns, index: u32) {
-        self.engine.mark_later(origin, ns, index);
+    pub fn queue_create(
+        &mut self,
+        origin: Origin,
+        ns: &Ns,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        creates: Creates,
+    ) -> Result<(), StepError> {
+        self.engine
+            .queue_create(&mut self.places, origin, ns, msg, flags, creates)
+    }
+
+    pub fn after_created(
+        &mut self,
+        origin: Origin,
+        ns: &Ns,
+        name: &str,
+        build: FollowUp,
+    ) -> Result<(), StepError> {
+        self.engine
+            .after_created(&mut self.places, origin, ns, name, build)
     }
 
     /// Sends everything queued.
     pub fn flush(&mut self) -> Result<(), StepError> {
         self.engine.flush_all(&mut self.places)
+    }
+
+    /// The project's running commands, found by their tag (one pass over `/proc` per
+    /// run; `crate::command::find_running`).
+    pub fn running_commands(&mut self) -> &[Found] {
+        let project = &self.project;
+        self.commands
+            .get_or_insert_with(|| crate::command::find_running(project))
     }
 
     // -----------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 //! The differences between the plan and the system: a step's object missing or
-//! different, something with a planned name that is not conlink's, and conlink's own
-//! objects the plan no longer has ("extra"). `status` lists them; `apply` repairs the
-//! first kind and removes the extras (`crate::families::remove_extra`).
+//! different, something with a planned name that is not conlink's, a command that
+//! failed, conlink's own objects the plan no longer has ("extra"), and interfaces in
+//! namespaces conlink created that are not conlink's. `status` lists them; `apply`
+//! repairs the first kind and removes conlink's extras
+//! (`crate::families::remove_extra`), and leaves what is not conlink's alone.
 
+use crate::command::ExitStatus;
 use crate::context::Context;
 use crate::observe::{self, RouteRead, Snapshot};
 use crate::planned::Planned;
@@ -29,6 +32,13 @@ pub enum Difference {
     },
     /// Something with a planned name that conlink did not make.
     Foreign { step: String, what: String },
+    /// A command that ended with a failure: (step id, the step as `plan` prints it,
+    /// how it ended).
+    Failed {
+        step: String,
+        line: String,
+        status: ExitStatus,
+    },
 }
 
 impl fmt::Display for Difference {
@@ -46,6 +56,9 @@ impl fmt::Display for Difference {
             ),
             Difference::Extra { ns, what, .. } => write!(f, "extra      {ns}: {what}"),
             Difference::Foreign { step, what } => write!(f, "foreign    {step}: {what}"),
+            Difference::Failed { step, line, status } => {
+                write!(f, "failed     {step}: {line} ({status})")
+            }
         }
     }
 }
@@ -55,6 +68,9 @@ impl fmt::Display for Difference {
 pub enum ExtraItem {
     /// A marked interface in a namespace.
     Link { ns: Ns, name: String },
+    /// An interface in a namespace conlink created that is not conlink's (someone
+    /// added it by hand): shown, never removed.
+    NotOurs { ns: Ns, name: String },
     /// An address on an interface the plan creates.
     Addr {
         ns: Ns,
@@ -70,6 +86,13 @@ pub enum ExtraItem {
     /// A pinned node namespace of the project.
     Node { pinned: String },
 }
+
+/// Interfaces the kernel itself puts in every new namespace while the module of their
+/// kind is loaded (fallback tunnel devices, unless `net.core.fb_tunnels_only_for_init_net`
+/// says otherwise): never extra.
+const KERNEL_DEVICES: [&str; 9] = [
+    "tunl0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0", "sit0", "ip6tnl0", "ip6gre0",
+];
 
 const RTPROT_KERNEL: u8 = 2;
 const RTPROT_RA: u8 = 9;
@@ -143,18 +166,34 @@ pub fn stale(ns: &Ns, snap: &Snapshot, planned: &Planned) -> Vec<Difference> {
 
 /// conlink's objects the plan does not have: marked interfaces, addresses and routes
 /// on planned interfaces (in every namespace `cx` read), and node namespaces of the
-/// project.
+/// project; and the interfaces of namespaces conlink created that are not conlink's.
 pub fn extras(cx: &Context, planned: &Planned) -> Vec<Difference> {
-    let mark = cx.mark();
+    let (mark, group) = (cx.mark(), cx.group());
     let mut out = Vec::new();
     for (ns, snap) in cx.observed() {
+        let created_by_conlink = snap.loopback_marked(mark);
         for l in &snap.links {
-            let marked = l.alias.as_deref() == Some(mark);
-            if marked && !planned.has_link(ns, &l.name) && l.name != "lo" {
+            if l.name == "lo" || planned.has_link(ns, &l.name) {
+                continue;
+            }
+            let by_the_kernel = KERNEL_DEVICES.contains(&l.name.as_str()) && l.alias.is_none();
+            if l.is_conlinks(mark, group) {
                 out.push(Difference::Extra {
                     ns: ns.to_string(),
                     what: format!("interface {} (marked {mark}, not in the plan)", l.name),
                     item: ExtraItem::Link {
+                        ns: ns.clone(),
+                        name: l.name.clone(),
+                    },
+                });
+            } else if created_by_conlink && !by_the_kernel {
+                out.push(Difference::Extra {
+                    ns: ns.to_string(),
+                    what: format!(
+                        "interface {} (not conlink's: apply leaves it, destroy removes it with the namespace)",
+                        l.name
+                    ),
+                    item: ExtraItem::NotOurs {
                         ns: ns.clone(),
                         name: l.name.clone(),
                     },

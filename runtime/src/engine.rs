@@ -12,13 +12,24 @@
 //! in plan order is kept ([`Engine::refused`]), and a step whose main request was
 //! refused is not journaled as effective, so rollback does not undo it.
 //!
-//! Requests name interfaces by ifindex, and only the engine turns an interface into an
-//! ifindex ([`Engine::ifindex`], from an [`Iface`]). Today it chooses the ifindex of
-//! every interface it creates (docs/decisions.md, "Chosen ifindexes"), so a whole batch
-//! can name interfaces that do not exist yet; giving that up (to survive another
-//! program creating interfaces at the same time) changes only this module.
+//! **Identity from the kernel** (docs/decisions.md). Requests name interfaces by
+//! ifindex, and only the engine turns an interface into one ([`Engine::ifindex`]). It
+//! proposes the ifindex of each interface it creates (the next free one it knows of),
+//! so nothing waits for a lookup; but another program may take that index first, and
+//! then the kernel refuses the create. So an interface counts as conlink's only once
+//! the kernel has acknowledged its create:
+//! * a request that names an interface whose create is still queued does not join that
+//!   batch: the batch is sent first, and the request is built only if the create
+//!   succeeded (otherwise the create's refusal is the one reported);
+//! * the ownership mark and the other requests that follow a create (an altname) are
+//!   queued once its ack is read, and go with the next batch to that namespace;
+//! * a create refused with `EEXIST` (or `EBUSY`, for a veth's peer) while its names are
+//!   free was refused for an index: it is sent again with the kernel choosing (ifindex
+//!   0), and the indexes read back by the names conlink just created. A name that is
+//!   taken is the real error.
 
-use crate::error::StepError;
+use crate::error::{NotOurs, StepError};
+use crate::observe;
 use crate::places::Places;
 use crate::state::Extra;
 use compiler::plan::Ns;
@@ -53,21 +64,28 @@ pub enum Part {
     Main,
     /// A further request of the step, in the same batch.
     More,
-    /// A further request to another namespace (a mark on an interface created from
-    /// elsewhere): it joins that namespace's batch without sending the one being
-    /// filled, so it goes after it.
-    Aside,
 }
 
 /// An interface as a request names it, before the engine gives its ifindex.
 #[derive(Clone, Copy, Debug)]
 pub enum Iface<'a> {
     /// The interface named `name` in `ns`: one that was there, or one an earlier
-    /// request of this run creates.
+    /// request of this run created (the kernel acknowledged it).
     Named { ns: &'a Ns, name: &'a str },
     /// The interface the request being built creates, named `name` in `ns`.
     Created { ns: &'a Ns, name: &'a str },
 }
+
+/// What a create request makes: each interface (namespace, name, proposed ifindex),
+/// and how to send it again with the kernel choosing the ifindexes.
+pub struct Creates {
+    pub made: Vec<(Ns, String, u32)>,
+    /// Sets every ifindex the request proposes to 0.
+    pub kernel_chooses: fn(&mut RouteNetlinkMessage),
+}
+
+/// A request built once the interface it follows is created, from its ifindex.
+pub type FollowUp = Box<dyn FnOnce(u32) -> RouteNetlinkMessage>;
 
 /// One step this run carried out (or tried to), in the journal.
 #[derive(Debug, Clone)]
@@ -80,27 +98,41 @@ pub struct Done {
     pub extra: Extra,
 }
 
-/// A queued request: its sequence number on its socket, what it is for, and whether
-/// it is its step's main request.
+/// A create request waiting for its ack: what is needed to send it again.
+struct Create {
+    msg: RouteNetlinkMessage,
+    flags: u16,
+    creates: Creates,
+}
+
+/// A queued request: its sequence number on its socket, what it is for, whether it is
+/// its step's main request, and, for a create, how to try it again.
 struct Queued {
     seq: u32,
     origin: Origin,
     main: bool,
+    create: Option<Box<Create>>,
 }
 
 pub struct Engine {
-    /// The ownership mark (see [`Engine::mark_later`]).
+    /// The ownership mark (see [`Engine::queue_create`]).
     mark: String,
-    /// The namespace whose batch is being filled.
+    /// The namespace whose batch is being filled: the only one with queued requests.
     current: Option<Ns>,
-    queued: BTreeMap<Ns, Vec<Queued>>,
+    queued: Vec<Queued>,
+    /// Interfaces whose create request is queued and not acknowledged yet.
+    creating: BTreeSet<(Ns, String)>,
+    /// Requests waiting for an interface's create to be acknowledged.
+    follow_ups: BTreeMap<(Ns, String), Vec<(Origin, FollowUp)>>,
+    /// Ownership marks of created interfaces, not sent yet, by namespace and ifindex.
+    marks: BTreeMap<(Ns, u32), Origin>,
+    /// Follow-ups of created interfaces, not sent yet, by namespace.
+    due: BTreeMap<Ns, Vec<(Origin, RouteNetlinkMessage)>>,
     /// The journal, in the order steps were carried out, and where each ordinal is.
     journal: Vec<Done>,
     by_ordinal: BTreeMap<usize, usize>,
     /// The first refusal, by origin.
     refused: Option<StepFailure>,
-    /// Ownership marks not sent yet, by namespace and ifindex.
-    marks: BTreeMap<(Ns, u32), Origin>,
 }
 
 impl Engine {
@@ -108,23 +140,24 @@ impl Engine {
         Engine {
             mark: mark.into(),
             current: None,
-            queued: BTreeMap::new(),
+            queued: Vec::new(),
+            creating: BTreeSet::new(),
+            follow_ups: BTreeMap::new(),
+            marks: BTreeMap::new(),
+            due: BTreeMap::new(),
             journal: Vec::new(),
             by_ordinal: BTreeMap::new(),
             refused: None,
-            marks: BTreeMap::new(),
         }
     }
 
-    /// The ifindex a request uses for `iface`: an interface that is there (or that an
-    /// earlier request of this run creates) by its name, or the one conlink chooses for
-    /// the interface being created.
+    /// The ifindex a request uses for `iface`: an interface that is there by its name
+    /// (one whose create is still queued is sent and acknowledged first), or the one
+    /// conlink proposes for the interface being created.
     pub fn ifindex(&mut self, places: &mut Places, iface: Iface) -> Result<u32, StepError> {
         match iface {
             Iface::Named { ns, name } => {
-                places
-                    .get(ns)?
-                    .index_of(name)?
+                self.find(places, ns, name)?
                     .ok_or_else(|| StepError::NoInterface {
                         ns: ns.clone(),
                         dev: name.to_string(),
@@ -141,6 +174,7 @@ impl Engine {
         ns: &Ns,
         name: &str,
     ) -> Result<Option<u32>, StepError> {
+        self.settle(places, ns, name)?;
         places.get(ns)?.index_of(name)
     }
 
@@ -152,6 +186,7 @@ impl Engine {
         ns: &Ns,
         name: &str,
     ) -> Result<Option<u32>, StepError> {
+        self.settle(places, ns, name)?;
         let place = places.get(ns)?;
         let index = place.index_of(name)?;
         if index.is_some() {
@@ -160,8 +195,17 @@ impl Engine {
         Ok(index)
     }
 
+    /// When `name` in `ns` is being created by a queued request, sends the batch, so
+    /// that it is known whether the kernel created it (and with which index).
+    fn settle(&mut self, places: &mut Places, ns: &Ns, name: &str) -> Result<(), StepError> {
+        if self.creating.contains(&(ns.clone(), name.to_string())) {
+            self.flush_current(places, false)?;
+        }
+        Ok(())
+    }
+
     /// Queues one request for `ns`; sends the batch being filled first when it belongs
-    /// to another namespace (unless the request is [`Part::Aside`]).
+    /// to another namespace.
     pub fn queue(
         &mut self,
         places: &mut Places,
@@ -171,58 +215,134 @@ impl Engine {
         flags: u16,
         part: Part,
     ) -> Result<(), StepError> {
-        let aside = part == Part::Aside;
-        if !aside && self.current.as_ref() != Some(ns) {
-            if let Some(cur) = self.current.take() {
-                self.flush(places, &cur)?;
-            }
+        self.push(places, origin, ns, msg, flags, part == Part::Main, None)
+    }
+
+    /// Queues the main request of a step that creates interfaces (`creates`). Once the
+    /// kernel acknowledges it, each interface gets the ownership mark; if the kernel
+    /// refuses it because a proposed ifindex was taken, it is sent again with the kernel
+    /// choosing.
+    pub fn queue_create(
+        &mut self,
+        places: &mut Places,
+        origin: Origin,
+        ns: &Ns,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        creates: Creates,
+    ) -> Result<(), StepError> {
+        for (n, name, _) in &creates.made {
+            self.creating.insert((n.clone(), name.clone()));
+        }
+        let create = Box::new(Create {
+            msg: msg.clone(),
+            flags,
+            creates,
+        });
+        self.push(places, origin, ns, msg, flags, true, Some(create))
+    }
+
+    /// Sends `build(ifindex)` to `ns` once interface `name` there is created (with the
+    /// next batch to `ns` after its ack); nothing, if its create fails.
+    pub fn after_created(
+        &mut self,
+        places: &mut Places,
+        origin: Origin,
+        ns: &Ns,
+        name: &str,
+        build: FollowUp,
+    ) -> Result<(), StepError> {
+        let key = (ns.clone(), name.to_string());
+        if self.creating.contains(&key) {
+            self.follow_ups
+                .entry(key)
+                .or_default()
+                .push((origin, build));
+            return Ok(());
+        }
+        // Created already: it goes now.
+        let index = self.ifindex(places, Iface::Named { ns, name })?;
+        self.queue(places, origin, ns, build(index), 0, Part::More)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        places: &mut Places,
+        origin: Origin,
+        ns: &Ns,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        main: bool,
+        create: Option<Box<Create>>,
+    ) -> Result<(), StepError> {
+        if self.current.as_ref() != Some(ns) {
+            self.flush_current(places, false)?;
             self.current = Some(ns.clone());
         }
         let msg = self.with_mark(ns, msg);
         let sock = places.get(ns)?.route()?;
         let seq = sock.queue(msg, flags);
         let full = sock.is_full();
-        self.queued.entry(ns.clone()).or_default().push(Queued {
+        self.queued.push(Queued {
             seq,
             origin,
-            main: part == Part::Main,
+            main,
+            create,
         });
-        if full && !aside {
-            self.flush(places, ns)?;
+        if full {
+            self.flush_current(places, false)?;
         }
         Ok(())
     }
 
-    /// Sends `ns`'s batch and matches its acks to steps.
-    fn flush(&mut self, places: &mut Places, ns: &Ns) -> Result<(), StepError> {
-        // Marks that found no request to ride on go now, on their own.
-        let due: Vec<(u32, Origin)> = self
-            .marks
-            .range((ns.clone(), 0)..=(ns.clone(), u32::MAX))
-            .map(|((_, index), origin)| (*index, *origin))
-            .collect();
-        for (index, origin) in due {
-            self.marks.remove(&(ns.clone(), index));
-            let seq = places
-                .get(ns)?
-                .route()?
-                .queue(set_alias(index, &self.mark), 0);
-            self.queued.entry(ns.clone()).or_default().push(Queued {
-                seq,
-                origin,
-                main: false,
-            });
-        }
-        let Some(queued) = self.queued.remove(ns) else {
+    /// Sends the batch being filled (with the marks and follow-ups due in its
+    /// namespace) and matches its acks to steps. With `force`, what is due goes even
+    /// when nothing else is queued.
+    fn flush_current(&mut self, places: &mut Places, force: bool) -> Result<(), StepError> {
+        let Some(ns) = self.current.clone() else {
             return Ok(());
         };
+        if self.queued.is_empty() && !force {
+            return Ok(());
+        }
+        self.queue_due(places, &ns)?;
+        if self.queued.is_empty() {
+            return Ok(());
+        }
+        let queued = std::mem::take(&mut self.queued);
         let acks = places
-            .get(ns)?
+            .get(&ns)?
             .route()?
             .flush()
             .map_err(|e| StepError::io(format!("send requests to namespace {ns}"), e))?;
         for ((seq, result), q) in acks.into_iter().zip(queued) {
             debug_assert_eq!(seq, q.seq);
+            let result = match (q.create, result) {
+                (Some(create), Ok(())) => {
+                    self.created(places, q.origin, &create.creates.made);
+                    Ok(())
+                }
+                // The kernel looks the proposed index up first and answers EEXIST when
+                // it is taken; a taken index of a veth's peer is EBUSY.
+                (Some(create), Err(e)) if e.is_exists() || e.errno == libc::EBUSY => {
+                    match self.create_again(places, &ns, &create) {
+                        Ok(made) => {
+                            self.created(places, q.origin, &made);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            self.not_created(places, &create.creates.made);
+                            Err(e)
+                        }
+                    }
+                }
+                (Some(create), Err(e)) => {
+                    self.not_created(places, &create.creates.made);
+                    Err(StepError::Kernel(e))
+                }
+                (None, r) => r.map_err(StepError::Kernel),
+            };
             let Err(e) = result else { continue };
             // Clean-up requests may find their object already gone: deleting an
             // address takes the routes through it along.
@@ -237,10 +357,102 @@ impl Engine {
             self.refuse(StepFailure {
                 origin: q.origin,
                 ns: ns.clone(),
-                error: StepError::Kernel(e),
+                error: e,
             });
         }
         Ok(())
+    }
+
+    /// Adds the marks and follow-ups due in `ns` to its batch. Their interfaces were
+    /// created by batches already acknowledged.
+    fn queue_due(&mut self, places: &mut Places, ns: &Ns) -> Result<(), StepError> {
+        let marked: Vec<(u32, Origin)> = self
+            .marks
+            .range((ns.clone(), 0)..=(ns.clone(), u32::MAX))
+            .map(|((_, index), origin)| (*index, *origin))
+            .collect();
+        let mut due = self.due.remove(ns).unwrap_or_default();
+        for (index, origin) in marked {
+            self.marks.remove(&(ns.clone(), index));
+            due.push((origin, mark_request(index, &self.mark)));
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let sock = places.get(ns)?.route()?;
+        for (origin, msg) in due {
+            let seq = sock.queue(msg, 0);
+            self.queued.push(Queued {
+                seq,
+                origin,
+                main: false,
+                create: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The kernel created `made`: they are conlink's, so their marks and follow-ups
+    /// become due.
+    fn created(&mut self, places: &mut Places, origin: Origin, made: &[(Ns, String, u32)]) {
+        for (ns, name, index) in made {
+            let key = (ns.clone(), name.clone());
+            self.creating.remove(&key);
+            self.marks.insert((ns.clone(), *index), origin);
+            for (origin, build) in self.follow_ups.remove(&key).unwrap_or_default() {
+                self.due
+                    .entry(ns.clone())
+                    .or_default()
+                    .push((origin, build(*index)));
+            }
+            if let Ok(place) = places.get(ns) {
+                place.record(name, *index);
+            }
+        }
+    }
+
+    /// The kernel did not create `made`: no request will name them.
+    fn not_created(&mut self, places: &mut Places, made: &[(Ns, String, u32)]) {
+        for (ns, name, _) in made {
+            let key = (ns.clone(), name.clone());
+            self.creating.remove(&key);
+            self.follow_ups.remove(&key);
+            if let Ok(place) = places.get(ns) {
+                place.forget(name);
+            }
+        }
+    }
+
+    /// A create the kernel refused with `EEXIST` or `EBUSY`: when its names are free, a proposed
+    /// ifindex was taken, so it is sent again with the kernel choosing, and the
+    /// ifindexes read back by name. Returns what it made, with their real ifindexes.
+    fn create_again(
+        &mut self,
+        places: &mut Places,
+        ns: &Ns,
+        create: &Create,
+    ) -> Result<Vec<(Ns, String, u32)>, StepError> {
+        for (n, name, _) in &create.creates.made {
+            if let Some(l) = by_name(places, n, name)? {
+                return Err(NotOurs::Interface {
+                    name: name.clone(),
+                    alias: l.alias,
+                }
+                .into());
+            }
+        }
+        let mut msg = create.msg.clone();
+        (create.creates.kernel_chooses)(&mut msg);
+        places.get(ns)?.route()?.request(msg, create.flags)?;
+        let mut made = Vec::new();
+        for (n, name, _) in &create.creates.made {
+            let l = by_name(places, n, name)?.ok_or_else(|| StepError::NoInterface {
+                ns: n.clone(),
+                dev: name.clone(),
+            })?;
+            made.push((n.clone(), name.clone(), l.index));
+        }
+        Ok(made)
     }
 
     fn refuse(&mut self, f: StepFailure) {
@@ -249,35 +461,25 @@ impl Engine {
         }
     }
 
-    /// Sends every batch: the one being filled first, then the [`Part::Aside`] ones.
+    /// Sends everything queued, then what is due in other namespaces (marks and
+    /// follow-ups of interfaces created there).
     pub fn flush_all(&mut self, places: &mut Places) -> Result<(), StepError> {
-        if let Some(cur) = self.current.take() {
-            self.flush(places, &cur)?;
-        }
+        self.flush_current(places, true)?;
         let rest: BTreeSet<Ns> = self
-            .queued
+            .due
             .keys()
             .cloned()
             .chain(self.marks.keys().map(|(ns, _)| ns.clone()))
             .collect();
         for ns in rest {
-            self.flush(places, &ns)?;
+            self.current = Some(ns);
+            self.flush_current(places, true)?;
         }
         Ok(())
     }
 
-    /// Marks interface `index` in `ns` as conlink's (docs/plan.md, "Ownership"). The
-    /// kernel ignores an alias in RTM_NEWLINK, so the mark needs a request after the
-    /// creation; it rides on the next request that changes the same interface in the
-    /// same batch (bringing it up, enslaving it), which saves a request per interface
-    /// end, or goes on its own when the batch is sent. A failure of such a request is
-    /// that later step's failure: setting an alias on an interface that exists does
-    /// not fail.
-    pub fn mark_later(&mut self, origin: Origin, ns: &Ns, index: u32) {
-        self.marks.insert((ns.clone(), index), origin);
-    }
-
-    /// Adds a pending mark to a request that changes the marked interface.
+    /// Adds a due mark to a request that changes the marked interface (bringing it up,
+    /// enslaving it), which saves a request per interface end.
     fn with_mark(&mut self, ns: &Ns, msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
         match msg {
             RouteNetlinkMessage::SetLink(mut m)
@@ -324,8 +526,27 @@ impl Engine {
     }
 }
 
-/// `ip link set DEV alias MARK`, for a mark that rode on no other request.
-fn set_alias(index: u32, alias: &str) -> RouteNetlinkMessage {
+/// The interface named `name` in `ns`, asked of the kernel (nothing is queued on that
+/// namespace's socket: only the batch being filled has requests, and it was just sent).
+fn by_name(
+    places: &mut Places,
+    ns: &Ns,
+    name: &str,
+) -> Result<Option<observe::LinkRead>, StepError> {
+    let sock = places.get(ns)?.route()?;
+    match sock.get(observe::get_link_by_name(name)) {
+        Ok(answer) => Ok(answer.into_iter().find_map(|m| match m {
+            RouteNetlinkMessage::NewLink(m) => Some(observe::read_link(&m)),
+            _ => None,
+        })),
+        Err(e) if e.kernel().is_some_and(|k| k.errno == libc::ENODEV) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `ip link set DEV alias MARK`: the ownership mark, for an interface `index` whose
+/// mark rode on no other request (and a new namespace's loopback).
+pub fn mark_request(index: u32, alias: &str) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.index = index;
     m.attributes.push(LinkAttribute::IfAlias(alias.to_string()));

@@ -5,7 +5,8 @@
 //! * [`StepError`]: why one step (or one undo) could not be carried out. Together with
 //!   the step it answered it is a `crate::engine::StepFailure`.
 //! * [`NsError`]: a namespace symbol that gave no open namespace.
-//! * [`StateError`]: the project lock and the state file.
+//! * [`StateError`]: the project lock and the state file (damaged, another project's,
+//!   another format's).
 //! * [`Error`]: what stops a command before or after its steps.
 //! * [`Problem`]: one thing a clean-up (rollback, destroy) could not do; clean-ups go
 //!   on and report every problem.
@@ -15,6 +16,7 @@
 //! are their modules' own ([`NftError`], [`EthtoolError`]).
 
 use crate::ethtool::EthtoolError;
+use crate::lock::LockError;
 use crate::netlink;
 use crate::nft::NftError;
 use compiler::plan::{Distribution, Ns};
@@ -72,6 +74,10 @@ pub enum StepError {
     /// Any other system call, with what it was for.
     #[error("cannot {doing}: {source}")]
     Io { doing: String, source: io::Error },
+    /// An undo the state file records acts on something that is not conlink's: it is
+    /// not carried out.
+    #[error("not undone: {0}")]
+    NotConlinks(String),
     /// Removing conlink's objects the plan no longer has failed.
     #[error("removing extra objects: {0}")]
     RemovingExtras(Box<StepError>),
@@ -108,6 +114,7 @@ impl StepError {
             | StepError::CommandStop(_)
             | StepError::Io { .. }
             | StepError::RemovingExtras(_)
+            | StepError::NotConlinks(_)
             | StepError::NoOvs
             | StepError::Injected
             | StepError::Interrupted(_) => false,
@@ -242,19 +249,50 @@ pub enum TableProblem {
 /// The project lock and the state file.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot lock project {project}: {source}")]
-    Lock { project: String, source: io::Error },
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("cannot read the state file {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error("{}: not a conlink state file: {source}", path.display())]
-    Invalid {
+    /// What is there is not a state file: the way out is `destroy`, which then works
+    /// from the ownership marks, or moving the file away.
+    #[error("{}: not a conlink state file ({why}); `conlink destroy` removes the project by its ownership marks (and this file), or move the file away", path.display())]
+    Damaged { path: PathBuf, why: Damage },
+    /// A state file of another format version (a newer conlink wrote it) than the one
+    /// this conlink `reads`.
+    #[error("{} is in state format {found}, and this conlink reads format {reads}; use the conlink that wrote it", path.display())]
+    Format {
         path: PathBuf,
-        source: serde_json::Error,
+        found: u64,
+        reads: u32,
     },
+    /// A state file that says it is another project's.
+    #[error("{} belongs to project {found}, not to this one; move it away", path.display())]
+    OtherProject { path: PathBuf, found: String },
     #[error("cannot write the state file {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot remove the state file {}: {source}", path.display())]
     Remove { path: PathBuf, source: io::Error },
+}
+
+impl StateError {
+    /// Whether the state file is not a conlink state file at all (rather than one
+    /// conlink must not use), so that `destroy` may go by the ownership marks instead.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StateError::Damaged { .. })
+    }
+}
+
+/// Why a state file is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Damage {
+    #[error("as JSON: {0}")]
+    Json(String),
+    #[error("it is not UTF-8 text")]
+    NotText,
+    #[error("{0}")]
+    Shape(String),
+    #[error("it is a symbolic link, which conlink does not follow")]
+    Link,
 }
 
 /// What stops a command before its first step or after its last.

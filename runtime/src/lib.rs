@@ -4,20 +4,26 @@
 //!
 //! * Kernel interfaces: [`netns`] (create, pin, enter namespaces), [`netlink`] (a
 //!   batched netlink socket), [`nft`] (nf_tables batches), [`ethtool`] (offload
-//!   features), [`sysctl`], [`command`] (processes of nodes).
+//!   features), [`sysctl`], [`command`] (processes of nodes, their supervisors and
+//!   exit records, finding them by their tag).
+//! * conlink's own files: [`files`] (private, never through a symbolic link), [`lock`]
+//!   (one run per project per machine), [`state`] (what was done, read back only as
+//!   far as it can be trusted).
 //! * What one command works with ([`context::Context`]): [`resolve`] turns a step's
 //!   symbolic namespace into an open one, [`places`] keeps it with its sockets for the
 //!   run; the [`engine`] sends rtnetlink requests in batches per namespace, matches
-//!   the kernel's acks to steps and keeps the journal; [`observe`] reads namespaces
-//!   back; [`planned`] is what the plan creates, [`differences`] what differs from it;
-//!   [`state`] records what was done, under the project's lock. Errors are [`error`]'s.
+//!   the kernel's acks to steps, acts only on interfaces the kernel created for it, and
+//!   keeps the journal; [`observe`] reads namespaces back; [`planned`] is what the plan
+//!   creates, [`differences`] what differs from it. Errors are [`error`]'s.
 //! * The [`families`] of kernel objects, each owning its steps' requests, "already in
 //!   place?" checks, repairs and undos through one trait ([`action::Action`]);
 //!   [`families::action`] routes each plan operation to its family.
 //! * [`steps`]: one step the same way for every command (namespaces, check, carry out,
-//!   undo). [`features`] names the kernel feature a refused step lacks.
+//!   undo); [`owned`] says whether an undo the state file records may be carried out.
+//!   [`features`] names the kernel feature a refused step lacks.
 //! * The commands, peers over all of that: [`apply`] (one unit at a time, with
-//!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`].
+//!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`]; each reports
+//!   what it does to a [`progress::Progress`] the caller gives.
 //!
 //! The ownership marks conlink leaves on the system are named in [`names`].
 
@@ -36,14 +42,18 @@ pub mod ethtool;
 pub mod exec;
 pub mod families;
 pub mod features;
+pub mod files;
 pub mod interrupt;
+pub mod lock;
 pub mod names;
 pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod observe;
+pub mod owned;
 pub mod places;
 pub mod planned;
+pub mod progress;
 pub mod resolve;
 pub mod state;
 pub mod status;

@@ -79,10 +79,19 @@ fn prepare_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates a new network namespace pinned at `dir/name` and returns it open. Fails
-/// with `AlreadyExists` if something is already pinned there: conlink never adopts a
-/// namespace it did not create.
-pub fn create_pinned(dir: &Path, name: &str) -> io::Result<File> {
+/// Creates a new network namespace pinned at `dir/name` and returns it open, with
+/// what `inside` returned: `inside` runs in the new namespace before it is pinned, so
+/// that what it does (conlink marks the loopback as its own) is there before anyone
+/// can find the namespace. Fails with `AlreadyExists` if something is already pinned
+/// there: conlink never adopts a namespace it did not create.
+///
+/// A pin is an empty file first, then the namespace mounted on it; a process killed in
+/// between leaves the empty file ([`is_half_made_pin`]).
+pub fn create_pinned<T>(
+    dir: &Path,
+    name: &str,
+    inside: impl FnOnce() -> io::Result<T>,
+) -> io::Result<(File, T)> {
     // The directory is made a shared mount once per process.
     static PREPARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     {
@@ -102,7 +111,8 @@ pub fn create_pinned(dir: &Path, name: &str) -> io::Result<File> {
     let home = current()?;
     let made = unshare(CloneFlags::CLONE_NEWNET)
         .map_err(io::Error::from)
-        .and_then(|()| {
+        .and_then(|()| inside())
+        .and_then(|out| {
             mount(
                 Some("/proc/thread-self/ns/net"),
                 &path,
@@ -110,16 +120,34 @@ pub fn create_pinned(dir: &Path, name: &str) -> io::Result<File> {
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-            .map_err(io::Error::from)
+            .map_err(io::Error::from)?;
+            Ok(out)
         });
     if let Err(e) = setns(home.as_fd(), CloneFlags::CLONE_NEWNET) {
         panic!("cannot return to the original network namespace: {e}");
     }
-    if let Err(e) = made {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
+    match made {
+        Ok(out) => Ok((File::open(&path)?, out)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
     }
-    File::open(&path)
+}
+
+/// Whether `path` is a pin left half-made by a process killed while creating it: an
+/// empty regular file with no namespace mounted on it.
+pub fn is_half_made_pin(path: &Path) -> bool {
+    let empty_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+    empty_file && File::open(path).is_ok_and(|f| !is_namespace(&f))
+}
+
+/// Whether an open file is a namespace (nsfs): a pinned name only is one while a
+/// namespace is mounted on it.
+pub fn is_namespace(file: &File) -> bool {
+    nix::sys::statfs::fstatfs(file)
+        .map(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+        .unwrap_or(false)
 }
 
 /// Unpins `dir/name`. The namespace itself goes away once nothing else holds it.

@@ -93,6 +93,21 @@ pub struct LinkRead {
     pub altnames: Vec<String>,
 }
 
+impl LinkRead {
+    /// Whether the interface is conlink's for the project with ownership mark `mark` and
+    /// interface group `group`: it carries the mark, or it is in the group with no alias
+    /// at all. The kernel sets the group in the request that creates an interface, and
+    /// the mark only in a later one (docs/plan.md, "Ownership"); an interface of the
+    /// group without an alias is one whose run was stopped in between
+    /// (docs/decisions.md, "Surviving SIGKILL").
+    pub fn is_conlinks(&self, mark: &str, group: u32) -> bool {
+        match &self.alias {
+            Some(a) => a == mark,
+            None => self.group == Some(group),
+        }
+    }
+}
+
 /// RTM_GETLINK dump request.
 pub fn dump_links() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(LinkMessage::default())
@@ -102,6 +117,14 @@ pub fn dump_links() -> RouteNetlinkMessage {
 pub fn get_link(index: u32) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.index = index;
+    RouteNetlinkMessage::GetLink(m)
+}
+
+/// RTM_GETLINK for the interface named `name` (send it with [`Socket::get`]; the
+/// kernel answers `ENODEV` when there is none).
+pub fn get_link_by_name(name: &str) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
     RouteNetlinkMessage::GetLink(m)
 }
 
@@ -248,8 +271,9 @@ pub fn read_route(m: &RouteMessage) -> Option<RouteRead> {
 // ---------------------------------------------------------------------------------
 // Namespaces.
 
-/// Pinned namespaces of `project` whose loopback carries the project's mark: the node
-/// namespaces, then conlink's own.
+/// Pinned namespaces of `project` whose loopback carries the project's mark, and the
+/// project's pins a killed run left half-made (`crate::netns::is_half_made_pin`): the
+/// node namespaces, then conlink's own.
 pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
     let own = names::conlink_ns(project);
     let mut out = Vec::new();
@@ -257,7 +281,12 @@ pub fn owned_namespaces(project: &str, dir: &Path, mark: &str) -> Vec<String> {
         netns::list_pinned(dir, &names::node_ns_prefix(project)).unwrap_or_default();
     candidates.push(own.clone());
     for name in candidates {
-        let Ok(file) = netns::open(&dir.join(&name)) else {
+        let path = dir.join(&name);
+        if netns::is_half_made_pin(&path) {
+            out.push(name);
+            continue;
+        }
+        let Ok(file) = netns::open(&path) else {
             continue;
         };
         // Only the loopback (ifindex 1) is asked for: a namespace may hold

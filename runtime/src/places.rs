@@ -4,8 +4,9 @@
 //! kept for the run (a socket stays bound to the namespace it was opened in; docs/plan.md
 //! "Properties": cheap to execute): the route socket the engine batches requests on,
 //! the nftables socket and the ethtool socket; and conlink's view of its interfaces:
-//! name to ifindex, and the next free ifindex. Only the engine decides ifindexes
-//! (`crate::engine::Engine::ifindex`); this module keeps what it decided.
+//! name to ifindex, and the next ifindex to propose for one it creates. Only the engine
+//! proposes ifindexes and learns the ones the kernel gave
+//! (`crate::engine::Engine::ifindex`); this module keeps them.
 
 use crate::error::{NsError, StepError};
 use crate::ethtool::Ethtool;
@@ -45,10 +46,12 @@ impl Place {
         }
     }
 
-    /// A namespace conlink just created: only `lo` (ifindex 1) is there.
-    pub fn fresh(ns: &Ns, file: File, pinned: Option<String>) -> Place {
+    /// A namespace conlink just created, with the route socket opened in it: only
+    /// `lo` (ifindex 1) is there.
+    pub fn fresh(ns: &Ns, file: File, pinned: Option<String>, route: Socket) -> Place {
         let mut p = Place::new(ns, file, pinned);
         p.links = Some(HashMap::from([("lo".to_string(), 1)]));
+        p.route = Some(route);
         p
     }
 
@@ -120,7 +123,7 @@ impl Place {
         Ok(self.links.as_ref().and_then(|l| l.get(name).copied()))
     }
 
-    /// Chooses the ifindex interface `name` will be created with.
+    /// Proposes the ifindex interface `name` will be created with.
     pub fn allocate(&mut self, name: &str) -> Result<u32, StepError> {
         self.load_links()?;
         let index = self.next_index;
@@ -131,7 +134,15 @@ impl Place {
         Ok(index)
     }
 
-    /// Forgets interface `name` (after deleting it).
+    /// Records the ifindex the kernel gave interface `name`.
+    pub fn record(&mut self, name: &str, index: u32) {
+        if let Some(l) = self.links.as_mut() {
+            l.insert(name.to_string(), index);
+        }
+        self.next_index = self.next_index.max(index + 1);
+    }
+
+    /// Forgets interface `name` (after deleting it, or when its create failed).
     pub fn forget(&mut self, name: &str) {
         if let Some(l) = self.links.as_mut() {
             l.remove(name);
@@ -206,10 +217,10 @@ impl Places {
         }
     }
 
-    /// Records a namespace conlink just created.
-    pub fn insert_fresh(&mut self, ns: &Ns, file: File, pinned: String) {
+    /// Records a namespace conlink just created, with the route socket opened in it.
+    pub fn insert_fresh(&mut self, ns: &Ns, file: File, pinned: String, route: Socket) {
         self.map
-            .insert(ns.clone(), Place::fresh(ns, file, Some(pinned)));
+            .insert(ns.clone(), Place::fresh(ns, file, Some(pinned), route));
     }
 
     /// Drops a namespace conlink just removed.

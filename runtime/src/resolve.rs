@@ -56,7 +56,7 @@ impl NodeResolver {
     fn pinned(&self, ns: &Ns, name: String) -> Result<Resolution, NsError> {
         let path = self.netns_dir.join(&name);
         match netns::open(&path) {
-            Ok(file) if is_nsfs(&file) => Ok(Resolution::Ready {
+            Ok(file) if netns::is_namespace(&file) => Ok(Resolution::Ready {
                 file,
                 pinned: Some(name),
             }),
@@ -111,12 +111,4 @@ impl Resolver for NoEngine {
             _ => Resolution::NotMine,
         })
     }
-}
-
-/// A file pinned under the netns directory is a namespace only if a namespace is
-/// mounted on it (an empty file left by a crash is not).
-fn is_nsfs(file: &File) -> bool {
-    nix::sys::statfs::fstatfs(file)
-        .map(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
-        .unwrap_or(false)
 }

@@ -1,20 +1,25 @@
 //! The state file: what conlink created for a project, with the identities the
 //! kernel gave it at run time (docs/plan.md, "What a plan is": what a plan does not
-//! hold), and the lock that keeps two runs of one project apart.
+//! hold).
 //!
 //! `STATE_DIR/PROJECT/state.json` is rewritten atomically (write, then rename) after
-//! every apply. `destroy` uses it when present and the kernel's ownership marks when
-//! it is not.
+//! every apply, under the project's lock (`crate::lock`), in conlink's private
+//! directory (`crate::files`: 0700, files 0600, no symbolic link followed). `destroy`
+//! uses it when present and the kernel's ownership marks when it is not, or when it is
+//! damaged.
+//!
+//! What the file says is trusted only so far: it is read back as this project's, in
+//! this format, or refused ([`load`]); and an undo it records is carried out only on
+//! what is conlink's (`crate::steps::undo_recorded`).
 
-use crate::error::StateError;
+use crate::error::{Damage, StateError};
 use crate::ethtool::Saved;
+use crate::files::{self, Open};
 use crate::resolve::ConlinkNs;
 use compiler::plan::{Ns, Op};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Version of the state file's shape.
@@ -70,7 +75,8 @@ pub enum Extra {
         start_time: u64,
         log: PathBuf,
     },
-    /// Interfaces a link step created, with the ifindex conlink chose.
+    /// What earlier versions recorded for a link step (the ifindex they chose): read
+    /// from their state files, never written.
     Link { index: u32 },
 }
 
@@ -110,25 +116,75 @@ pub fn project_dir(state_dir: &Path, project: &str) -> PathBuf {
     state_dir.join(project)
 }
 
+const STATE_FILE: &str = "state.json";
+
 fn state_path(state_dir: &Path, project: &str) -> PathBuf {
-    project_dir(state_dir, project).join("state.json")
+    project_dir(state_dir, project).join(STATE_FILE)
 }
 
-/// Reads the state of `project`; `None` when there is none.
+/// Reads the state of `project`; `None` when there is none. A file that is not a
+/// conlink state file (damaged, or a symbolic link), another project's, or in a format
+/// this conlink does not read is an error saying which.
 pub fn load(state_dir: &Path, project: &str) -> Result<Option<State>, StateError> {
     let path = state_path(state_dir, project);
     let mut text = String::new();
-    let read = match File::open(&path) {
+    let read = match files::open(&path, Open::Read) {
         Ok(mut f) => f.read_to_string(&mut text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if files::is_symlink_error(&e) => {
+            return Err(StateError::Damaged {
+                path,
+                why: Damage::Link,
+            })
+        }
         Err(e) => Err(e),
     };
-    if let Err(source) = read {
-        return Err(StateError::Read { path, source });
+    match read {
+        Ok(_) => parse(&path, &text, project).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(StateError::Damaged {
+            path,
+            why: Damage::NotText,
+        }),
+        Err(source) => Err(StateError::Read { path, source }),
     }
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|source| StateError::Invalid { path, source })
+}
+
+/// Reads a state file's text: its format and project first, so that a file of another
+/// version or project is named as such rather than as damaged. (Read twice rather than
+/// through a `serde_json::Value`, which would hold a large state file several times
+/// over.)
+fn parse(path: &Path, text: &str, project: &str) -> Result<State, StateError> {
+    /// The fields every version of the state file has.
+    #[derive(Deserialize)]
+    struct Header {
+        format: Option<u64>,
+        project: Option<String>,
+    }
+    let damaged = |why| StateError::Damaged {
+        path: path.to_path_buf(),
+        why,
+    };
+    let header: Header =
+        serde_json::from_str(text).map_err(|e| damaged(Damage::Json(e.to_string())))?;
+    let (Some(format), Some(found)) = (header.format, header.project) else {
+        return Err(damaged(Damage::Shape(
+            "it has no `format` and `project`".into(),
+        )));
+    };
+    if format != u64::from(STATE_FORMAT) {
+        return Err(StateError::Format {
+            path: path.to_path_buf(),
+            found: format,
+            reads: STATE_FORMAT,
+        });
+    }
+    if found != project {
+        return Err(StateError::OtherProject {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    serde_json::from_str(text).map_err(|e| damaged(Damage::Shape(e.to_string())))
 }
 
 /// Writes the state atomically.
@@ -139,16 +195,20 @@ pub fn save(state_dir: &Path, state: &State) -> Result<(), StateError> {
 
 fn write(state_dir: &Path, state: &State) -> io::Result<()> {
     let dir = project_dir(state_dir, &state.project);
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join("state.json.tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(serde_json::to_string_pretty(state)?.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, state_path(state_dir, &state.project))
+    private_dirs(state_dir, &state.project)?;
+    let mut text = serde_json::to_string_pretty(state)?;
+    text.push('\n');
+    files::replace(&dir, STATE_FILE, text.as_bytes())
 }
 
-/// Removes the state of `project` (its logs stay for reading).
+/// Makes the state directory (when missing) and the project's directory private.
+pub fn private_dirs(state_dir: &Path, project: &str) -> io::Result<()> {
+    files::private_dir(state_dir, false)?;
+    files::private_dir(&project_dir(state_dir, project), true)
+}
+
+/// Removes the state of `project` (its logs stay for reading). A symbolic link there
+/// is removed itself, never what it points to.
 pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
     let path = state_path(state_dir, project);
     match std::fs::remove_file(&path) {
@@ -159,120 +219,78 @@ pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
     }
 }
 
-/// An exclusive lock on one project: one `apply`/`destroy` at a time.
-pub struct ProjectLock {
-    _file: File,
-}
-
-/// Takes the project's lock; when another run holds it, says so through `waiting`
-/// (with that run's pid) and waits for it.
-pub fn lock(
-    state_dir: &Path,
-    project: &str,
-    waiting: impl FnOnce(&str),
-) -> Result<ProjectLock, StateError> {
-    take_lock(state_dir, project, waiting).map_err(|source| StateError::Lock {
-        project: project.into(),
-        source,
-    })
-}
-
-fn take_lock(
-    state_dir: &Path,
-    project: &str,
-    waiting: impl FnOnce(&str),
-) -> io::Result<ProjectLock> {
-    std::fs::create_dir_all(state_dir)?;
-    let path = state_dir.join(format!("{project}.lock"));
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
-    let fd = file.as_raw_fd();
-    // SAFETY: flock on a file descriptor this function owns.
-    if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut holder = String::new();
-        let _ = file.read_to_string(&mut holder);
-        let holder = holder.trim();
-        waiting(if holder.is_empty() {
-            "another conlink"
-        } else {
-            holder
-        });
-        // SAFETY: as above.
-        if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    file.set_len(0)?;
-    write!(file, "pid {}", std::process::id())?;
-    Ok(ProjectLock { _file: file })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
-    use std::time::Duration;
+    use crate::testing::TempDir;
 
-    fn temp_dir(name: &str) -> crate::testing::TempDir {
-        crate::testing::TempDir::new(&format!("conlink-state-{name}-"))
-    }
-
-    #[test]
-    fn a_second_run_of_a_project_says_who_holds_it_and_waits() {
-        let tmp = temp_dir("lock");
-        let dir = tmp.path.clone();
-        let first = lock(&dir, "p", |_| panic!("the first run must not wait")).expect("lock");
-        let (said, heard) = mpsc::channel();
-        let (got, done) = mpsc::channel();
-        let d2 = dir.clone();
-        let second = std::thread::spawn(move || {
-            let l = lock(&d2, "p", |holder| {
-                said.send(holder.to_string()).expect("send")
-            });
-            got.send(()).expect("send");
-            l
-        });
-        let holder = heard
-            .recv_timeout(Duration::from_secs(5))
-            .expect("told to wait");
-        assert_eq!(holder, format!("pid {}", std::process::id()));
-        // Still waiting while the first holds the lock.
-        assert!(done.recv_timeout(Duration::from_millis(200)).is_err());
-        drop(first);
-        done.recv_timeout(Duration::from_secs(5))
-            .expect("second run proceeds");
-        second.join().expect("thread").expect("lock");
-        // Another project is never blocked by this one.
-        let _other = lock(&dir, "q", |_| panic!("other projects do not wait")).expect("lock");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn state_round_trips_and_replaces_records_by_step_id() {
-        let tmp = temp_dir("file");
-        let dir = tmp.path.clone();
-        assert!(load(&dir, "p").expect("load").is_none());
-        let mut st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
-        let rec = |v: &str| StepRecord {
+    fn record(v: &str) -> StepRecord {
+        StepRecord {
             id: "network/3".into(),
             ns: Ns::Node("r0".into()),
             undo: Op::SysctlRestore {
                 key: "net.ipv4.ip_forward".into(),
             },
             extra: Extra::Sysctl { previous: v.into() },
-        };
-        st.record(rec("0"));
-        st.record(rec("1"));
+        }
+    }
+
+    #[test]
+    fn state_round_trips_and_replaces_records_by_step_id() {
+        let dir = TempDir::new("conlink-state-");
+        let dir = dir.path();
+        assert!(load(dir, "p").expect("load").is_none());
+        let mut st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
+        st.record(record("0"));
+        st.record(record("1"));
         assert_eq!(st.steps.len(), 1);
-        save(&dir, &st).expect("save");
-        assert_eq!(load(&dir, "p").expect("load"), Some(st));
-        remove(&dir, "p").expect("remove");
-        remove(&dir, "p").expect("removing twice is fine");
-        assert!(load(&dir, "p").expect("load").is_none());
-        let _ = std::fs::remove_dir_all(&dir);
+        save(dir, &st).expect("save");
+        assert_eq!(load(dir, "p").expect("load"), Some(st));
+        remove(dir, "p").expect("remove");
+        remove(dir, "p").expect("removing twice is fine");
+        assert!(load(dir, "p").expect("load").is_none());
+    }
+
+    #[test]
+    fn damaged_foreign_and_future_state_files_are_named_as_such() {
+        let dir = TempDir::new("conlink-state-");
+        let dir = dir.path();
+        let mut st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
+        st.record(record("0"));
+        save(dir, &st).expect("save");
+        let path = state_path(dir, "p");
+        let good = std::fs::read_to_string(&path).expect("read");
+        let cases = [
+            ("garbage".to_string(), "not a conlink state file"),
+            (
+                good[..good.len() / 2].to_string(),
+                "not a conlink state file",
+            ),
+            ("{}".to_string(), "not a conlink state file"),
+            (
+                good.replace("\"steps\": [", "\"steps\": 3, \"x\": ["),
+                "not a conlink state file",
+            ),
+            (
+                good.replace("\"project\": \"p\"", "\"project\": \"q\""),
+                "project q",
+            ),
+            (
+                good.replacen("\"format\": 1", "\"format\": 2", 1),
+                "format 2",
+            ),
+        ];
+        for (text, says) in cases {
+            std::fs::write(&path, &text).expect("write");
+            let e = load(dir, "p").expect_err(&text);
+            assert!(e.to_string().contains(says), "{text}: {e}");
+            assert_eq!(
+                e.is_damaged(),
+                says == "not a conlink state file",
+                "{text}: {e}"
+            );
+        }
+        std::fs::write(&path, [0xff, 0xfe, b'{']).expect("write");
+        assert!(load(dir, "p").expect_err("not text").is_damaged());
     }
 }

@@ -9,9 +9,10 @@ use crate::differences::{self, Difference};
 use crate::engine::Origin;
 use crate::error::{NsError, StepError};
 use crate::families;
+use crate::owned::{self, Verdict};
 use crate::places::Lookup;
 use crate::planned::Planned;
-use crate::state::Extra;
+use crate::state::{Extra, StepRecord};
 use compiler::plan::{Ns, Op, Step, Unit};
 use std::collections::BTreeSet;
 
@@ -69,7 +70,7 @@ fn prune_stale(
             continue;
         };
         families::remove_extra(cx, &item)?;
-        pruned.push((ns.to_string(), format!("removed stale {what}")));
+        pruned.push((ns.to_string(), format!("stale {what}")));
     }
     // Removing an address takes routes with it: read again.
     cx.reobserve(ns)
@@ -142,6 +143,17 @@ pub fn undo(
     match cx.engine_mut().take_refused() {
         Some(f) if !f.error.kernel().is_some_and(|k| action.gone(k)) => Err(f.error),
         _ => Ok(()),
+    }
+}
+
+/// Runs the undo a state file records (`rec`), if what it acts on is conlink's
+/// (`crate::owned`); what is gone counts as undone.
+pub fn undo_recorded(cx: &mut Context, rec: &StepRecord) -> Result<(), StepError> {
+    let action = families::action(&rec.undo);
+    match owned::judge(cx, &*action, &rec.ns, &rec.extra)? {
+        Verdict::Ours => undo(cx, &rec.id, &rec.ns, &rec.undo, &rec.extra),
+        Verdict::Gone => Ok(()),
+        Verdict::NotOurs(why) => Err(StepError::NotConlinks(why)),
     }
 }
 

@@ -47,26 +47,6 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// A directory under the system's temporary directory (`prefix` + pid + counter),
-/// removed with everything in it when dropped: when its test ends, passed or failed.
-pub struct TempDir {
-    pub path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(prefix: &str) -> TempDir {
-        TempDir {
-            path: std::env::temp_dir().join(unique(prefix)),
-        }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
 /// A pinned namespace that is removed when dropped.
 pub struct TempNetns {
     pub name: String,
@@ -78,7 +58,7 @@ impl TempNetns {
     pub fn new(prefix: &str) -> std::io::Result<TempNetns> {
         let dir = netns::netns_dir();
         let name = unique(prefix);
-        let file = netns::create_pinned(&dir, &name)?;
+        let (file, ()) = netns::create_pinned(&dir, &name, || Ok(()))?;
         Ok(TempNetns { name, file, dir })
     }
 
@@ -91,5 +71,27 @@ impl TempNetns {
 impl Drop for TempNetns {
     fn drop(&mut self) {
         let _ = netns::remove_pinned(&self.dir, &self.name);
+    }
+}
+
+/// A directory under the system's temporary directory, removed (with what is in it)
+/// when dropped, also when the test panics.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

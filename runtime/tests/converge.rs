@@ -8,6 +8,8 @@ use runtime::apply::{apply, Hooks};
 use runtime::context::{Context, Settings};
 use runtime::destroy::remove_unit;
 use runtime::differences::Difference;
+use runtime::lock::Wait;
+use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
 use runtime::status::status;
 use runtime::testing::{can_touch_kernel, unique, TempDir, TempNetns};
@@ -39,9 +41,10 @@ fn plan(project: &str) -> Plan {
 fn settings(name: &str) -> (Settings, TempDir) {
     let dir = TempDir::new(name);
     let settings = Settings {
-        state_dir: dir.path.clone(),
+        state_dir: dir.path().to_path_buf(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
+        wait: Wait::Yes,
     };
     (settings, dir)
 }
@@ -83,18 +86,18 @@ fn apply_converges_and_status_lists_each_difference() {
     let own = format!("conlink.{project}");
 
     let first = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("first apply");
     assert!(first.executed > 0);
     assert_eq!(first.in_place, 0);
 
     // Again on a matching system: nothing to do.
     let again = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("second apply");
     assert_eq!(again.executed, 0, "a matching system needs no change");
     assert_eq!(again.in_place, first.executed);
-    let st = host.run(|| status(&plan, &s)).expect("status");
+    let st = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     assert!(st.differences.is_empty(), "{:?}", st.differences);
 
     // Manual changes: an address deleted, an interface down, an MTU changed, a
@@ -115,7 +118,7 @@ fn apply_converges_and_status_lists_each_difference() {
         .status()
         .expect("sysctl");
 
-    let st = host.run(|| status(&plan, &s)).expect("status");
+    let st = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     let text: Vec<String> = st.differences.iter().map(|d| d.to_string()).collect();
     let has = |needle: &str| text.iter().any(|t| t.contains(needle));
     assert!(
@@ -140,19 +143,19 @@ fn apply_converges_and_status_lists_each_difference() {
 
     // apply repairs exactly those.
     let repair = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("repairing apply");
     assert_eq!(
         repair.executed,
         st.differences.len(),
         "{repair:?} vs {text:#?}"
     );
-    let st = host.run(|| status(&plan, &s)).expect("status");
+    let st = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     assert!(st.differences.is_empty(), "{:?}", st.differences);
     assert_eq!(sysctl(&node_a, "net.ipv4.ip_forward"), "1");
 
     let removed = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy");
     assert!(removed.problems.is_empty(), "{:?}", removed.problems);
     let left: Vec<PathBuf> = std::fs::read_dir(runtime::netns::netns_dir())
@@ -163,7 +166,7 @@ fn apply_converges_and_status_lists_each_difference() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     let again = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy again");
     assert!(again.nothing(), "destroy is idempotent: {again:?}");
 }
@@ -184,7 +187,7 @@ fn removing_one_unit_undoes_its_steps_and_nothing_else() {
         format!("conlink.{project}.a"),
         format!("conlink.{project}.b"),
     );
-    host.run(|| apply(&plan, &s, &Hooks::default()))
+    host.run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply");
     let links = |ns: &str| {
         let out = Command::new("ip")
@@ -217,7 +220,7 @@ fn removing_one_unit_undoes_its_steps_and_nothing_else() {
     assert!(links(&node_a).contains(" eth0@"), "{}", links(&node_a));
 
     // status misses exactly the unit's steps.
-    let found = host.run(|| status(&plan, &s)).expect("status");
+    let found = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     let text: Vec<String> = found.differences.iter().map(|d| d.to_string()).collect();
     assert!(!text.is_empty());
     assert!(
@@ -226,15 +229,15 @@ fn removing_one_unit_undoes_its_steps_and_nothing_else() {
     );
     // apply puts back that unit's steps, and only them.
     let again = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply again");
     assert_eq!(again.executed, found.differences.len(), "{again:?}");
     assert!(again.executed <= unit_b.steps.len(), "{again:?}");
-    let found = host.run(|| status(&plan, &s)).expect("status");
+    let found = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     assert!(found.differences.is_empty(), "{:?}", found.differences);
 
     let removed = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy");
     assert!(removed.problems.is_empty(), "{:?}", removed.problems);
 }
@@ -258,7 +261,7 @@ fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
     assert!(made.success());
 
     let err = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect_err("apply must refuse the foreign namespace");
     let text = err.to_string();
     assert!(text.contains("is not conlink's"), "{text}");
@@ -273,7 +276,7 @@ fn a_foreign_namespace_with_a_planned_name_is_never_adopted_or_removed() {
     assert_eq!(ours, std::slice::from_ref(&foreign));
 
     let removed = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy");
     assert!(removed.nothing(), "{removed:?}");
     assert!(
@@ -318,7 +321,7 @@ links:
     let plan = c.plan.expect("the route configuration compiles");
     let (s, _dir) = settings(&format!("conlink-routes-{project}"));
     let host = TempNetns::new("rthost").expect("test host namespace");
-    host.run(|| apply(&plan, &s, &Hooks::default()))
+    host.run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply");
     let node = format!("conlink.{project}.a");
     let show = |args: &[&str]| {
@@ -350,13 +353,13 @@ links:
     );
     // In place on a second run, and status agrees.
     let again = host
-        .run(|| apply(&plan, &s, &Hooks::default()))
+        .run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply again");
     assert_eq!(again.executed, 0);
-    let st = host.run(|| status(&plan, &s)).expect("status");
+    let st = host.run(|| status(&plan, &s, &mut Quiet)).expect("status");
     assert!(st.differences.is_empty(), "{:?}", st.differences);
     let removed = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy");
     assert!(removed.problems.is_empty(), "{:?}", removed.problems);
 }

@@ -4,6 +4,8 @@
 use compiler::source::{SourceFile, SourceKind};
 use runtime::apply::{apply, Hooks};
 use runtime::context::Settings;
+use runtime::lock::Wait;
+use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
 use std::process::Command;
@@ -48,8 +50,9 @@ links:
         state_dir: state_dir.path.clone(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
+        wait: Wait::Yes,
     };
-    host.run(|| apply(&plan, &s, &Hooks::default()))
+    host.run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply");
 
     let node = format!("conlink.{project}.tap");
@@ -67,7 +70,7 @@ links:
     assert!(!host_links.contains("mt0"), "{host_links}");
 
     let removed = host
-        .run(|| runtime::destroy::destroy(&project, &s))
+        .run(|| runtime::destroy::destroy(&project, &s, &mut Quiet))
         .expect("destroy");
     assert!(removed.problems.is_empty(), "{:?}", removed.problems);
     assert!(!runtime::netns::netns_dir().join(&node).exists());

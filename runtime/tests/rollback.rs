@@ -37,8 +37,10 @@ use runtime::apply::{apply, ApplyError, Failure, Hooks, Report};
 use runtime::context::Settings;
 use runtime::destroy::{destroy, Removed};
 use runtime::error::StepError;
+use runtime::lock::Wait;
 use runtime::names;
 use runtime::netns;
+use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
 use serde_json::Value;
@@ -610,13 +612,14 @@ impl World {
                 state_dir,
                 netns_dir: netns::netns_dir(),
                 conlink_ns: case.conlink_ns,
+                wait: Wait::Yes,
             },
         }
     }
 
     fn apply(&self, fail_at: Option<usize>) -> Result<Report, ApplyError> {
         self.host
-            .run(|| apply(&self.plan, &self.settings, &Hooks { fail_at }))
+            .run(|| apply(&self.plan, &self.settings, &Hooks { fail_at }, &mut Quiet))
     }
 
     /// The snapshot once the system is quiet, when something was just brought up (by
@@ -655,14 +658,14 @@ impl World {
     fn apply_base(&self) {
         if let Some(base) = &self.base {
             self.host
-                .run(|| apply(base, &self.settings, &Hooks::default()))
+                .run(|| apply(base, &self.settings, &Hooks::default(), &mut Quiet))
                 .unwrap_or_else(|e| panic!("{}: the base: {e}", self.name));
         }
     }
 
     fn destroy(&self) -> Removed {
         self.host
-            .run(|| destroy(&self.project, &self.settings))
+            .run(|| destroy(&self.project, &self.settings, &mut Quiet))
             .unwrap_or_else(|e| panic!("{}: destroy: {e}", self.name))
     }
 
@@ -744,7 +747,9 @@ const SETTLE: Duration = Duration::from_secs(3);
 impl Drop for World {
     fn drop(&mut self) {
         // Clean up after a failed assertion too.
-        let _ = self.host.run(|| destroy(&self.project, &self.settings));
+        let _ = self
+            .host
+            .run(|| destroy(&self.project, &self.settings, &mut Quiet));
         let _ = std::fs::remove_dir_all(&self.settings.state_dir);
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod plan;
+mod progress;
 pub mod runtime;
 pub mod schema;
 pub mod validate;

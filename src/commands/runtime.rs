@@ -1,6 +1,7 @@
 //! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
 
 use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
+use crate::commands::progress::Shown;
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::privileges;
 use crate::project::{self, Found};
@@ -8,8 +9,10 @@ use crate::Outcome;
 use compiler::plan::Plan;
 use runtime::apply::{ApplyError, Hooks};
 use runtime::context::Settings;
-use runtime::error::KernelError;
+use runtime::error::{KernelError, StateError};
+use runtime::lock::Wait;
 use runtime::resolve::ConlinkNs;
+use runtime::status::CommandState;
 
 /// Runtime settings from the common options.
 pub fn settings(common: &Common) -> Settings {
@@ -25,6 +28,7 @@ pub fn settings(common: &Common) -> Settings {
         state_dir: common.state_dir.clone(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns,
+        wait: if common.no_wait { Wait::No } else { Wait::Yes },
     }
 }
 
@@ -62,10 +66,19 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
     }
     join_machine_mounts();
     let started = std::time::Instant::now();
-    match runtime::apply::apply(&plan, &settings(common), &Hooks::default()) {
+    let mut shown = Shown::new("apply", &plan.project, common.verbose);
+    match runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut shown) {
         Ok(report) => {
             for (id, what) in &report.repaired {
                 eprintln!("conlink: repaired {id}: {what}");
+            }
+            for (ns, what) in &report.removed {
+                eprintln!("conlink: removed {ns}: {what}");
+            }
+            for (id, line, how) in &report.failed_commands {
+                eprintln!(
+                    "conlink apply: command {id} failed ({how}): {line}; it runs again when its target is created again"
+                );
             }
             for (unit, why) in &report.waiting {
                 eprintln!("conlink: unit {unit} not applied: {why}");
@@ -117,8 +130,15 @@ pub fn destroy(common: &Common, args: &ProjectArgs) -> Outcome {
     }
     join_machine_mounts();
     let started = std::time::Instant::now();
-    match runtime::destroy::destroy(&project, &settings(common)) {
+    let mut shown = Shown::new("destroy", &project, common.verbose);
+    match runtime::destroy::destroy(&project, &settings(common), &mut shown) {
         Ok(r) => {
+            if let Some(StateError::Damaged { path, why }) = &r.damaged_state {
+                eprintln!(
+                    "conlink destroy: {} is not a conlink state file ({why}): went by the ownership marks instead, and removed it",
+                    path.display()
+                );
+            }
             for p in &r.problems {
                 eprintln!("conlink destroy: {p}");
             }
@@ -185,11 +205,24 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
         return o;
     }
     join_machine_mounts();
-    match runtime::status::status(&plan, &settings(common)) {
+    let mut shown = Shown::new("status", &plan.project, common.verbose);
+    match runtime::status::status(&plan, &settings(common), &mut shown) {
         Ok(s) => {
             let mut text = String::new();
             for d in &s.differences {
                 text.push_str(&format!("{d}\n"));
+            }
+            for c in &s.commands {
+                let line = match c.state {
+                    CommandState::Running { pid } => {
+                        format!("running    {}: {} (pid {pid})", c.step, c.line)
+                    }
+                    CommandState::Ended(how) => {
+                        format!("exited     {}: {} ({how})", c.step, c.line)
+                    }
+                };
+                text.push_str(&line);
+                text.push('\n');
             }
             for (unit, why) in &s.waiting {
                 text.push_str(&format!("waiting    {unit}: {why}\n"));

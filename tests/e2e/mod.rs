@@ -18,16 +18,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod commands;
 mod converge;
+mod extras;
 mod internet;
 mod interrupt;
+mod kill;
+mod lock;
 mod macvlan;
 mod nat_forward;
 mod overlay;
+mod ownership;
 mod patch;
+mod progress;
 mod projects;
 mod readback;
 mod router;
+mod state_files;
 mod teardown;
 
 /// Whether the test may touch the kernel; when not, the skip is recorded (visibly).
@@ -194,17 +201,18 @@ pub fn conlink_bin() -> &'static str {
     env!("CARGO_BIN_EXE_conlink")
 }
 
-/// Runs conlink inside `host` (`ip netns exec HOST conlink --project P --state-dir D
-/// ARGS…`) with a small, fixed environment (plus `env`), so the machine's environment
-/// (e.g. COMPOSE_PROJECT_NAME) cannot change the result. `--ovs no` keeps `auto`
-/// bridges Linux bridges whether or not Open vSwitch runs here.
-pub fn conlink_env(
+/// The command that runs conlink inside `host` (`ip netns exec HOST conlink --project P
+/// --state-dir D ARGS…`) with a small, fixed environment (plus `env`), so the machine's
+/// environment (e.g. COMPOSE_PROJECT_NAME) cannot change the result. `--ovs no` keeps
+/// `auto` bridges Linux bridges whether or not Open vSwitch runs here. Its stdin is
+/// empty.
+pub fn conlink_command(
     host: &str,
     project: &str,
     state_dir: &Path,
     args: &[&str],
     env: &[(String, String)],
-) -> Output {
+) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", host, conlink_bin()])
         .args(["--ovs", "no", "--project", project, "--state-dir"])
@@ -218,7 +226,20 @@ pub fn conlink_env(
         .env("NO_COLOR", "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
-    cmd.output().expect("run conlink")
+    cmd
+}
+
+/// Runs [`conlink_command`] and returns its output.
+pub fn conlink_env(
+    host: &str,
+    project: &str,
+    state_dir: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Output {
+    conlink_command(host, project, state_dir, args, env)
+        .output()
+        .expect("run conlink")
 }
 
 /// [`conlink_env`] without extra environment.
@@ -266,9 +287,15 @@ impl<'h> Project<'h> {
 
     /// Runs conlink with this project's options and environment.
     pub fn conlink(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run conlink")
+    }
+
+    /// The command that runs conlink with this project's options and environment (to
+    /// start it in the background, or change how it runs).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut all: Vec<&str> = self.options.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
-        conlink_env(
+        conlink_command(
             &self.host.name,
             &self.name,
             &self.state_dir,
@@ -360,6 +387,12 @@ impl<'h> Project<'h> {
             "second destroy should say there is nothing to remove: {}",
             show(&again)
         );
+    }
+
+    /// Counts the project as removed without checking: the test removed it itself, or
+    /// reported why it could not.
+    pub fn destroy_quietly(&mut self) {
+        self.destroyed = true;
     }
 
     /// `destroy` after the state file is lost: conlink must find everything through

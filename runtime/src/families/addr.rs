@@ -2,7 +2,7 @@
 //! the snapshot of its namespace), and the removal of stale addresses on conlink's
 //! interfaces (`crate::differences::stale`). An address goes with its interface.
 
-use crate::action::{queue_for_dev, Action, At, Check, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Removal, Subject};
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::StepError;
@@ -65,6 +65,10 @@ impl Action for Del<'_> {
 
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Interface(self.dev))
     }
 }
 

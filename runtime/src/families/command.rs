@@ -1,14 +1,21 @@
 //! Commands of nodes: `exec CMD` starts a long-running process inside the namespace,
-//! with its output in a log file; it is in place while the process the state file
-//! records still runs. Its undo stops it (SIGTERM to its process group, SIGKILL after a
-//! grace period), wherever it runs. Starting and stopping are `crate::command`'s.
+//! with its output in a log file and how it ended in an exit record beside it. It is
+//! in place while the process runs (the one the state file records, or one found by
+//! its tag), and also once it has ended in the same namespace: a command runs once per
+//! creation of its target, not on every apply (docs/decisions.md, "Commands"). Its
+//! undo stops it (SIGTERM to its process group, SIGKILL after a grace period),
+//! wherever it runs, but only a process that carries the project's tag. Starting,
+//! stopping and finding processes are `crate::command`'s.
 
-use crate::action::{Action, At, Check, Removal};
+use crate::action::{Action, At, Check, Process, Removal, Subject};
 use crate::command::{self, Started};
 use crate::context::Context;
 use crate::error::StepError;
-use crate::state::Extra;
+use crate::names;
+use crate::netns;
+use crate::state::{self, Extra};
 use compiler::plan::{CommandLine, Ns};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `exec CMD` (`Op::Exec`).
@@ -20,33 +27,68 @@ pub struct Exec<'a> {
 pub struct Stop;
 
 /// How long a command gets to exit after SIGTERM before it is killed.
-const GRACE: Duration = Duration::from_secs(2);
+pub const GRACE: Duration = Duration::from_secs(2);
 
 impl Action for Exec<'_> {
     fn batched(&self) -> bool {
         false
     }
 
-    fn check(&self, _: &mut Context, _: &At, recorded: Option<&Extra>) -> Result<Check, StepError> {
-        let running = match recorded {
-            Some(Extra::Command {
-                pid, start_time, ..
-            }) => command::is_running(&Started {
+    fn check(
+        &self,
+        cx: &mut Context,
+        at: &At,
+        recorded: Option<&Extra>,
+    ) -> Result<Check, StepError> {
+        if let Some(Extra::Command {
+            pid, start_time, ..
+        }) = recorded
+        {
+            let started = Started {
                 pid: *pid,
                 start_time: *start_time,
-            }),
-            _ => false,
-        };
-        Ok(if running {
-            Check::InPlace
-        } else {
-            Check::Missing
+            };
+            if command::is_running(&started) {
+                return Ok(Check::Process(Process::Running {
+                    pid: *pid,
+                    adopt: None,
+                }));
+            }
+        }
+        let file = &cx.place(at.ns)?.file;
+        let ns = netns::identity(file)
+            .map_err(|e| StepError::io(format!("read the identity of namespace {}", at.ns), e))?;
+        let log = log_path(cx, at.step);
+        // Started by a run that was stopped before it could record it.
+        if let Some(found) = cx
+            .running_commands()
+            .iter()
+            .find(|f| f.step == at.step && f.ns == ns)
+        {
+            let Started { pid, start_time } = found.started;
+            return Ok(Check::Process(Process::Running {
+                pid,
+                adopt: Some(Extra::Command {
+                    pid,
+                    start_time,
+                    log,
+                }),
+            }));
+        }
+        Ok(match command::read_exit(&command::exit_path(&log)) {
+            Some(exit) if exit.ns == ns => Check::Process(Process::Ended(exit.status)),
+            _ => Check::Missing,
         })
     }
 
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
-        let log = cx.logs_dir().join(log_name(at.step));
-        let started = command::start(&cx.place(at.ns)?.file, self.command, &log, &[])
+        let log = log_path(cx, at.step);
+        state::private_dirs(&cx.settings().state_dir, cx.project())
+            .map_err(StepError::CommandStart)?;
+        let tag = names::command_tag(cx.project(), at.step);
+        let env = [(names::COMMAND_TAG, tag.as_str())];
+        let file = &cx.place(at.ns)?.file;
+        let started = command::start(file, self.command, &log, &command::exit_path(&log), &env)
             .map_err(StepError::CommandStart)?;
         Ok(Extra::Command {
             pid: started.pid,
@@ -66,16 +108,20 @@ impl Action for Stop {
         false
     }
 
-    fn carry_out(&self, _: &mut Context, _: &At, recorded: &Extra) -> Result<Extra, StepError> {
+    fn carry_out(&self, cx: &mut Context, _: &At, recorded: &Extra) -> Result<Extra, StepError> {
         if let Extra::Command {
             pid, start_time, ..
         } = recorded
         {
-            let started = Started {
-                pid: *pid,
-                start_time: *start_time,
-            };
-            command::stop(&started, GRACE).map_err(StepError::CommandStop)?;
+            // A pid the state names is stopped only if that process is one of the
+            // project's commands (a state file can be edited).
+            if command::is_projects(*pid, cx.project()) {
+                let started = Started {
+                    pid: *pid,
+                    start_time: *start_time,
+                };
+                command::stop(&started, GRACE).map_err(StepError::CommandStop)?;
+            }
         }
         Ok(Extra::None)
     }
@@ -83,6 +129,15 @@ impl Action for Stop {
     fn removal(&self) -> Removal {
         Removal::Process
     }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Process)
+    }
+}
+
+/// The log of the command of step `step`.
+fn log_path(cx: &Context, step: &str) -> PathBuf {
+    cx.logs_dir().join(log_name(step))
 }
 
 /// A log file name for a command step: its step id with `/`, `:` and `#` made safe.
@@ -98,4 +153,24 @@ fn log_name(step_id: &str) -> String {
         })
         .collect();
     format!("{safe}.log")
+}
+
+/// Stops every running command of the project found by its tag (`destroy`, whether or
+/// not the state records them), and removes the exit records in `logs`: their
+/// namespaces go. Returns what could not be stopped.
+pub fn stop_all(cx: &mut Context, logs: &Path) -> Vec<(String, StepError)> {
+    let mut problems = Vec::new();
+    for found in cx.running_commands().to_vec() {
+        if let Err(e) = command::stop(&found.started, GRACE) {
+            problems.push((found.step.clone(), StepError::CommandStop(e)));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(logs) {
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "exit") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    problems
 }

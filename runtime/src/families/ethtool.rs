@@ -3,7 +3,7 @@
 //! in place when every feature already has the value. The ioctl is `crate::ethtool`'s;
 //! each namespace's ethtool socket is opened once per run (`crate::places::Place`).
 
-use crate::action::{Action, At, Check, Removal};
+use crate::action::{Action, At, Check, Removal, Subject};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::state::Extra;
@@ -57,5 +57,9 @@ impl Action for Restore<'_> {
 
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Interface(self.dev))
     }
 }

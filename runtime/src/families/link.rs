@@ -9,9 +9,9 @@
 
 pub mod request;
 
-use crate::action::{queue_for_dev, Action, At, Check, Different, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Different, Removal, Subject};
 use crate::context::Context;
-use crate::engine::{Iface, Origin, Part};
+use crate::engine::{mark_request, Creates, Iface, Origin, Part};
 use crate::error::{KernelError, NotOurs, StepError};
 use crate::netlink::{self, Socket};
 use crate::observe;
@@ -75,20 +75,24 @@ impl Action for Add<'_> {
     }
 
     fn check(&self, cx: &mut Context, at: &At, _: Option<&Extra>) -> Result<Check, StepError> {
-        let (name, mark) = (self.name, cx.mark());
+        let (name, mark, group) = (self.name, cx.mark(), cx.group());
         let Some(target) = cx.snapshot(self.target(at.ns)) else {
             return Ok(Check::Missing);
         };
         let Some(l) = target.link(name) else {
             return Ok(Check::Missing);
         };
-        if l.alias.as_deref() != Some(mark) {
+        if !l.is_conlinks(mark, group) {
             return Ok(Check::Foreign(NotOurs::Interface {
                 name: name.to_string(),
                 alias: l.alias.clone(),
             }));
         }
         let mut diffs = Vec::new();
+        // Created by a run that was stopped before marking it.
+        if l.alias.is_none() {
+            diffs.push(Different::new(format!("mark of {name}"), mark, "none"));
+        }
         if self.mtu.is_some() && l.mtu != self.mtu {
             diffs.push(Different::new(
                 format!("mtu of {name}"),
@@ -124,7 +128,20 @@ impl Action for Add<'_> {
                     "present",
                     "missing",
                 )),
+                Some(p) if !p.is_conlinks(mark, group) => {
+                    return Ok(Check::Foreign(NotOurs::Interface {
+                        name: p_name.to_string(),
+                        alias: p.alias.clone(),
+                    }))
+                }
                 Some(p) => {
+                    if p.alias.is_none() {
+                        diffs.push(Different::new(
+                            format!("mark of {p_name} in {p_ns}"),
+                            mark,
+                            "none",
+                        ));
+                    }
                     if peer.mtu.is_some() && p.mtu != peer.mtu {
                         diffs.push(Different::new(
                             format!("mtu of {p_name} in {p_ns}"),
@@ -151,7 +168,7 @@ impl Action for Add<'_> {
 
     /// One request creates the interface with its final name, namespace, MTU, MAC,
     /// bridge and state (and a veth's peer with its own); its ownership mark and its
-    /// altname follow.
+    /// altname follow once the kernel has created it.
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
         let ns = at.ns;
         let target = self.target(ns);
@@ -204,25 +221,27 @@ impl Action for Add<'_> {
             }),
         })?;
         let msg = RouteNetlinkMessage::NewLink(msg);
-        cx.queue(at.origin, ns, msg, NLM_F_CREATE | NLM_F_EXCL, Part::Main)?;
-        // The mark of each end follows the creation (see `Engine::mark_later`).
-        cx.mark_later(at.origin, target, index);
-        if let Some(alt) = self.altname {
-            let part = if target == ns {
-                Part::More
-            } else {
-                Part::Aside
-            };
-            cx.queue(at.origin, target, request::add_altname(index, alt), 0, part)?;
-        }
+        // Each end is conlink's once the kernel created it; then it gets the mark, and
+        // the altname (`crate::engine`, identity from the kernel).
+        let mut made = vec![(target.clone(), self.name.to_string(), index)];
         if let Some((p, _, pindex)) = &peer {
-            cx.mark_later(at.origin, &p.netns, *pindex);
+            made.push((p.netns.clone(), p.name.clone(), *pindex));
         }
-        Ok(Extra::Link { index })
+        let creates = Creates {
+            made,
+            kernel_chooses: request::kernel_chooses,
+        };
+        cx.queue_create(at.origin, ns, msg, NLM_F_CREATE | NLM_F_EXCL, creates)?;
+        if let Some(alt) = self.altname {
+            let alt = alt.to_string();
+            let build = Box::new(move |i| request::add_altname(i, &alt));
+            cx.after_created(at.origin, target, self.name, build)?;
+        }
+        Ok(Extra::None)
     }
 
     /// Puts an existing interface's bridge, state, MTU and MAC (and its veth peer's)
-    /// back to the plan's.
+    /// back to the plan's, and marks an end a stopped run did not mark.
     fn repair(&self, cx: &mut Context, at: &At) -> Option<Result<(), StepError>> {
         Some(self.put_back(cx, at))
     }
@@ -269,6 +288,14 @@ impl Add<'_> {
         }
         for (ns, dev, mtu, mac) in ends {
             let i = cx.ifindex(Iface::Named { ns, name: dev })?;
+            let unmarked = cx
+                .snapshot(ns)
+                .and_then(|s| s.link(dev))
+                .is_some_and(|l| l.alias.is_none());
+            if unmarked {
+                let mark = mark_request(i, cx.mark());
+                cx.queue(at.origin, ns, mark, 0, Part::More)?;
+            }
             if let Some(m) = mtu {
                 cx.queue(at.origin, ns, request::set_mtu(i, m), 0, Part::More)?;
             }
@@ -310,6 +337,10 @@ impl Action for Del<'_> {
     fn home<'a>(&'a self, ns: &'a Ns) -> &'a Ns {
         self.netns.unwrap_or(ns)
     }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Interface(self.name))
+    }
 }
 
 impl Action for SetUp<'_> {
@@ -340,6 +371,11 @@ impl Action for SetUp<'_> {
 
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
+    }
+
+    /// `down` is the undo of `up`.
+    fn subject(&self) -> Option<Subject<'_>> {
+        (!self.up).then_some(Subject::Interface(self.dev))
     }
 }
 
@@ -381,6 +417,13 @@ impl Action for SetMaster<'_> {
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
     }
+
+    /// `nomaster` is the undo of `master`.
+    fn subject(&self) -> Option<Subject<'_>> {
+        self.master
+            .is_none()
+            .then_some(Subject::Interface(self.dev))
+    }
 }
 
 /// Deletes an interface `status` calls extra (marked, not in the plan).
@@ -389,17 +432,19 @@ pub fn remove_extra(cx: &mut Context, ns: &Ns, name: &str) -> Result<(), StepErr
     cx.queue(Origin::Cleanup, ns, request::del(i), 0, Part::Main)
 }
 
-/// Deletes the interfaces in the socket's namespace whose alias is `mark`: by group in
-/// one request when every member of the group is marked (docs/decisions.md, "Destroy"),
-/// else one at a time. Returns how many.
-pub fn delete_marked(sock: &mut Socket, mark: &str) -> Result<usize, StepError> {
+/// Deletes conlink's interfaces in the socket's namespace: those with alias `mark`,
+/// and those of the project's `group` with no alias (half-made,
+/// `crate::observe::LinkRead::is_conlinks`). By group in one request when every member
+/// of the group is conlink's (docs/decisions.md, "Destroy"), else one at a time.
+/// Returns their names.
+pub fn delete_marked(sock: &mut Socket, mark: &str, group: u32) -> Result<Vec<String>, StepError> {
     let links = observe::links(sock)?;
     let ours: Vec<_> = links
         .iter()
-        .filter(|l| l.alias.as_deref() == Some(mark))
+        .filter(|l| l.is_conlinks(mark, group))
         .collect();
     if ours.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut groups: Vec<u32> = ours
         .iter()
@@ -413,7 +458,7 @@ pub fn delete_marked(sock: &mut Socket, mark: &str) -> Result<usize, StepError> 
         let all_ours = links
             .iter()
             .filter(|l| l.group == Some(g))
-            .all(|l| l.alias.as_deref() == Some(mark));
+            .all(|l| l.is_conlinks(mark, group));
         if all_ours {
             bulk.push(g);
         }
@@ -430,7 +475,7 @@ pub fn delete_marked(sock: &mut Socket, mark: &str) -> Result<usize, StepError> 
         sock.queue(request::del(l.index), 0);
     }
     send_deletions(sock)?;
-    Ok(ours.len())
+    Ok(ours.iter().map(|l| l.name.clone()).collect())
 }
 
 /// Deletes, in the namespace `file`, every interface of a kind created from another

@@ -142,6 +142,8 @@ pub fn planned(plan: &Plan) -> Planned {
 pub fn remove_extra(cx: &mut Context, item: &ExtraItem) -> Result<(), StepError> {
     match item {
         ExtraItem::Link { ns, name } => link::remove_extra(cx, ns, name),
+        // Not conlink's: never removed.
+        ExtraItem::NotOurs { .. } => Ok(()),
         ExtraItem::Addr { ns, dev, addr } => addr::remove_stale(cx, ns, dev, *addr),
         ExtraItem::Route { ns, dev, route } => route::remove_stale(cx, ns, dev, route),
         ExtraItem::Node { pinned } => namespace::remove_extra(cx, pinned),

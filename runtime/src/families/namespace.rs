@@ -1,18 +1,22 @@
-//! Namespaces: `ip netns add` creates and pins a node's (or conlink's own) namespace and
-//! marks its loopback as conlink's; it is in place when the namespace is there with
-//! that mark (or is the one conlink runs in). Its undo stops every process still
+//! Namespaces: `ip netns add` creates a node's (or conlink's own) namespace, marks its
+//! loopback as conlink's and then pins it; it is in place when the namespace is there
+//! with that mark (or is the one conlink runs in). Its undo stops every process still
 //! inside and unpins it, which removes everything in it. A namespace there without
-//! the mark is never adopted.
+//! the mark is never adopted; an empty pin of the project's, left by a run killed
+//! while pinning, is replaced (docs/decisions.md, "Surviving SIGKILL").
 
-use crate::action::{Action, At, Check, Removal};
+use crate::action::{Action, At, Check, Removal, Subject};
 use crate::context::Context;
+use crate::engine::mark_request;
 use crate::error::{NotOurs, NsError, StepError};
 use crate::names;
+use crate::netlink::Socket;
 use crate::netns;
 use crate::places::Lookup;
 use crate::planned::Planned;
 use crate::state::Extra;
 use compiler::plan::Ns;
+use std::io;
 use std::path::Path;
 
 /// `ip netns add` (`Op::NetnsAdd`).
@@ -59,12 +63,24 @@ impl Action for Add {
             Lookup::Ready(_) => return Ok(Extra::None),
         };
         let dir = cx.netns_dir().to_path_buf();
-        let file = netns::create_pinned(&dir, &pinned).map_err(|e| {
-            StepError::io(format!("create namespace {pinned} in {}", dir.display()), e)
-        })?;
-        cx.add_created(ns, file, pinned);
-        // Its loopback carries the mark (with `ip link set lo up`, usually).
-        cx.mark_later(at.origin, ns, LOOPBACK);
+        // A pin of this project's left empty by a run that was killed while making it
+        // is conlink's own: it goes, and the namespace is made afresh.
+        if netns::is_half_made_pin(&dir.join(&pinned)) {
+            netns::remove_pinned(&dir, &pinned)
+                .map_err(|e| StepError::io(format!("remove the half-made pin {pinned}"), e))?;
+        }
+        // The loopback carries the mark before the namespace is pinned, so a pinned
+        // namespace of the project is always recognisably conlink's, even if this run
+        // is killed right after. The socket that set it stays the namespace's.
+        let mark = cx.mark().to_string();
+        let (file, sock) = netns::create_pinned(&dir, &pinned, || {
+            let mut sock = Socket::route()?;
+            sock.request(mark_request(LOOPBACK, &mark), 0)
+                .map_err(|e| io::Error::other(format!("mark the loopback: {e}")))?;
+            Ok(sock)
+        })
+        .map_err(|e| StepError::io(format!("create namespace {pinned} in {}", dir.display()), e))?;
+        cx.add_created(ns, file, pinned, sock);
         Ok(Extra::None)
     }
 
@@ -98,6 +114,10 @@ impl Action for Del {
 
     fn removal(&self) -> Removal {
         Removal::Namespace
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Namespace)
     }
 }
 

@@ -3,7 +3,7 @@
 //! adopts a table it did not create: adding one that exists fails). The batches are
 //! built by `crate::nft`; each namespace's nftables socket is opened once per run.
 
-use crate::action::{Action, At, Check};
+use crate::action::{Action, At, Check, Subject};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::nft;
@@ -72,6 +72,10 @@ impl Action for DelTable<'_> {
             _ => Ok(Extra::None),
         }
     }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::NftTable(self.table))
+    }
 }
 
 /// Whether a table's rules refer to conlink's external interface or address.
@@ -85,7 +89,7 @@ fn needs_external(chains: &[NftChain]) -> bool {
 /// Deletes the nft tables of `project` in a namespace (their names start with
 /// `conlink.PROJECT.`; project names have no `.`), for `destroy`. Returns how many.
 pub fn delete_project_tables(place: &mut Place, project: &str) -> Result<usize, StepError> {
-    let prefix = format!("conlink.{project}.");
+    let prefix = crate::names::nft_table_prefix(project);
     let sock = place.nft()?;
     let mut n = 0;
     for (family, table) in nft::list_tables(sock)? {

@@ -4,7 +4,7 @@
 //! and check a step against the database's `Bridge`, `Port` and `Interface` tables
 //! (the `error` column of an interface, not an exit code, says whether it works).
 
-use crate::action::{Action, At};
+use crate::action::{Action, At, Subject};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::state::Extra;
@@ -36,5 +36,9 @@ impl Action for Ovs<'_> {
 
     fn carry_out(&self, _: &mut Context, _: &At, _: &Extra) -> Result<Extra, StepError> {
         Err(StepError::NoOvs)
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        matches!(self, Ovs::BridgeDel { .. } | Ovs::PortDel { .. }).then_some(Subject::Ovs)
     }
 }

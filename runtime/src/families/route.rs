@@ -5,7 +5,7 @@
 //! route is in place (in the snapshot of its namespace), and the removal of stale
 //! routes on conlink's interfaces (`crate::differences::stale`).
 
-use crate::action::{queue_for_dev, Action, At, Check};
+use crate::action::{queue_for_dev, Action, At, Check, Subject};
 use crate::context::Context;
 use crate::engine::{Iface, Origin, Part};
 use crate::error::StepError;
@@ -62,6 +62,11 @@ impl Action for Set<'_> {
             planned.add_route(ns, self.dev, self.route.dst, table, self.route.via);
         }
     }
+
+    /// Deleting is the undo of adding.
+    fn subject(&self) -> Option<Subject<'_>> {
+        (!self.add).then_some(Subject::Interface(self.dev))
+    }
 }
 
 impl Action for External<'_> {
@@ -103,6 +108,11 @@ impl Action for External<'_> {
         if self.add {
             planned.add_external_route(ns, self.dev);
         }
+    }
+
+    /// Deleting is the undo of adding.
+    fn subject(&self) -> Option<Subject<'_>> {
+        (!self.add).then_some(Subject::Interface(self.dev))
     }
 }
 

@@ -2,7 +2,7 @@
 //! found, its undo writes that value back; it is in place when the namespace already
 //! has the value. Reading and writing are `crate::sysctl`'s.
 
-use crate::action::{Action, At, Check};
+use crate::action::{Action, At, Check, Subject};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::state::Extra;
@@ -61,5 +61,9 @@ impl Action for Restore<'_> {
                 .map_err(StepError::Sysctl)?;
         }
         Ok(Extra::None)
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Sysctl(self.key))
     }
 }

@@ -21,7 +21,7 @@ pub mod netem;
 
 pub use netem::{netem_options, DistTable, NetemParams, DEFAULT_LIMIT, NETEM_DIST_MAX};
 
-use crate::action::{queue_for_dev, Action, At, Check, Removal};
+use crate::action::{queue_for_dev, Action, At, Check, Removal, Subject};
 use crate::context::Context;
 use crate::engine::{Iface, Part};
 use crate::error::{KernelError, NetemError, StepError};
@@ -131,6 +131,10 @@ impl Action for QdiscDel<'_> {
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
     }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Interface(self.dev))
+    }
 }
 
 impl Action for RedirectAdd<'_> {
@@ -186,6 +190,10 @@ impl Action for RedirectDel<'_> {
 
     fn removal(&self) -> Removal {
         Removal::WithItsInterface
+    }
+
+    fn subject(&self) -> Option<Subject<'_>> {
+        Some(Subject::Interface(self.dev))
     }
 }
 

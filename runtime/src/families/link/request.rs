@@ -30,7 +30,7 @@ use std::os::fd::RawFd;
 #[derive(Clone, Debug)]
 pub struct NewLink<'a> {
     pub name: &'a str,
-    /// The ifindex conlink chose for it in its namespace.
+    /// The ifindex conlink proposes for it in its namespace.
     pub index: u32,
     /// Namespace to create it in, when not the socket's own.
     pub netns_fd: Option<RawFd>,
@@ -146,6 +146,25 @@ pub fn add_message(l: &NewLink) -> Result<LinkMessage, LinkError> {
         }
     }
     Ok(msg)
+}
+
+/// Makes a create request (from [`add_message`]) leave the choice of ifindexes to the
+/// kernel: the engine sends it again so when an index it proposed was taken
+/// (`crate::engine`).
+pub fn kernel_chooses(msg: &mut RouteNetlinkMessage) {
+    let RouteNetlinkMessage::NewLink(m) = msg else {
+        return;
+    };
+    m.header.index = 0;
+    for a in m.attributes.iter_mut() {
+        if let LinkAttribute::LinkInfo(infos) = a {
+            for i in infos.iter_mut() {
+                if let LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))) = i {
+                    p.header.index = 0;
+                }
+            }
+        }
+    }
 }
 
 /// `numtxqueues N numrxqueues N`.
