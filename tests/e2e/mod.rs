@@ -23,6 +23,7 @@ mod internet;
 mod interrupt;
 mod macvlan;
 mod nat_forward;
+mod nodad;
 mod overlay;
 mod patch;
 mod readback;
