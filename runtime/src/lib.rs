@@ -4,7 +4,8 @@
 //!
 //! * Kernel interfaces: [`netns`] (create, pin, enter namespaces), [`netlink`] (a
 //!   batched netlink socket), [`nft`] (nf_tables batches), [`ethtool`] (offload
-//!   features), [`sysctl`], [`command`] (processes of nodes).
+//!   features), [`sysctl`], [`command`] (processes of nodes), [`changes`] (waiting
+//!   for the kernel to announce a change, for `conlink wait`).
 //! * What one command works with ([`context::Context`]): [`resolve`] turns a step's
 //!   symbolic namespace into an open one, [`places`] keeps it with its sockets for the
 //!   run; the [`engine`] sends rtnetlink requests in batches per namespace, matches
@@ -23,6 +24,7 @@
 
 pub mod action;
 pub mod apply;
+pub mod changes;
 pub mod command;
 pub mod context;
 pub mod destroy;

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+pub mod copy;
 pub mod plan;
 pub mod runtime;
 pub mod schema;
 pub mod validate;
+pub mod wait;
 
 use crate::Outcome;
 use compiler::diag::Diagnostics;

@@ -29,6 +29,7 @@ mod patch;
 mod readback;
 mod router;
 mod teardown;
+mod wait;
 
 /// Whether the test may touch the kernel; when not, the skip is recorded (visibly).
 pub fn can_run(test: &str, tools: &[&str]) -> bool {
