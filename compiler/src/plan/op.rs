@@ -164,8 +164,7 @@ pub enum Op {
 
 impl Op {
     /// `ip addr add ADDR dev DEV`, with `nodad` for an IPv6 address: how a plan adds
-    /// every address (docs/decisions.md, "Addresses without duplicate address
-    /// detection").
+    /// every address (docs/decisions.md, "Readiness inside containers").
     pub fn addr_add(dev: String, addr: IpNet) -> Op {
         Op::AddrAdd {
             dev,
