@@ -239,9 +239,11 @@ fn parse_host_port(s: &str) -> Result<HostPort, String> {
     let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
     let host = match host.strip_prefix('[') {
         Some(h) => h.strip_suffix(']').ok_or_else(bad)?,
-        None if host.contains(':') => return Err(format!(
+        None if host.contains(':') => {
+            return Err(format!(
             "expected HOST:PORT, got `{s}`: write an IPv6 address in brackets, `[{host}]:{port}`"
-        )),
+        ))
+        }
         None => host,
     };
     if host.is_empty() {

@@ -11,6 +11,12 @@ fn pair(host: &TestHost, a: &str, b: &str) {
     host.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
 }
 
+/// `ip link property add dev DEV altname NAME` inside `host`: what conlink's last
+/// step in a container does.
+fn add_altname(host: &TestHost, dev: &str, name: &str) {
+    host.ip(&["link", "property", "add", "dev", dev, "altname", name]);
+}
+
 /// Without conditions, `wait` waits for this project's ready marker (a marker of
 /// another project does not count), then runs its command.
 #[test]
@@ -25,25 +31,9 @@ fn wait_returns_when_the_ready_marker_appears_and_runs_the_command() {
         &["--project", "demo", "--", "echo", "started"],
     );
     w.assert_waiting();
-    host.ip(&[
-        "link",
-        "property",
-        "add",
-        "dev",
-        "eth1",
-        "altname",
-        "conlink-ready.other",
-    ]);
+    add_altname(&host, "eth1", "conlink-ready.other");
     w.assert_waiting();
-    host.ip(&[
-        "link",
-        "property",
-        "add",
-        "dev",
-        "eth0",
-        "altname",
-        "conlink-ready.demo",
-    ]);
+    add_altname(&host, "eth0", "conlink-ready.demo");
     assert_eq!(
         w.line(),
         "conlink wait: links are up (conlink-ready.demo on eth0)"
