@@ -159,7 +159,7 @@ fn the_marker_is_applied_found_in_place_and_repaired() {
     let marker = w.marker();
 
     let first = w.apply(&plan, &Hooks::default()).expect("apply");
-    assert_eq!(w.altnames("eth0"), [marker.clone()]);
+    assert_eq!(w.altnames("eth0"), std::slice::from_ref(&marker));
     assert!(w.altnames("eth1").is_empty());
     // Again: nothing to do, and status agrees.
     let again = w.apply(&plan, &Hooks::default()).expect("apply again");
@@ -180,7 +180,7 @@ fn the_marker_is_applied_found_in_place_and_repaired() {
     );
     let repair = w.apply(&plan, &Hooks::default()).expect("repairing apply");
     assert_eq!(repair.repaired.len(), 1, "{repair:?}");
-    assert_eq!(w.altnames("eth0"), [marker.clone()]);
+    assert_eq!(w.altnames("eth0"), std::slice::from_ref(&marker));
     assert!(w.altnames("eth1").is_empty());
 
     // Gone: missing, shown as the command that adds it; apply adds it again.
