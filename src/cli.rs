@@ -2,6 +2,7 @@
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -131,6 +132,60 @@ pub struct SchemaArgs {
     pub plan: bool,
 }
 
+/// `conlink wait`'s options. The conditions (`--file`, `--intf`, `--ip`, `--tcp`,
+/// `--cmd`, `--links`) are checked in the order they are given, each `--sleep` applying
+/// to the conditions after it, as conlink 2.x's `wait` did; clap keeps each kind in its
+/// own list, and `commands::wait` puts them back in order from where each appeared.
+#[derive(ClapArgs, Debug)]
+pub struct WaitArgs {
+    /// Wait until FILE exists.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+    /// Wait until interface IFACE exists.
+    #[arg(short = 'i', long = "intf", visible_alias = "if", value_name = "IFACE")]
+    pub intf: Vec<String>,
+    /// Wait until interface IFACE has an IPv4 route in the main table (as an address on
+    /// it gives it).
+    #[arg(short = 'I', long = "ip", value_name = "IFACE")]
+    pub ip: Vec<String>,
+    /// Wait until a TCP connection to HOST:PORT succeeds.
+    #[arg(short = 't', long = "tcp", value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub tcp: Vec<HostPort>,
+    /// Wait until COMMAND succeeds: its words, split at whitespace, run without a shell.
+    #[arg(short = 'c', long = "cmd", visible_alias = "command", value_name = "COMMAND",
+          value_parser = parse_command_words)]
+    pub cmd: Vec<Vec<String>>,
+    /// Wait until every link of this container is up (conlink's ready marker is in this
+    /// network namespace). The only condition when no other is given.
+    #[arg(long)]
+    pub links: bool,
+    /// Seconds between two checks of the conditions after it (default 1; fractions
+    /// allowed).
+    #[arg(short = 's', long = "sleep", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub sleep: Vec<Duration>,
+    /// Give up after SECONDS: exit 1, naming the condition that did not hold.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// The command to run once every condition holds, after `--` (conlink replaces
+    /// itself with it); without one, conlink exits 0.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// A `--tcp` target: a host name or address, and a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct CopyArgs {
+    /// The directory to copy conlink into (as DIR/conlink); it must exist.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check configuration: every error, with file, line and column.
@@ -159,6 +214,11 @@ pub enum Command {
     Status(ApplyArgs),
     /// Draw the topology (not implemented yet).
     Graph(Sources),
+    /// Inside a container: wait until its links are up (or other conditions hold),
+    /// then run a command.
+    Wait(WaitArgs),
+    /// Copy this conlink binary into DIR (a volume shared with other containers).
+    Copy(CopyArgs),
 }
 
 impl Command {
@@ -173,6 +233,8 @@ impl Command {
             Command::Exec { .. } => "exec",
             Command::Status(_) => "status",
             Command::Graph(_) => "graph",
+            Command::Wait(_) => "wait",
+            Command::Copy(_) => "copy",
         }
     }
 }
@@ -185,6 +247,49 @@ fn parse_project(s: &str) -> Result<String, String> {
     } else {
         Err("a project name has at most 63 lower-case letters, digits, `-` and `_`, and starts with a letter or digit".into())
     }
+}
+
+/// `HOST:PORT`; an IPv6 address is written in brackets (`[fd00::1]:80`), as in URLs.
+fn parse_host_port(s: &str) -> Result<HostPort, String> {
+    let bad = || format!("expected HOST:PORT, got `{s}`");
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.strip_suffix(']').ok_or_else(bad)?,
+        None if host.contains(':') => {
+            return Err(format!(
+            "expected HOST:PORT, got `{s}`: write an IPv6 address in brackets, `[{host}]:{port}`"
+        ))
+        }
+        None => host,
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(HostPort {
+            host: host.to_string(),
+            port,
+        }),
+        _ => Err(format!("`{port}` is not a TCP port (1-65535)")),
+    }
+}
+
+/// A command line split at whitespace, as conlink 2.x's `wait` ran `-c` (no shell, no
+/// quoting).
+fn parse_command_words(s: &str) -> Result<Vec<String>, String> {
+    let words: Vec<String> = s.split_whitespace().map(String::from).collect();
+    if words.is_empty() {
+        return Err("the command is empty".into());
+    }
+    Ok(words)
+}
+
+/// A number of seconds, possibly fractional (`0.5`), not negative.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("`{s}` is not a number of seconds (such as 2 or 0.5)"))
 }
 
 fn parse_scale(s: &str) -> Result<(String, u32), String> {

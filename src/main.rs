@@ -14,7 +14,7 @@ mod privileges;
 mod project;
 mod sources;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 // The system allocator. mimalloc made plans about a third faster (10k links 63 ->
@@ -31,7 +31,10 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    // Parsed in two steps so `wait` can see where each option appeared (the order of
+    // its conditions); clap's own `parse` does the same two steps.
+    let matches = cli::Args::command().get_matches();
+    let args = cli::Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let outcome = match &args.command {
         cli::Command::Validate(src) => commands::validate::run(&args.common, src),
         cli::Command::Plan(plan) => commands::plan::run(&args.common, plan),
@@ -44,6 +47,11 @@ fn main() -> ExitCode {
             node,
             command,
         } => commands::runtime::exec(&args.common, project, node, command),
+        cli::Command::Wait(w) => match matches.subcommand_matches("wait") {
+            Some(m) => commands::wait::run(&args.common, w, m),
+            None => Outcome::Usage,
+        },
+        cli::Command::Copy(c) => commands::copy::run(c),
         other => commands::not_yet(other.name()),
     };
     match outcome {

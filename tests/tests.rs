@@ -12,6 +12,9 @@ mod schema_sync;
 // docs/ against the code: schema properties, commands and options, plan fields,
 // valid examples.
 mod docs;
+// `conlink wait` (files, commands, timeout, exec) and `conlink copy`.
+mod copy;
+mod wait;
 
 // scripts/offline-image.sh with a private dockerd (needs root and docker.io).
 mod offline_image;

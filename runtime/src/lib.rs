@@ -5,7 +5,8 @@
 //! * Kernel interfaces: [`netns`] (create, pin, enter namespaces), [`netlink`] (a
 //!   batched netlink socket), [`nft`] (nf_tables batches), [`ethtool`] (offload
 //!   features), [`sysctl`], [`command`] (processes of nodes, their supervisors and
-//!   exit records, finding them by their tag).
+//!   exit records, finding them by their tag), [`changes`] (waiting for the kernel to
+//!   announce a change, for `conlink wait`).
 //! * conlink's own files: [`files`] (private, never through a symbolic link), [`lock`]
 //!   (one run per project per machine), [`state`] (what was done, read back only as
 //!   far as it can be trusted).
@@ -29,6 +30,7 @@
 
 pub mod action;
 pub mod apply;
+pub mod changes;
 pub mod command;
 pub mod containers;
 pub mod context;

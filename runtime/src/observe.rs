@@ -215,6 +215,17 @@ pub fn dump_routes(v6: bool) -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetRoute(m)
 }
 
+/// Every route of one family in the socket's namespace, all tables.
+pub fn routes(sock: &mut Socket, v6: bool) -> Result<Vec<RouteRead>, netlink::Error> {
+    let mut out = Vec::new();
+    sock.dump_each(dump_routes(v6), |m| {
+        if let RouteNetlinkMessage::NewRoute(m) = m {
+            out.extend(read_route(&m));
+        }
+    })?;
+    Ok(out)
+}
+
 /// The parts of a dumped route conlink compares: (oif, table, destination, gateway, metric).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteRead {

@@ -671,3 +671,41 @@ fn the_masks_are_narrow() {
     other_group[at + 4] ^= 1;
     assert_ne!(link_text(&other_group), link_text(&f.bytes));
 }
+
+// ---------------------------------------------------------------------------------
+// Addresses and altnames: compared exactly, attributes in their order (sequence
+// masked), since conlink writes them as iproute2 does.
+
+fn assert_same_bytes(name: &str, ours: Vec<u8>) {
+    let theirs = fixture(name);
+    assert_eq!(
+        mask_seq(ours),
+        mask_seq(theirs.bytes),
+        "{name} ({})",
+        theirs.command
+    );
+}
+
+#[test]
+fn address_requests_are_ips() {
+    use runtime::families::addr;
+    let add = NLM_F_CREATE | NLM_F_EXCL;
+    let v4 = "10.0.0.1/24".parse().unwrap();
+    assert_same_bytes("addr-add-v4", wire(addr::add(VA, v4, false), add));
+    // `nodad`: IFA_F_NODAD in the header's flags.
+    let v6 = "fd00::1/64".parse().unwrap();
+    assert_same_bytes("addr-add-v6-nodad", wire(addr::add(VA, v6, true), add));
+}
+
+#[test]
+fn altname_requests_are_ips() {
+    let name = "conlink-ready.demo";
+    assert_same_bytes(
+        "link-property-add-altname",
+        wire(link::add_altname(VA, name), link::ADD_PROPERTY),
+    );
+    assert_same_bytes(
+        "link-property-del-altname",
+        wire(link::del_altname(VA, name), 0),
+    );
+}

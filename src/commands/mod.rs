@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
+pub mod copy;
 pub mod plan;
 mod progress;
 pub mod runtime;
 pub mod schema;
 pub mod validate;
+pub mod wait;
 
 use crate::Outcome;
 use compiler::diag::Diagnostics;

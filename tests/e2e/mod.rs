@@ -27,6 +27,7 @@ mod kill;
 mod lock;
 mod macvlan;
 mod nat_forward;
+mod nodad;
 mod overlay;
 mod ownership;
 mod patch;
@@ -36,6 +37,7 @@ mod readback;
 mod router;
 mod state_files;
 mod teardown;
+mod wait;
 
 /// Whether the test may touch the kernel; when not, the skip is recorded (visibly).
 pub fn can_run(test: &str, tools: &[&str]) -> bool {

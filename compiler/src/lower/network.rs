@@ -145,13 +145,7 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                     },
                 );
                 for ip in &t.ips {
-                    u.step(
-                        &conlink,
-                        Op::AddrAdd {
-                            dev: name.clone(),
-                            addr: ip.value,
-                        },
-                    );
+                    u.step(&conlink, Op::addr_add(name.clone(), ip.value));
                 }
                 if let Some(n) = &t.netem {
                     u.step(

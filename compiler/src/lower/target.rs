@@ -6,7 +6,7 @@ use super::unit::{target_ns, UnitBuilder};
 use crate::check::{CheckedCommand, CheckedLink};
 use crate::diag::Diagnostic;
 use crate::model::Target;
-use crate::plan::{Ns, Op, Qdisc, Unit, UnitKind};
+use crate::plan::{ready_altname, Ns, Op, Qdisc, Unit, UnitKind};
 use crate::source::Span;
 use indexmap::IndexMap;
 
@@ -95,6 +95,19 @@ fn instance_unit(
     let mut u = UnitBuilder::new(ns.to_string(), kind, vec!["network".into()]);
     for l in &members.links {
         lower_link(cx, &mut u, l, &ns, replica);
+    }
+    // The ready marker (docs/plan.md, "Units"), on the interface of the first link
+    // (every link creates its `dev` in the target), once all of them are in place and
+    // before the commands. Nodes get none: `apply` returns only when their units are
+    // complete, so whatever runs in a node can simply start after it.
+    if let (UnitKind::Container | UnitKind::Service, Some(first)) = (kind, members.links.first()) {
+        u.step(
+            &ns,
+            Op::AltnameAdd {
+                dev: first.dev.value.clone(),
+                altname: ready_altname(&cx.opts.project),
+            },
+        );
     }
     for c in &members.commands {
         u.step(

@@ -213,3 +213,78 @@ fn options_change_defaults_as_documented() {
 fn compiling_twice_gives_the_same_plan() {
     assert_eq!(plan(TWO_NODES, opts()), plan(TWO_NODES, opts()));
 }
+
+/// The ready marker: the last step of a container's or replica's links, on its first
+/// link's interface, before its commands; never on a node.
+#[test]
+fn container_and_replica_units_end_their_links_with_the_ready_marker() {
+    let yaml = "
+nodes: [{name: n}]
+links:
+  - {container: db, bridge: s1, dev: eth1, ip: 10.0.0.1/24}
+  - {container: db, bridge: s1, dev: eth2, route: default via 10.0.0.9}
+  - {service: web, bridge: s1}
+  - {node: n, bridge: s1}
+commands:
+  - {container: db, command: echo up}
+";
+    let p = plan(yaml, opts());
+    let marker = |dev: &str| Op::AltnameAdd {
+        dev: dev.into(),
+        altname: "conlink-ready.t".into(),
+    };
+    let db = p.units.iter().find(|u| u.id == "container:db").unwrap();
+    let ops: Vec<&Op> = db.steps.iter().map(|s| &s.op).collect();
+    let at = ops.iter().position(|op| **op == marker("eth1"));
+    let at = at.expect("the marker on the first link's interface");
+    assert_eq!(db.steps[at].ns, Ns::Container("db".into()));
+    assert!(matches!(ops[at + 1], Op::Exec { .. }), "{ops:?}");
+    assert!(
+        ops[..at]
+            .iter()
+            .any(|op| matches!(op, Op::RouteAdd { dev, .. } if dev == "eth2")),
+        "after every step of the second link: {ops:?}"
+    );
+    assert_eq!(
+        db.steps[at].undo,
+        Op::AltnameDel {
+            dev: "eth1".into(),
+            altname: "conlink-ready.t".into(),
+        }
+    );
+    let web = p.units.iter().find(|u| u.id == "service:web#1").unwrap();
+    assert_eq!(web.steps.last().map(|s| &s.op), Some(&marker("eth0")));
+    let n = p.units.iter().find(|u| u.id == "node:n").unwrap();
+    assert!(n
+        .steps
+        .iter()
+        .all(|s| !matches!(s.op, Op::AltnameAdd { .. })));
+}
+
+/// IPv6 addresses are added without duplicate address detection; IPv4 ones have none
+/// to skip.
+#[test]
+fn ipv6_addresses_are_added_without_dad() {
+    let yaml = r#"
+nodes: [{name: a}]
+links:
+  - {node: a, bridge: s1, ip: [10.0.0.1/24, "fd00::1/64"]}
+"#;
+    let p = plan(yaml, opts());
+    let adds: Vec<(String, bool)> = p
+        .units
+        .iter()
+        .flat_map(|u| &u.steps)
+        .filter_map(|s| match &s.op {
+            Op::AddrAdd { addr, nodad, .. } => Some((addr.to_string(), *nodad)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        adds,
+        [
+            ("10.0.0.1/24".to_string(), false),
+            ("fd00::1/64".to_string(), true)
+        ]
+    );
+}

@@ -78,8 +78,24 @@ fn op_words<'c>(cmd: &'c mut Cmd, op: &Op, ns: &Ns, plan: &Plan) -> &'c mut Cmd 
             cmd.raw("ip link set").word(dev).raw("master").word(master)
         }
         Op::LinkSetNomaster { dev } => cmd.raw("ip link set").word(dev).raw("nomaster"),
-        Op::AddrAdd { dev, addr } => cmd.raw("ip addr add").raw(addr).raw("dev").word(dev),
+        Op::AddrAdd { dev, addr, nodad } => {
+            cmd.raw("ip addr add").raw(addr).raw("dev").word(dev);
+            if *nodad {
+                cmd.raw("nodad");
+            }
+            cmd
+        }
         Op::AddrDel { dev, addr } => cmd.raw("ip addr del").raw(addr).raw("dev").word(dev),
+        Op::AltnameAdd { dev, altname } => cmd
+            .raw("ip link property add dev")
+            .word(dev)
+            .raw("altname")
+            .word(altname),
+        Op::AltnameDel { dev, altname } => cmd
+            .raw("ip link property del dev")
+            .word(dev)
+            .raw("altname")
+            .word(altname),
         Op::RouteAdd { dev, route } => cmd.raw("ip route add").raw(route).raw("dev").word(dev),
         Op::RouteDel { dev, route } => cmd.raw("ip route del").raw(route).raw("dev").word(dev),
         Op::ExternalRouteAdd { dev } => cmd

@@ -20,8 +20,9 @@
 //! One file per subject: [`units`] (the plan, its units and steps), [`ns`]
 //! (namespaces), [`op`] (the actions and their inverses), [`link`] (kinds of
 //! interface), [`mac`], [`route`], [`netem`], [`ethtool`], [`nft`], [`bridge`] (bridge
-//! modes and tunnels), [`command`], [`words`] (quoting and placeholders) and
-//! [`line`](mod@line) (a step as a command line).
+//! modes and tunnels), [`command`], [`ready`] (the marker of a wired container),
+//! [`words`] (quoting and placeholders) and [`line`](mod@line) (a step as a command
+//! line).
 
 pub mod bridge;
 pub mod command;
@@ -33,6 +34,7 @@ pub mod netem;
 pub mod nft;
 pub mod ns;
 pub mod op;
+pub mod ready;
 pub mod route;
 #[cfg(test)]
 pub(crate) mod sample;
@@ -49,6 +51,7 @@ pub use netem::{Chance, Delay, Distribution, Netem, Percent, Reorder};
 pub use nft::{NftChain, NftChainType, NftFamily, NftHook, NftRule, PortMatch, Protocol};
 pub use ns::Ns;
 pub use op::{Op, Qdisc, QdiscParent};
+pub use ready::{ready_altname, ready_project, READY_PREFIX};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable};
 pub use units::{
     BridgeDecision, Plan, ScaleSource, ServiceScale, Step, Unit, UnitKind, PLAN_FORMAT,

@@ -87,11 +87,16 @@ pub enum Op {
     LinkSetMaster { dev: String, master: String },
     /// `ip link set DEV nomaster`
     LinkSetNomaster { dev: String },
-    /// `ip addr add ADDR dev DEV`
+    /// `ip addr add ADDR dev DEV [nodad]`
     AddrAdd {
         dev: String,
         #[schemars(with = "String")]
         addr: IpNet,
+        /// Added without duplicate address detection (`nodad`, IFA_F_NODAD): usable at
+        /// once instead of "tentative" for a second or two. Every IPv6 address of a
+        /// plan is: conlink assigns them all and refuses duplicates when compiling.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        nodad: bool,
     },
     /// `ip addr del ADDR dev DEV`
     AddrDel {
@@ -99,6 +104,12 @@ pub enum Op {
         #[schemars(with = "String")]
         addr: IpNet,
     },
+    /// `ip link property add dev DEV altname NAME`: an extra name for an interface.
+    /// The plan uses it for the ready marker (`super::ready`), added to a container's
+    /// first interface once all of its unit's links are in place.
+    AltnameAdd { dev: String, altname: String },
+    /// `ip link property del dev DEV altname NAME`
+    AltnameDel { dev: String, altname: String },
     /// `ip route add ROUTE dev DEV`
     RouteAdd { dev: String, route: Route },
     /// `ip route del ROUTE dev DEV`
@@ -152,6 +163,16 @@ pub enum Op {
 }
 
 impl Op {
+    /// `ip addr add ADDR dev DEV`, with `nodad` for an IPv6 address: how a plan adds
+    /// every address (docs/decisions.md, "Readiness inside containers").
+    pub fn addr_add(dev: String, addr: IpNet) -> Op {
+        Op::AddrAdd {
+            dev,
+            addr,
+            nodad: addr.addr().is_ipv6(),
+        }
+    }
+
     /// The action that undoes this one, written beside it so each pair is reviewed
     /// together. Undoing something already gone counts as success at run time.
     pub fn inverse(&self) -> Op {
@@ -175,14 +196,17 @@ impl Op {
             Op::LinkSetMaster { dev: d, .. } | Op::LinkSetNomaster { dev: d } => {
                 Op::LinkSetNomaster { dev: dev(d) }
             }
-            Op::AddrAdd { dev: d, addr } => Op::AddrDel {
+            Op::AddrAdd { dev: d, addr, .. } => Op::AddrDel {
                 dev: dev(d),
                 addr: *addr,
             },
-            Op::AddrDel { dev: d, addr } => Op::AddrAdd {
-                dev: dev(d),
-                addr: *addr,
-            },
+            Op::AddrDel { dev: d, addr } => Op::addr_add(dev(d), *addr),
+            Op::AltnameAdd { dev: d, altname } | Op::AltnameDel { dev: d, altname } => {
+                Op::AltnameDel {
+                    dev: dev(d),
+                    altname: altname.clone(),
+                }
+            }
             Op::RouteAdd { dev: d, route } => Op::RouteDel {
                 dev: dev(d),
                 route: route.clone(),

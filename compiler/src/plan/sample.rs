@@ -337,6 +337,7 @@ pub(crate) fn sample_plan() -> Plan {
                 Op::AddrAdd {
                     dev: dev("eth0"),
                     addr: addr(),
+                    nodad: false,
                 },
             ),
             (
@@ -344,6 +345,28 @@ pub(crate) fn sample_plan() -> Plan {
                 Op::AddrDel {
                     dev: dev("eth0"),
                     addr: addr(),
+                },
+            ),
+            (
+                web1(),
+                Op::AddrAdd {
+                    dev: dev("eth0"),
+                    addr: parse("fd00::1/64"),
+                    nodad: true,
+                },
+            ),
+            (
+                web1(),
+                Op::AltnameAdd {
+                    dev: dev("eth0"),
+                    altname: "conlink-ready.demo".into(),
+                },
+            ),
+            (
+                web1(),
+                Op::AltnameDel {
+                    dev: dev("eth0"),
+                    altname: "conlink-ready.demo".into(),
                 },
             ),
             (

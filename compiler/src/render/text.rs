@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn renders_every_op_as_a_command_line() {
         let expected = "\
-# conlink plan: project demo, 3 units, 45 steps
+# conlink plan: project demo, 3 units, 48 steps
 # interface group 1234, ownership mark conlink:demo
 # bridge s1: linux (auto: Open vSwitch not available)
 # bridge s2: ovs
@@ -187,16 +187,19 @@ unit service:web#1  (after network)
   service:web#1/0   conlink        ip link add web_1-eth0 mtu 65535 group 1234 alias conlink:demo numtxqueues 1 numrxqueues 1 type veth peer name eth0 netns service:web#1 mtu 65535 address 02:00:00:00:00:01 numtxqueues 1 numrxqueues 1
   service:web#1/1   service:web#1  ip addr add 10.0.0.1/24 dev eth0
   service:web#1/2   service:web#1  ip addr del 10.0.0.1/24 dev eth0
-  service:web#1/3   service:web#1  ip route add 10.1.0.0/24 via 10.0.0.254 metric 5 dev eth0
-  service:web#1/4   service:web#1  ip route del 10.1.0.0/24 via 10.0.0.254 metric 5 dev eth0
-  service:web#1/5   service:web#1  ip route add $CONLINK_EXTERNAL dev eth0
-  service:web#1/6   service:web#1  ip route del $CONLINK_EXTERNAL dev eth0
-  service:web#1/7   service:web#1  tc qdisc add dev eth0 root netem delay 40ms loss 1%
-  service:web#1/8   service:web#1  tc qdisc del dev eth0 root
-  service:web#1/9   service:web#1  ethtool -K eth0 tx off rx on
-  service:web#1/10  service:web#1  ethtool -K eth0 tx $CONLINK_SAVED rx $CONLINK_SAVED
-  service:web#1/11  service:web#1  exec sh -c 'sleep 1 && echo ready'
-  service:web#1/12  service:web#1  stop ip addr show dev eth0 'label with space'
+  service:web#1/3   service:web#1  ip addr add fd00::1/64 dev eth0 nodad
+  service:web#1/4   service:web#1  ip link property add dev eth0 altname conlink-ready.demo
+  service:web#1/5   service:web#1  ip link property del dev eth0 altname conlink-ready.demo
+  service:web#1/6   service:web#1  ip route add 10.1.0.0/24 via 10.0.0.254 metric 5 dev eth0
+  service:web#1/7   service:web#1  ip route del 10.1.0.0/24 via 10.0.0.254 metric 5 dev eth0
+  service:web#1/8   service:web#1  ip route add $CONLINK_EXTERNAL dev eth0
+  service:web#1/9   service:web#1  ip route del $CONLINK_EXTERNAL dev eth0
+  service:web#1/10  service:web#1  tc qdisc add dev eth0 root netem delay 40ms loss 1%
+  service:web#1/11  service:web#1  tc qdisc del dev eth0 root
+  service:web#1/12  service:web#1  ethtool -K eth0 tx off rx on
+  service:web#1/13  service:web#1  ethtool -K eth0 tx $CONLINK_SAVED rx $CONLINK_SAVED
+  service:web#1/14  service:web#1  exec sh -c 'sleep 1 && echo ready'
+  service:web#1/15  service:web#1  stop ip addr show dev eth0 'label with space'
 
 unit patch:p1  (after network, service:web#1)
   patch:p1/0  host     ip link add link eth1 name mv0 netns node:h1 address 02:00:00:00:00:02 group 1234 alias conlink:demo type macvlan mode bridge

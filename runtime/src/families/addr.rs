@@ -11,14 +11,15 @@ use crate::state::Extra;
 use compiler::plan::Ns;
 use ipnet::IpNet;
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
-use std::net::IpAddr;
 
-/// `ip addr add ADDR dev DEV` (`Op::AddrAdd`).
+/// `ip addr add ADDR dev DEV [nodad]` (`Op::AddrAdd`).
 pub struct Add<'a> {
     pub dev: &'a str,
     pub addr: IpNet,
+    /// Without duplicate address detection (IFA_F_NODAD).
+    pub nodad: bool,
 }
 
 /// `ip addr del ADDR dev DEV` (`Op::AddrDel`).
@@ -32,6 +33,9 @@ impl Action for Add<'_> {
         true
     }
 
+    /// The address on its interface is in place, whatever its flags: one added
+    /// without `nodad` became usable too once its detection ended, and replacing it
+    /// would cut the connections that use it.
     fn check(&self, cx: &mut Context, at: &At, _: Option<&Extra>) -> Result<Check, StepError> {
         let there = cx.snapshot(at.ns).is_some_and(|s| {
             s.index_of(self.dev)
@@ -46,7 +50,7 @@ impl Action for Add<'_> {
 
     fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
         let flags = NLM_F_CREATE | NLM_F_EXCL;
-        queue_for_dev(cx, at, self.dev, flags, |i| add(i, self.addr))
+        queue_for_dev(cx, at, self.dev, flags, |i| add(i, self.addr, self.nodad))
     }
 
     fn plan(&self, ns: &Ns, _: &str, planned: &mut Planned) {
@@ -82,24 +86,25 @@ fn message(index: u32, addr: IpNet) -> AddressMessage {
     let mut m = AddressMessage::default();
     m.header.index = index;
     m.header.prefix_len = addr.prefix_len();
-    match addr.addr() {
-        IpAddr::V4(a) => {
-            m.header.family = AddressFamily::Inet;
-            // As `ip addr add` does for IPv4: local and (peer) address are the same.
-            m.attributes.push(AddressAttribute::Local(IpAddr::V4(a)));
-            m.attributes.push(AddressAttribute::Address(IpAddr::V4(a)));
-        }
-        IpAddr::V6(a) => {
-            m.header.family = AddressFamily::Inet6;
-            m.attributes.push(AddressAttribute::Address(IpAddr::V6(a)));
-        }
-    }
+    m.header.family = match addr {
+        IpNet::V4(_) => AddressFamily::Inet,
+        IpNet::V6(_) => AddressFamily::Inet6,
+    };
+    // As `ip addr add` writes it: the local address, and the same as the (peer)
+    // address, which says there is no peer.
+    m.attributes.push(AddressAttribute::Local(addr.addr()));
+    m.attributes.push(AddressAttribute::Address(addr.addr()));
     m
 }
 
-/// `ip addr add ADDR dev DEV` (with NLM_F_CREATE | NLM_F_EXCL).
-pub fn add(index: u32, addr: IpNet) -> RouteNetlinkMessage {
-    RouteNetlinkMessage::NewAddress(message(index, addr))
+/// `ip addr add ADDR dev DEV [nodad]` (with NLM_F_CREATE | NLM_F_EXCL). `nodad` goes
+/// in the header's flags, where `ip` puts the flags that fit in 8 bits.
+pub fn add(index: u32, addr: IpNet, nodad: bool) -> RouteNetlinkMessage {
+    let mut m = message(index, addr);
+    if nodad {
+        m.header.flags = AddressHeaderFlags::Nodad;
+    }
+    RouteNetlinkMessage::NewAddress(m)
 }
 
 /// `ip addr del ADDR dev DEV`.

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::engine::{mark_request, Creates, Iface, Origin, Part};
 use crate::error::{KernelError, NotOurs, StepError};
 use crate::netlink::{self, Socket};
-use crate::observe;
+use crate::observe::{self, Snapshot};
 use crate::planned::Planned;
 use crate::state::Extra;
 use compiler::plan::{LinkSpec, Mac, Ns};
@@ -53,6 +53,14 @@ pub struct SetUp<'a> {
 pub struct SetMaster<'a> {
     pub dev: &'a str,
     pub master: Option<&'a str>,
+}
+
+/// `ip link property add|del dev DEV altname NAME` (`Op::AltnameAdd`,
+/// `Op::AltnameDel`): the ready marker of a container's unit (docs/plan.md, "Units").
+pub struct Altname<'a> {
+    pub dev: &'a str,
+    pub altname: &'a str,
+    pub add: bool,
 }
 
 impl<'a> Add<'a> {
@@ -423,6 +431,74 @@ impl Action for SetMaster<'_> {
         self.master
             .is_none()
             .then_some(Subject::Interface(self.dev))
+    }
+}
+
+impl Action for Altname<'_> {
+    fn batched(&self) -> bool {
+        true
+    }
+
+    /// In place when `dev` has the name. Another interface of the namespace holding it
+    /// (the first link of the configuration changed) is a difference, repaired by
+    /// moving the name: a namespace cannot have one name twice.
+    fn check(&self, cx: &mut Context, at: &At, _: Option<&Extra>) -> Result<Check, StepError> {
+        // Deleting is only ever an undo; undos are carried out, not checked.
+        let (true, Some(s)) = (self.add, cx.snapshot(at.ns)) else {
+            return Ok(Check::Missing);
+        };
+        Ok(match self.holder(s) {
+            None => Check::Missing,
+            Some(h) if h == self.dev => Check::InPlace,
+            Some(h) => Check::Differs(vec![Different::new(
+                format!("altname {}", self.altname),
+                format!("on {}", self.dev),
+                format!("on {h}"),
+            )]),
+        })
+    }
+
+    fn carry_out(&self, cx: &mut Context, at: &At, _: &Extra) -> Result<Extra, StepError> {
+        if self.add {
+            let flags = request::ADD_PROPERTY;
+            queue_for_dev(cx, at, self.dev, flags, |i| {
+                request::add_altname(i, self.altname)
+            })
+        } else {
+            queue_for_dev(cx, at, self.dev, 0, |i| {
+                request::del_altname(i, self.altname)
+            })
+        }
+    }
+
+    fn repair(&self, cx: &mut Context, at: &At) -> Option<Result<(), StepError>> {
+        let holder = cx.snapshot(at.ns).and_then(|s| self.holder(s))?.to_string();
+        Some(self.move_from(cx, at, &holder))
+    }
+
+    fn removal(&self) -> Removal {
+        Removal::WithItsInterface
+    }
+}
+
+impl Altname<'_> {
+    /// The interface that has the name, if one has.
+    fn holder<'s>(&self, s: &'s Snapshot) -> Option<&'s str> {
+        s.links
+            .iter()
+            .find(|l| l.altnames.iter().any(|a| a == self.altname))
+            .map(|l| l.name.as_str())
+    }
+
+    /// Takes the name from `holder` and gives it to `dev`, in one batch.
+    fn move_from(&self, cx: &mut Context, at: &At, holder: &str) -> Result<(), StepError> {
+        let ns = at.ns;
+        let from = cx.ifindex(Iface::Named { ns, name: holder })?;
+        let to = cx.ifindex(Iface::Named { ns, name: self.dev })?;
+        let del = request::del_altname(from, self.altname);
+        cx.queue(at.origin, ns, del, 0, Part::More)?;
+        let add = request::add_altname(to, self.altname);
+        cx.queue(at.origin, ns, add, request::ADD_PROPERTY, Part::More)
     }
 }
 

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | [`namespace`] | `NetnsAdd`, `NetnsDel` |
 //! | [`sysctl`] | `Sysctl`, `SysctlRestore` |
-//! | [`link`] | `LinkAdd`, `LinkDel`, `LinkUp`, `LinkDown`, `LinkSetMaster`, `LinkSetNomaster` |
+//! | [`link`] | `LinkAdd`, `LinkDel`, `LinkUp`, `LinkDown`, `LinkSetMaster`, `LinkSetNomaster`, `AltnameAdd`, `AltnameDel` |
 //! | [`addr`] | `AddrAdd`, `AddrDel` |
 //! | [`route`] | `RouteAdd`, `RouteDel`, `ExternalRouteAdd`, `ExternalRouteDel` |
 //! | [`tc`] | `QdiscAdd`, `QdiscDel`, `RedirectAdd`, `RedirectDel` |
@@ -76,7 +76,21 @@ pub fn action(op: &Op) -> Box<dyn Action + '_> {
             master: Some(master),
         }),
         Op::LinkSetNomaster { dev } => Box::new(link::SetMaster { dev, master: None }),
-        Op::AddrAdd { dev, addr } => Box::new(addr::Add { dev, addr: *addr }),
+        Op::AltnameAdd { dev, altname } => Box::new(link::Altname {
+            dev,
+            altname,
+            add: true,
+        }),
+        Op::AltnameDel { dev, altname } => Box::new(link::Altname {
+            dev,
+            altname,
+            add: false,
+        }),
+        Op::AddrAdd { dev, addr, nodad } => Box::new(addr::Add {
+            dev,
+            addr: *addr,
+            nodad: *nodad,
+        }),
         Op::AddrDel { dev, addr } => Box::new(addr::Del { dev, addr: *addr }),
         Op::RouteAdd { dev, route } => Box::new(route::Set {
             dev,

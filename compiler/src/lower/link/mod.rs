@@ -85,13 +85,7 @@ pub(super) fn lower_link(
         );
     }
     for addr in &ips {
-        u.step(
-            ns,
-            Op::AddrAdd {
-                dev: dev.to_string(),
-                addr: *addr,
-            },
-        );
+        u.step(ns, Op::addr_add(dev.to_string(), *addr));
     }
     u.step(
         ns,

@@ -14,6 +14,7 @@ use crate::error::LinkError;
 use compiler::plan::{
     IpvlanMode as PlanIpvlanMode, LinkSpec, Mac, MacvlanMode as PlanMacvlanMode, VethPeer,
 };
+use rtnetlink::packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     MacVlanMode, Prop,
@@ -258,14 +259,27 @@ pub fn set_mac(index: u32, mac: Mac) -> RouteNetlinkMessage {
     RouteNetlinkMessage::SetLink(m)
 }
 
-/// `ip link property add dev DEV altname NAME`.
+/// The flags `ip link property add` sends with its request (the kernel reads none of
+/// them: adding a name an interface already has fails either way).
+pub const ADD_PROPERTY: u16 = NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND;
+
+/// `ip link property add dev DEV altname NAME` (send with [`ADD_PROPERTY`]).
 pub fn add_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::NewLinkProp(altname_message(index, altname))
+}
+
+/// `ip link property del dev DEV altname NAME`.
+pub fn del_altname(index: u32, altname: &str) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::DelLinkProp(altname_message(index, altname))
+}
+
+fn altname_message(index: u32, altname: &str) -> LinkMessage {
     let mut m = by_index(index);
     m.attributes
         .push(LinkAttribute::PropList(vec![Prop::AltIfName(
             altname.to_string(),
         )]));
-    RouteNetlinkMessage::NewLinkProp(m)
+    m
 }
 
 // ---------------------------------------------------------------------------------
