@@ -228,14 +228,14 @@ fn parse_report(report: &[u8]) -> io::Result<Started> {
 }
 
 /// The parts of `/proc/PID/stat` that identify a process.
-struct Stat {
+pub(crate) struct Stat {
     state: char,
     start_time: u64,
 }
 
 /// Parses a stat line. The command name (field 2) is in parentheses and may itself
 /// hold spaces and parentheses, so fields are counted after its last `)`.
-fn parse_stat(line: &str) -> Option<Stat> {
+pub(crate) fn parse_stat(line: &str) -> Option<Stat> {
     let (_, after) = line.rsplit_once(')')?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // `fields[0]` is field 3 (state), so field N is `fields[N - 3]`.

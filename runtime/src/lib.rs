@@ -19,7 +19,8 @@
 //! * The commands, peers over all of that: [`apply`] (one unit at a time, with
 //!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`].
 //!
-//! The ownership marks conlink leaves on the system are named in [`names`].
+//! The ownership marks conlink leaves on the system are named in [`names`]. The
+//! fuzzing harness reaches every reader of the kernel's answers through `fuzzing`.
 
 pub mod action;
 pub mod apply;
@@ -33,6 +34,8 @@ pub mod ethtool;
 pub mod exec;
 pub mod families;
 pub mod features;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 pub mod names;
 pub mod netlink;
