@@ -17,21 +17,28 @@ use compiler::plan::NftFamily;
 use ipnet::IpNet;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
+use std::io;
+
+const NLMSG_ERROR: u16 = 2;
 
 /// The name of the nf_tables table whose chains and rules are read.
 pub const NFT_TABLE: &str = "conlink";
 
+/// What a request's answer says: done, or refused and why.
+pub type Ack = Result<(), KernelError>;
+
 /// Everything the readers made of one buffer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Replies {
     /// The buffer as the answers to a batch of requests 1 to 3, with 4 and 5 sent
-    /// unacked (as nf_tables batch markers): each request's ack, if the buffer has it.
-    pub acks: Vec<Option<Result<(), KernelError>>>,
+    /// unacked (as nf_tables batch markers): each request's ack, if the buffer has it;
+    /// an error if the buffer is no answer at all (the exchange fails).
+    pub acks: Result<Vec<Option<Ack>>, io::ErrorKind>,
     /// The buffer as one read of the answer to dump request 1: `Some` if it ends the
     /// dump, with the kernel's error if it refused it.
-    pub dump_end: Option<Result<(), KernelError>>,
-    /// The error messages' contents, whatever their sequence numbers.
-    pub errors: Vec<Result<(), KernelError>>,
+    pub dump_end: Result<Option<Ack>, io::ErrorKind>,
+    /// The contents of the error messages, whatever their sequence numbers.
+    pub errors: Vec<Result<Ack, io::ErrorKind>>,
     pub links: Vec<LinkRead>,
     pub addrs: Vec<(u32, IpNet)>,
     pub routes: Vec<RouteRead>,
@@ -52,23 +59,31 @@ pub struct Replies {
 /// messages breaks its own invariants.
 #[doc(hidden)]
 pub fn kernel_replies(buf: &[u8]) -> Replies {
+    let mut acks = vec![None; 3];
     let mut out = Replies {
-        acks: vec![None; 3],
-        ..Replies::default()
+        acks: netlink::take_acks(buf, &[1, 2, 3], &[4, 5], &mut acks)
+            .map(|()| acks)
+            .map_err(|e| e.kind()),
+        dump_end: netlink::dump_part(buf, 1, |_| {}).map_err(|e| e.kind()),
+        errors: Vec::new(),
+        links: Vec::new(),
+        addrs: Vec::new(),
+        routes: Vec::new(),
+        qdiscs: Vec::new(),
+        filters: Vec::new(),
+        tables: Vec::new(),
+        chains: Vec::new(),
+        rules: Vec::new(),
     };
-    if netlink::take_acks(buf, &[1, 2, 3], &[4, 5], &mut out.acks).is_err() {
-        out.acks.clear();
-    }
-    out.dump_end = netlink::dump_part(buf, 1, |_| {}).ok().flatten();
 
     let mut framed = 0;
     for m in netlink::received(buf) {
         assert!(m.message.len() >= 16, "a framed message holds its header");
         framed += m.message.len();
         assert!(framed <= buf.len(), "framed messages fit in the buffer");
-        if m.ty == 2 {
-            out.errors
-                .extend(netlink::parse_error(m.body(), m.flags).ok());
+        if m.ty == NLMSG_ERROR {
+            let error = netlink::parse_error(m.body(), m.flags);
+            out.errors.push(error.map_err(|e| e.kind()));
         }
         route_readers(m.message, &mut out);
         nft_readers(m.message, &mut out);

@@ -427,7 +427,8 @@ pub(crate) fn dump_part(
 
 /// Parses the body of an `NLMSG_ERROR` message: errno 0 is an ack; otherwise the
 /// error, with the extended-ack text when the kernel attached one. A body too short to
-/// hold an errno is not an answer at all: an I/O error of the exchange.
+/// hold an errno, or a code that is not a negated errno, is not an answer at all: an
+/// I/O error of the exchange.
 pub(crate) fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), KernelError>> {
     if body.len() < 4 {
         return Err(io::Error::new(
@@ -439,7 +440,15 @@ pub(crate) fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), Kern
     if code == 0 {
         return Ok(Ok(()));
     }
-    let mut err = KernelError::from_errno(-code);
+    // The kernel sends `-errno`. i32::MIN has no negation (found by the fuzzer: it
+    // panicked here in debug builds and gave a negative errno in release builds).
+    let Some(errno) = code.checked_neg().filter(|e| *e > 0) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the kernel sent a netlink error message with code {code}, not an errno"),
+        ));
+    };
+    let mut err = KernelError::from_errno(errno);
     if flags & NLM_F_ACK_TLVS != 0 && body.len() >= 20 {
         // With NETLINK_CAP_ACK the echoed request is its header only (16 bytes).
         let orig_len = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]) as usize;

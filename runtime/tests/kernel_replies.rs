@@ -68,7 +68,7 @@ fn kernel(errno: i32, ext_ack: Option<&str>) -> KernelError {
 fn every_fixture_is_read_without_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut read = 0;
-    for dir in ["replies", "requests"] {
+    for dir in ["replies", "requests", "fuzz"] {
         for entry in std::fs::read_dir(root.join(dir)).expect("fixture dir") {
             let name = entry.expect("entry").file_name();
             let name = name.to_str().expect("UTF-8 name");
@@ -78,7 +78,7 @@ fn every_fixture_is_read_without_panic() {
             }
         }
     }
-    assert!(read >= 45, "only {read} fixtures found");
+    assert!(read >= 46, "only {read} fixtures found");
 }
 
 #[test]
@@ -161,67 +161,57 @@ fn nft_dumps() {
 
 #[test]
 fn refusals_carry_the_kernels_text() {
+    let refusal = |name: &str| reply(name).errors;
+    assert_eq!(refusal("error-nexthop-1"), [Ok(Err(nexthop_refused()))]);
     assert_eq!(
-        reply("error-nexthop-1").errors,
-        [Err(kernel(
-            libc::ENETUNREACH,
-            Some("Nexthop has invalid gateway")
-        ))]
-    );
-    assert_eq!(
-        reply("error-netem-5").errors,
-        [Err(kernel(
+        refusal("error-netem-5"),
+        [Ok(Err(kernel(
             libc::ENOENT,
             Some("Specified qdisc kind is unknown")
-        ))]
+        )))]
     );
     assert_eq!(
-        reply("error-exists-2").errors,
-        [Err(kernel(libc::EEXIST, None))]
+        refusal("error-exists-2"),
+        [Ok(Err(kernel(libc::EEXIST, None)))]
     );
+}
+
+fn nexthop_refused() -> KernelError {
+    kernel(libc::ENETUNREACH, Some("Nexthop has invalid gateway"))
 }
 
 #[test]
 fn acks_are_matched_to_their_requests() {
     let refused = fixture("replies", "error-nexthop-1");
+    let error = Some(Err(nexthop_refused()));
     // The answer to request 2 of three: only its ack is filed.
     let r = kernel_replies(&with_seq(refused.clone(), 2));
-    let error = Err(kernel(
-        libc::ENETUNREACH,
-        Some("Nexthop has invalid gateway"),
-    ));
-    assert_eq!(r.acks, [None, Some(error.clone()), None]);
+    assert_eq!(r.acks, Ok(vec![None, error.clone(), None]));
     // An error answering an unacked batch marker refuses every request of the batch.
     let r = kernel_replies(&with_seq(refused.clone(), 4));
-    assert_eq!(r.acks, vec![Some(error.clone()); 3]);
+    assert_eq!(r.acks, Ok(vec![error.clone(); 3]));
     // Two answers in one read, the second one an ack.
-    let mut two = with_seq(refused.clone(), 1);
+    let mut two = with_seq(refused, 1);
     two.extend_from_slice(&ack(3));
     let r = kernel_replies(&two);
-    assert_eq!(r.acks, [Some(error), None, Some(Ok(()))]);
+    assert_eq!(r.acks, Ok(vec![error, None, Some(Ok(()))]));
 }
 
 #[test]
 fn dumps_end_on_done_or_error_of_their_own_request() {
     // addrs-4 is the NLMSG_DONE that ends the address dump.
     let done = fixture("replies", "addrs-4");
+    let dump_end = |bytes: Vec<u8>| kernel_replies(&bytes).dump_end;
+    assert_eq!(dump_end(with_seq(done.clone(), 1)), Ok(Some(Ok(()))));
+    assert_eq!(dump_end(with_seq(done, 9)), Ok(None));
     assert_eq!(
-        kernel_replies(&with_seq(done.clone(), 1)).dump_end,
-        Some(Ok(()))
-    );
-    assert_eq!(kernel_replies(&with_seq(done, 9)).dump_end, None);
-    let refused = with_seq(fixture("replies", "error-netem-5"), 1);
-    assert_eq!(
-        kernel_replies(&refused).dump_end,
-        Some(Err(kernel(
-            libc::ENOENT,
-            Some("Specified qdisc kind is unknown")
-        )))
+        dump_end(with_seq(fixture("replies", "error-nexthop-1"), 1)),
+        Ok(Some(Err(nexthop_refused())))
     );
     // Messages of the dump itself do not end it.
     assert_eq!(
-        kernel_replies(&with_seq(fixture("replies", "links-2"), 1)).dump_end,
-        None
+        dump_end(with_seq(fixture("replies", "links-2"), 1)),
+        Ok(None)
     );
 }
 
@@ -246,4 +236,30 @@ fn requests_read_back_as_asked() {
     assert_eq!((netem.limit, netem.gap, netem.rate), (100, 9, 125_000));
     // Percentages are fractions of u32::MAX, rounded as tc does.
     assert_eq!((netem.loss, netem.loss_corr), (42_949_673, 85_899_346));
+}
+
+// ---------------------------------------------------------------------------------
+// What the fuzzer found (tests/fixtures/fuzz/, each file's first line says what).
+
+/// An `NLMSG_ERROR` whose code is `i32::MIN`: negating it overflowed (a panic in
+/// debug builds, a negative errno in release builds). No errno can be that code, so
+/// the answer is unreadable: the exchange fails, as for a message too short to hold
+/// a code.
+#[test]
+fn fuzz_error_code_without_negation() {
+    let bytes = fixture("fuzz", "error-code-min");
+    let r = kernel_replies(&bytes);
+    assert_eq!(r.errors, [Err(std::io::ErrorKind::InvalidData)]);
+    // As the answer to request 1 of a batch and as the end of dump 1.
+    let bytes = with_seq(bytes, 1);
+    let r = kernel_replies(&bytes);
+    assert_eq!(r.acks, Err(std::io::ErrorKind::InvalidData));
+    assert_eq!(r.dump_end, Err(std::io::ErrorKind::InvalidData));
+    // A positive code is no negated errno either.
+    let mut positive = bytes;
+    positive[16..20].copy_from_slice(&5i32.to_ne_bytes());
+    assert_eq!(
+        kernel_replies(&positive).errors,
+        [Err(std::io::ErrorKind::InvalidData)]
+    );
 }
