@@ -255,7 +255,7 @@ fn parse_exit(text: &str) -> Option<Exit> {
 // Reading processes in /proc.
 
 /// The parts of `/proc/PID/stat` that identify a process.
-struct Stat {
+pub(crate) struct Stat {
     state: char,
     session: i32,
     start_time: u64,
@@ -263,7 +263,7 @@ struct Stat {
 
 /// Parses a stat line. The command name (field 2) is in parentheses and may itself
 /// hold spaces and parentheses, so fields are counted after its last `)`.
-fn parse_stat(line: &str) -> Option<Stat> {
+pub(crate) fn parse_stat(line: &str) -> Option<Stat> {
     let (_, after) = line.rsplit_once(')')?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // `fields[0]` is field 3 (state), so field N is `fields[N - 3]`.

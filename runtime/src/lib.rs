@@ -26,7 +26,8 @@
 //!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`]; each reports
 //!   what it does to a [`progress::Progress`] the caller gives.
 //!
-//! The ownership marks conlink leaves on the system are named in [`names`].
+//! The ownership marks conlink leaves on the system are named in [`names`]. The
+//! fuzzing harness reaches every reader of the kernel's answers through `fuzzing`.
 
 pub mod action;
 pub mod apply;
@@ -45,6 +46,8 @@ pub mod exec;
 pub mod families;
 pub mod features;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 pub mod lock;
 pub mod names;

@@ -11,6 +11,10 @@
 //! kernel's own text ([`KernelError`]), and capped acks (`NETLINK_CAP_ACK`) so errors
 //! do not echo the whole request back. What is sent is built elsewhere: the families
 //! build rtnetlink requests (`crate::families`), `crate::nft` builds nf_tables batches.
+//!
+//! The socket only moves bytes; what it reads is taken apart by plain functions over
+//! the buffer (`received`, `take_acks`, `dump_part`, `parse_error`), which
+//! the fuzzing harness drives without a kernel (`crate::fuzzing`).
 
 use rtnetlink::packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
@@ -225,30 +229,9 @@ impl Socket {
         sent?;
         let mut acks: Vec<Ack> = Vec::with_capacity(pending.len());
         let mut got = vec![None; pending.len()];
-        let mut left = pending.len();
-        while left > 0 {
+        while got.iter().any(Option::is_none) {
             let n = self.recv()?;
-            let mut at = 0;
-            while at + 16 <= n {
-                let (len, ty, flags, seq) = header(&self.inbuf[at..]);
-                if len < 16 || at + len > n {
-                    break;
-                }
-                let idx = pending.binary_search(&seq).unwrap_or(usize::MAX);
-                if ty == NLMSG_ERROR && idx < got.len() && got[idx].is_none() {
-                    got[idx] = Some(parse_error(&self.inbuf[at + 16..at + len], flags)?);
-                    left -= 1;
-                } else if ty == NLMSG_ERROR && unacked.binary_search(&seq).is_ok() {
-                    if let Err(e) = parse_error(&self.inbuf[at + 16..at + len], flags)? {
-                        // The whole batch was refused: no other answer will come.
-                        for slot in got.iter_mut().filter(|g| g.is_none()) {
-                            *slot = Some(Err(e.clone()));
-                        }
-                        left = 0;
-                    }
-                }
-                at += len.next_multiple_of(4);
-            }
+            take_acks(&self.inbuf[..n], &pending, &unacked, &mut got)?;
         }
         for (seq, r) in pending.into_iter().zip(got) {
             acks.push((seq, r.unwrap_or(Ok(()))));
@@ -320,23 +303,8 @@ impl Socket {
         self.sock.send(&request, 0)?;
         loop {
             let n = self.recv()?;
-            let mut at = 0;
-            while at + 16 <= n {
-                let (len, ty, flags, mseq) = header(&self.inbuf[at..]);
-                if len < 16 || at + len > n {
-                    break;
-                }
-                if mseq == seq {
-                    match ty {
-                        NLMSG_DONE => return Ok(()),
-                        NLMSG_ERROR => {
-                            parse_error(&self.inbuf[at + 16..at + len], flags)??;
-                            return Ok(());
-                        }
-                        _ => each(&self.inbuf[at..at + len]),
-                    }
-                }
-                at += len.next_multiple_of(4);
+            if let Some(end) = dump_part(&self.inbuf[..n], seq, &mut each)? {
+                return Ok(end?);
             }
         }
     }
@@ -372,18 +340,96 @@ pub fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     buf
 }
 
-fn header(b: &[u8]) -> (usize, u16, u16, u32) {
-    let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let ty = u16::from_ne_bytes([b[4], b[5]]);
-    let flags = u16::from_ne_bytes([b[6], b[7]]);
-    let seq = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
-    (len, ty, flags, seq)
+/// One netlink message of a buffer the kernel wrote.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Received<'a> {
+    pub ty: u16,
+    pub flags: u16,
+    pub seq: u32,
+    /// The whole message, header included.
+    pub message: &'a [u8],
+}
+
+impl<'a> Received<'a> {
+    /// The message after its 16-byte header.
+    pub fn body(&self) -> &'a [u8] {
+        &self.message[16..]
+    }
+}
+
+/// The messages of one read from a netlink socket, in order. A header whose length is
+/// too short or runs past the buffer ends the walk: nothing after it can be framed.
+pub(crate) fn received(buf: &[u8]) -> impl Iterator<Item = Received<'_>> {
+    let mut at: usize = 0;
+    std::iter::from_fn(move || {
+        let b = buf.get(at..at.checked_add(16)?)?;
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        if len < 16 || len > buf.len() - at {
+            return None;
+        }
+        let message = &buf[at..at + len];
+        at += len.next_multiple_of(4);
+        Some(Received {
+            ty: u16::from_ne_bytes([b[4], b[5]]),
+            flags: u16::from_ne_bytes([b[6], b[7]]),
+            seq: u32::from_ne_bytes([b[8], b[9], b[10], b[11]]),
+            message,
+        })
+    })
+}
+
+/// Files the acks found in one read of a batch's answers: `got[i]` is the outcome of
+/// request `pending[i]` (both sorted by sequence number). An error answering one of
+/// the `unacked` messages refuses the whole batch: every request still waiting gets it.
+pub(crate) fn take_acks(
+    buf: &[u8],
+    pending: &[u32],
+    unacked: &[u32],
+    got: &mut [Option<Result<(), KernelError>>],
+) -> io::Result<()> {
+    for m in received(buf).filter(|m| m.ty == NLMSG_ERROR) {
+        match pending.binary_search(&m.seq) {
+            Ok(i) if got.get(i).is_some_and(Option::is_none) => {
+                got[i] = Some(parse_error(m.body(), m.flags)?);
+            }
+            _ if unacked.binary_search(&m.seq).is_ok() => {
+                if let Err(e) = parse_error(m.body(), m.flags)? {
+                    // The whole batch was refused: no other answer will come.
+                    for slot in got.iter_mut().filter(|g| g.is_none()) {
+                        *slot = Some(Err(e.clone()));
+                    }
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Hands the answers to dump request `seq` found in one read to `each`; `Some` once
+/// the dump has ended, with the kernel's error if it refused the request. Messages of
+/// other sequence numbers (late answers to earlier requests) are skipped.
+pub(crate) fn dump_part(
+    buf: &[u8],
+    seq: u32,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<Option<Result<(), KernelError>>> {
+    for m in received(buf).filter(|m| m.seq == seq) {
+        match m.ty {
+            NLMSG_DONE => return Ok(Some(Ok(()))),
+            NLMSG_ERROR => return parse_error(m.body(), m.flags).map(Some),
+            _ => each(m.message),
+        }
+    }
+    Ok(None)
 }
 
 /// Parses the body of an `NLMSG_ERROR` message: errno 0 is an ack; otherwise the
 /// error, with the extended-ack text when the kernel attached one. A body too short to
-/// hold an errno is not an answer at all: an I/O error of the exchange.
-fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), KernelError>> {
+/// hold an errno, or a code that is not a negated errno, is not an answer at all: an
+/// I/O error of the exchange.
+pub(crate) fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), KernelError>> {
     if body.len() < 4 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -394,7 +440,15 @@ fn parse_error(body: &[u8], flags: u16) -> io::Result<Result<(), KernelError>> {
     if code == 0 {
         return Ok(Ok(()));
     }
-    let mut err = KernelError::from_errno(-code);
+    // The kernel sends `-errno`. i32::MIN has no negation (found by the fuzzer: it
+    // panicked here in debug builds and gave a negative errno in release builds).
+    let Some(errno) = code.checked_neg().filter(|e| *e > 0) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the kernel sent a netlink error message with code {code}, not an errno"),
+        ));
+    };
+    let mut err = KernelError::from_errno(errno);
     if flags & NLM_F_ACK_TLVS != 0 && body.len() >= 20 {
         // With NETLINK_CAP_ACK the echoed request is its header only (16 bytes).
         let orig_len = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]) as usize;

@@ -24,7 +24,7 @@
 //! table back.
 
 mod expr;
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -138,15 +138,15 @@ pub fn list_tables(sock: &mut Socket) -> Result<Vec<(NftFamily, String)>, netlin
         NFT_MSG_GETTABLE,
         Body::new(0),
         NFT_MSG_NEWTABLE,
-        |reply| {
-            if let (Some(family), Some(name)) =
-                (family_of(reply.family), reply.string(NFTA_TABLE_NAME))
-            {
-                tables.push((family, name));
-            }
-        },
+        |reply| tables.extend(table_of(reply)),
     )?;
     Ok(tables)
+}
+
+/// The family and name of a table in a table dump, unless its family is not one
+/// conlink uses.
+pub(crate) fn table_of(reply: &Reply) -> Option<(NftFamily, String)> {
+    Some((family_of(reply.family)?, reply.string(NFTA_TABLE_NAME)?))
 }
 
 /// Each chain of `table` with its number of rules, in the kernel's chain order: enough
@@ -164,27 +164,32 @@ pub fn table_rule_counts(
         NFT_MSG_GETCHAIN,
         Body::new(nfproto(family)),
         NFT_MSG_NEWCHAIN,
-        |reply| {
-            if reply.string(NFTA_CHAIN_TABLE).as_deref() == Some(table) {
-                if let Some(name) = reply.string(NFTA_CHAIN_NAME) {
-                    counts.push((name, 0));
-                }
-            }
-        },
+        |reply| counts.extend(chain_of(reply, table).map(|name| (name, 0))),
     )?;
     // The kernel filters a rule dump by the table named in the request.
     let mut body = Body::new(nfproto(family));
     body.str(NFTA_RULE_TABLE, table);
     dump(sock, NFT_MSG_GETRULE, body, NFT_MSG_NEWRULE, |reply| {
-        if reply.string(NFTA_RULE_TABLE).as_deref() != Some(table) {
-            return;
-        }
-        let chain = reply.string(NFTA_RULE_CHAIN);
+        let chain = rule_chain_of(reply, table);
         if let Some(entry) = counts.iter_mut().find(|(c, _)| Some(c) == chain.as_ref()) {
             entry.1 += 1;
         }
     })?;
     Ok(counts)
+}
+
+/// The name of a chain of `table` in a chain dump.
+pub(crate) fn chain_of(reply: &Reply, table: &str) -> Option<String> {
+    (reply.string(NFTA_CHAIN_TABLE)? == table)
+        .then(|| reply.string(NFTA_CHAIN_NAME))
+        .flatten()
+}
+
+/// The chain of a rule of `table` in a rule dump.
+pub(crate) fn rule_chain_of(reply: &Reply, table: &str) -> Option<String> {
+    (reply.string(NFTA_RULE_TABLE)? == table)
+        .then(|| reply.string(NFTA_RULE_CHAIN))
+        .flatten()
 }
 
 /// One message of a batch, with what it does in words for error messages.
@@ -406,10 +411,16 @@ fn dump(
     mut each: impl FnMut(&Reply),
 ) -> Result<(), netlink::Error> {
     let request = wire::request(msg_type(msg), NLM_F_DUMP, &body);
-    sock.dump_raw_with(request, |bytes| match Reply::parse(bytes) {
-        Some(reply) if reply.msg_type == msg_type(answer) => each(&reply),
-        _ => {}
+    sock.dump_raw_with(request, |bytes| {
+        if let Some(reply) = answer_of(bytes, answer) {
+            each(&reply);
+        }
     })
+}
+
+/// One message of a dump's answer, if it is of type `answer` (a `NEW*`).
+pub(crate) fn answer_of(bytes: &[u8], answer: u16) -> Option<Reply<'_>> {
+    Reply::parse(bytes).filter(|reply| reply.msg_type == msg_type(answer))
 }
 
 fn rule_error(family: NftFamily, table: &str, at: &str, e: expr::RuleError) -> NftError {

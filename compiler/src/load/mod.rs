@@ -26,6 +26,13 @@ use crate::model::Config;
 use crate::source::{SourceKind, SourceMap};
 use interpolate::Env;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// The schema validator, built on first use and kept for the life of the process:
+/// building it (generating the schema, compiling its patterns) costs more than
+/// loading a small configuration, and the schema cannot change while the process
+/// runs. Tests and the fuzzing harness compile thousands of inputs in one process.
+static VALIDATOR: LazyLock<schema::SchemaValidator> = LazyLock::new(schema::SchemaValidator::new);
 
 /// What the sources hold, ready to merge.
 #[derive(Debug, Default)]
@@ -53,9 +60,8 @@ pub fn load(sources: &SourceMap, env: &Env) -> (Loaded, Vec<Diagnostic>) {
     if diags.iter().any(Diagnostic::is_error) {
         return (loaded, diags);
     }
-    let validator = schema::SchemaValidator::new();
     for (kind, doc) in docs {
-        read_document(kind, doc, env, &validator, &mut loaded, &mut diags);
+        read_document(kind, doc, env, &VALIDATOR, &mut loaded, &mut diags);
     }
     (loaded, diags)
 }

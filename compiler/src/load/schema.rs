@@ -71,7 +71,8 @@ pub fn config_schema_text() -> String {
     s
 }
 
-/// Validates configuration fragments against the schema. Built once per compilation.
+/// Validates configuration fragments against the schema. Built once per process
+/// (`load::VALIDATOR`).
 pub struct SchemaValidator {
     schema: Json,
     validator: jsonschema::Validator,

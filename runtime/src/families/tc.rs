@@ -405,38 +405,44 @@ pub fn qdiscs(sock: &mut Socket, ifindex: u32) -> Result<Vec<QdiscInfo>, netlink
     let request = RouteNetlinkMessage::GetQueueDiscipline(TcMessage::with_index(ifindex as i32));
     let mut out = Vec::new();
     for message in dump_tc(sock, request)? {
-        let RouteNetlinkMessage::NewQueueDiscipline(m) = message else {
-            continue;
-        };
-        if m.header.index != ifindex as i32 {
-            continue;
-        }
-        let mut info = QdiscInfo {
-            kind: String::new(),
-            handle: m.header.handle.into(),
-            parent: m.header.parent.into(),
-            netem: None,
-        };
-        let mut raw_options = None;
-        for a in &m.attributes {
-            match a {
-                TcAttribute::Kind(k) => info.kind = k.clone(),
-                TcAttribute::Options(options) => {
-                    for o in options {
-                        if let TcOption::Other(nla) = o {
-                            raw_options = Some(nla_value(nla));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        if info.kind == "netem" {
-            info.netem = raw_options.as_deref().and_then(NetemParams::decode);
-        }
-        out.push(info);
+        out.extend(read_qdisc(&message, ifindex));
     }
     Ok(out)
+}
+
+/// What conlink reads of one answer to a qdisc dump: `None` unless it is a qdisc of
+/// interface `ifindex`.
+pub(crate) fn read_qdisc(message: &RouteNetlinkMessage, ifindex: u32) -> Option<QdiscInfo> {
+    let RouteNetlinkMessage::NewQueueDiscipline(m) = message else {
+        return None;
+    };
+    if m.header.index != ifindex as i32 {
+        return None;
+    }
+    let mut info = QdiscInfo {
+        kind: String::new(),
+        handle: m.header.handle.into(),
+        parent: m.header.parent.into(),
+        netem: None,
+    };
+    let mut raw_options = None;
+    for a in &m.attributes {
+        match a {
+            TcAttribute::Kind(k) => info.kind = k.clone(),
+            TcAttribute::Options(options) => {
+                for o in options {
+                    if let TcOption::Other(nla) = o {
+                        raw_options = Some(nla_value(nla));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if info.kind == "netem" {
+        info.netem = raw_options.as_deref().and_then(NetemParams::decode);
+    }
+    Some(info)
 }
 
 /// The filters of interface `ifindex` under `parent` (e.g. [`INGRESS_HANDLE`]).
@@ -451,41 +457,46 @@ pub fn filters(
     ));
     let mut out = Vec::new();
     for message in dump_tc(sock, request)? {
-        let RouteNetlinkMessage::NewTrafficFilter(m) = message else {
-            continue;
-        };
-        let mut info = FilterInfo {
-            kind: String::new(),
-            handle: m.header.handle.into(),
-            parent: m.header.parent.into(),
-            priority: (m.header.info >> 16) as u16,
-            protocol: u16::from_be(m.header.info as u16),
-            u32_keys: None,
-            mirred: Vec::new(),
-        };
-        for a in &m.attributes {
-            match a {
-                TcAttribute::Kind(k) => info.kind = k.clone(),
-                TcAttribute::Options(options) => {
-                    for o in options {
-                        match o {
-                            TcOption::U32(TcFilterU32Option::Selector(s)) => {
-                                info.u32_keys =
-                                    Some(s.keys.iter().map(|k| (k.mask, k.val, k.off)).collect());
-                            }
-                            TcOption::U32(TcFilterU32Option::Action(actions)) => {
-                                info.mirred.extend(actions.iter().flat_map(mirred_of));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        out.push(info);
+        out.extend(read_filter(&message));
     }
     Ok(out)
+}
+
+/// What conlink reads of one answer to a filter dump: `None` unless it is a filter.
+pub(crate) fn read_filter(message: &RouteNetlinkMessage) -> Option<FilterInfo> {
+    let RouteNetlinkMessage::NewTrafficFilter(m) = message else {
+        return None;
+    };
+    let mut info = FilterInfo {
+        kind: String::new(),
+        handle: m.header.handle.into(),
+        parent: m.header.parent.into(),
+        priority: (m.header.info >> 16) as u16,
+        protocol: u16::from_be(m.header.info as u16),
+        u32_keys: None,
+        mirred: Vec::new(),
+    };
+    for a in &m.attributes {
+        match a {
+            TcAttribute::Kind(k) => info.kind = k.clone(),
+            TcAttribute::Options(options) => {
+                for o in options {
+                    match o {
+                        TcOption::U32(TcFilterU32Option::Selector(s)) => {
+                            info.u32_keys =
+                                Some(s.keys.iter().map(|k| (k.mask, k.val, k.off)).collect());
+                        }
+                        TcOption::U32(TcFilterU32Option::Action(actions)) => {
+                            info.mirred.extend(actions.iter().flat_map(mirred_of));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(info)
 }
 
 /// The target of the redirect filter on `ifindex`'s ingress, if there is one (and its
