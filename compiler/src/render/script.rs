@@ -16,7 +16,9 @@
 //! status` sees what it built and `conlink destroy --project P` removes it.
 
 use crate::plan::words::{escape_hidden, posix_quote as shell_quote};
-use crate::plan::{op_line_named, Ns, NsNames, Op, Plan, UnitKind, EXTERNAL_ADDR, EXTERNAL_IF};
+use crate::plan::{
+    op_line_named, LinkSpec, Ns, NsNames, Op, Plan, UnitKind, EXTERNAL_ADDR, EXTERNAL_IF,
+};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -187,6 +189,32 @@ pub fn render(plan: &Plan, names: &ScriptNames) -> String {
                         here.prefix(),
                         shell_quote(&tag)
                     );
+                }
+                Op::LinkAdd {
+                    name, netns, spec, ..
+                } => {
+                    let line = op_line_named(&step.op, &step.ns, plan, ns_names.clone());
+                    let _ = writeln!(out, "{}{line}", here.prefix());
+                    // The kernel takes no alias when it creates an interface (iproute2
+                    // sends it, the kernel ignores it), nor a group for a veth's peer:
+                    // set both as `apply` does, so the marks are there.
+                    let at = netns.as_ref().map_or(here.clone(), |ns| place(ns));
+                    let mark = shell_quote(&plan.mark);
+                    let _ = writeln!(
+                        out,
+                        "{}ip link set {} alias {mark}",
+                        at.prefix(),
+                        shell_quote(name)
+                    );
+                    if let LinkSpec::Veth { peer } = spec.as_ref() {
+                        let _ = writeln!(
+                            out,
+                            "{}ip link set {} group {} alias {mark}",
+                            place(&peer.netns).prefix(),
+                            shell_quote(&peer.name),
+                            plan.group
+                        );
+                    }
                 }
                 op => {
                     let line = op_line_named(op, &step.ns, plan, ns_names.clone());
