@@ -160,6 +160,9 @@ pub struct GraphArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub sources: Sources,
+    /// `text`: lines for people; `json`: one JSON document on stdout, for CI and tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Replica count of a compose service, overriding the compose file (repeatable).
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,

@@ -34,6 +34,7 @@ mod patch;
 mod progress;
 mod projects;
 mod readback;
+mod report;
 mod router;
 mod script;
 mod state_files;
