@@ -283,8 +283,3 @@ impl Builder {
 fn target_id(target: &Target) -> String {
     target.to_string()
 }
-
-/// The JSON Schema of the graph's JSON form.
-pub fn graph_schema() -> schemars::Schema {
-    schemars::schema_for!(Graph)
-}

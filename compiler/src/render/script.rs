@@ -178,11 +178,10 @@ pub fn render(plan: &Plan, names: &ScriptNames) -> String {
                     let rules = line.strip_prefix("nft ").unwrap_or(&line);
                     let _ = writeln!(out, "{}nft {}", here.prefix(), quote_keeping_vars(rules));
                 }
-                Op::Exec { command } => {
+                Op::Exec { .. } => {
                     let line = op_line_named(&step.op, &step.ns, plan, ns_names.clone());
                     let command_words = line.strip_prefix("exec ").unwrap_or(&line);
                     let tag = format!("{} {}", plan.project, step.id);
-                    let _ = command;
                     let _ = writeln!(
                         out,
                         "{}env CONLINK_COMMAND={} setsid nohup {command_words} </dev/null >/dev/null 2>&1 &",
