@@ -5,7 +5,8 @@
 //! addresses; routes; qdiscs and ingress filters; nft rulesets; the plan's sysctls).
 //! What legitimately differs is normalised: the host's name, and the MAC addresses
 //! the kernel picks at random (those the plan does not set). The scripted network is
-//! then removed with `conlink destroy`, through the ownership marks the script set.
+//! then checked by `conlink status` and removed with `conlink destroy`, both through
+//! the ownership marks the script set (there is no state file).
 
 use super::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -294,6 +295,24 @@ fn the_script_builds_what_apply_builds() {
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join("\n  "),
+        );
+        // `conlink status` takes the scripted network for its own (the marks), with
+        // nothing missing, different, extra or foreign. (A command's own failure would
+        // be a difference too, but that is the command's: `arping` may find no reply.)
+        let st = scripted.conlink(&[&["status"], &src[..]].concat());
+        let differences: Vec<&str> = std::str::from_utf8(&st.stdout)
+            .expect("utf-8")
+            .lines()
+            .filter(|l| {
+                ["missing ", "different ", "extra ", "foreign "]
+                    .iter()
+                    .any(|w| l.starts_with(w))
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "example {name}: status of the scripted network: {}",
+            show(&st)
         );
         // `conlink destroy` finds the scripted network by its marks (there is no
         // state file) and removes all of it, commands included.
