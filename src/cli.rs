@@ -108,10 +108,61 @@ pub struct ValidateArgs {
     pub scale: Vec<(String, u32)>,
 }
 
+/// `conlink plan`'s forms (docs/cli.md, "plan").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// One command line per step, grouped by unit.
+    Text,
+    /// The plan as data.
+    Json,
+    /// A POSIX shell script that builds the network (for people; conlink never runs it).
+    Script,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// `text`: the plan's text form; `json`: its JSON form; `script`: a shell script.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Replica count of a compose service, overriding the compose file (repeatable).
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
+
+/// `conlink graph`'s drawings (docs/cli.md, "graph").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormatArg {
+    /// Graphviz (`dot -Tpng`).
+    Dot,
+    /// A Mermaid flowchart, for Markdown on GitHub and GitLab.
+    Mermaid,
+    /// The graph as data.
+    Json,
+    /// A picture laid out by conlink itself: no Graphviz needed.
+    Svg,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// The drawing's language.
+    #[arg(long, value_enum, default_value_t = GraphFormatArg::Dot)]
+    pub format: GraphFormatArg,
+    /// Replica count of a compose service, overriding the compose file (repeatable).
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
+
 #[derive(ClapArgs, Debug)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub sources: Sources,
+    /// `text`: lines for people; `json`: one JSON document on stdout, for CI and tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Replica count of a compose service, overriding the compose file (repeatable).
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,
@@ -193,7 +244,7 @@ pub enum Command {
     /// Print the JSON Schema of the configuration language.
     Schema(SchemaArgs),
     /// Print the plan: the ordered kernel-level steps `apply` would run.
-    Plan(ValidateArgs),
+    Plan(PlanArgs),
     /// Build the network: carry out the plan, skipping what is already in place.
     Apply(ApplyArgs),
     /// Remove everything conlink created for the project.
@@ -212,8 +263,8 @@ pub enum Command {
     },
     /// Compare the live system with the plan: what is missing, extra or different.
     Status(ApplyArgs),
-    /// Draw the topology (not implemented yet).
-    Graph(Sources),
+    /// Draw the topology: targets, bridges, links, tunnels (dot, mermaid, json, svg).
+    Graph(GraphArgs),
     /// Inside a container: wait until its links are up (or other conditions hold),
     /// then run a command.
     Wait(WaitArgs),

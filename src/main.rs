@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             None => Outcome::Usage,
         },
         cli::Command::Copy(c) => commands::copy::run(c),
+        cli::Command::Graph(g) => commands::graph::run(&args.common, g),
         other => commands::not_yet(other.name()),
     };
     match outcome {

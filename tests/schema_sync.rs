@@ -31,6 +31,33 @@ fn committed_plan_schema_matches_the_types() {
     );
 }
 
+/// `schema/status.schema.json` and `schema/apply.schema.json` describe `status
+/// --format json` and `apply --format json` (docs/cli.md). Run with
+/// `CONLINK_WRITE_SCHEMAS=1` to rewrite them from the types.
+#[test]
+fn committed_report_schemas_match_the_types() {
+    for (file, generated) in [
+        (
+            "schema/status.schema.json",
+            runtime::report::status_schema_text(),
+        ),
+        (
+            "schema/apply.schema.json",
+            runtime::report::apply_schema_text(),
+        ),
+    ] {
+        let path = root().join(file);
+        if std::env::var_os("CONLINK_WRITE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("write schema");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{file} is out of date; regenerate it with `CONLINK_WRITE_SCHEMAS=1 cargo test --test integration schema_sync`"
+        );
+    }
+}
+
 /// Editors show descriptions on hover: every property of every object has one.
 #[test]
 fn every_config_property_has_a_description() {

@@ -12,6 +12,8 @@ mod schema_sync;
 // docs/ against the code: schema properties, commands and options, plan fields,
 // valid examples.
 mod docs;
+// `conlink graph` of every example, in every format.
+mod graph;
 // `conlink wait` (files, commands, timeout, exec) and `conlink copy`.
 mod copy;
 mod wait;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod copy;
+pub mod graph;
 pub mod plan;
 mod progress;
 pub mod runtime;
