@@ -14,6 +14,8 @@ mod schema_sync;
 // docs/ against the code: schema properties, commands and options, plan fields,
 // valid examples.
 mod docs;
+// Each command's --help, the completion scripts and the manual page.
+mod help;
 // `conlink wait` (files, commands, timeout, exec) and `conlink copy`.
 mod copy;
 mod wait;

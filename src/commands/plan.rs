@@ -1,6 +1,6 @@
 //! `conlink plan`: print the plan (docs/plan.md) as text or JSON. Touches nothing.
 
-use crate::cli::{Common, Format, Sources, ValidateArgs};
+use crate::cli::{Common, Format, PlanArgs, Sources};
 use crate::commands::{print_diagnostics, print_stdout};
 use crate::{sources, Outcome};
 use compiler::Compilation;
@@ -26,7 +26,7 @@ pub fn compile(
     Ok(compiler::compile(files, &sources::env(), &opts))
 }
 
-pub fn run(common: &Common, args: &ValidateArgs) -> Outcome {
+pub fn run(common: &Common, args: &PlanArgs) -> Outcome {
     let c = match compile(common, &args.sources, &args.scale) {
         Ok(c) => c,
         Err(outcome) => return outcome,
