@@ -210,6 +210,14 @@ pub enum Format {
     Json,
 }
 
+/// How `validate` reports problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Github,
+}
+
 /// Where the configuration comes from.
 #[derive(ClapArgs, Debug)]
 pub struct Sources {
@@ -226,10 +234,15 @@ pub struct Sources {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub sources: Sources,
+    /// Files to check one by one, each on its own (as pre-commit passes them): a
+    /// compose file when it has `services`, else a network file; one that configures
+    /// nothing (a compose file without `x-network`) passes.
+    #[arg(value_name = "FILE", conflicts_with_all = ["network_files", "compose_files"])]
+    pub files: Vec<String>,
     /// How to report problems: `text`, rustc-style diagnostics on stderr; `json`, a
-    /// JSON array on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// JSON array on stdout; `github`, GitHub Actions annotations on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Replica count of a compose service, overriding the compose file (repeatable).
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,
@@ -294,8 +307,12 @@ pub struct ProjectArgs {
 #[derive(ClapArgs, Debug)]
 pub struct SchemaArgs {
     /// Print the schema of the plan's JSON form instead of the configuration's.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "compose")]
     pub plan: bool,
+    /// Print the schema for compose files with conlink's `x-network`, for editors: the
+    /// compose specification's schema plus the configuration's.
+    #[arg(long)]
+    pub compose: bool,
 }
 
 /// `conlink wait`'s options. The conditions (`--file`, `--intf`, `--ip`, `--tcp`,

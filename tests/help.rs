@@ -75,7 +75,7 @@ fn table() -> Vec<(&'static str, Vec<&'static str>)> {
                 "--verbose",
             ],
         ),
-        ("schema", vec!["--plan"]),
+        ("schema", vec!["--plan", "--compose"]),
         ("copy", vec![]),
         ("completions", vec![]),
         ("man", vec!["--dir"]),
