@@ -23,5 +23,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends busybox-static \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /conlink /usr/local/bin/conlink
+# Shell completions and manual pages, written by the binary just installed, so they
+# describe exactly it (docs/cli.md, "conlink completions" and "conlink man").
+RUN mkdir -p /usr/share/bash-completion/completions /usr/share/zsh/vendor-completions \
+             /usr/share/fish/vendor_completions.d /usr/share/man/man1 \
+ && conlink completions bash > /usr/share/bash-completion/completions/conlink \
+ && conlink completions zsh > /usr/share/zsh/vendor-completions/_conlink \
+ && conlink completions fish > /usr/share/fish/vendor_completions.d/conlink.fish \
+ && conlink man --dir /usr/share/man/man1
 ENTRYPOINT ["/usr/local/bin/conlink"]
 CMD ["--help"]

@@ -95,3 +95,64 @@ fn walk(v: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The compose schema for editors (README.md, "Editors") is generated too, and points
+/// at the compose specification's schema and at ours for both places of `x-network`.
+#[test]
+fn committed_compose_schema_matches_the_code_and_applies_ours_to_x_network() {
+    use serde_json::{json, Value};
+    let committed = std::fs::read_to_string(root().join("schema/compose-x-network.schema.json"))
+        .unwrap_or_default();
+    let generated = compiler::schema::compose_schema_text();
+    assert!(
+        committed == generated,
+        "schema/compose-x-network.schema.json is out of date; regenerate it with `cargo run -q -- schema --compose > schema/compose-x-network.schema.json`"
+    );
+    let out = conlink(&root())
+        .args(["schema", "--compose"])
+        .output()
+        .expect("run conlink");
+    expect_code(&out, 0, "conlink schema --compose");
+    assert_eq!(text(&out.stdout), generated);
+    // The reference to ours names the file committed next to it.
+    assert!(root()
+        .join("schema")
+        .join(compiler::schema::CONFIG_SCHEMA_FILE)
+        .exists());
+
+    /// Serves the two referenced schemas from here: ours, and for the compose
+    /// specification a stand-in that accepts any mapping (the test is offline).
+    struct Here(Value);
+    impl jsonschema::Retrieve for Here {
+        fn retrieve(
+            &self,
+            uri: &jsonschema::Uri<String>,
+        ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+            let uri = uri.as_str();
+            if uri == compiler::schema::COMPOSE_SPEC_SCHEMA_URL {
+                Ok(json!({"type": "object"}))
+            } else if uri.ends_with(compiler::schema::CONFIG_SCHEMA_FILE) {
+                Ok(self.0.clone())
+            } else {
+                Err(format!("unexpected reference {uri}").into())
+            }
+        }
+    }
+    let ours = compiler::schema::config_schema().to_value();
+    let validator = jsonschema::options()
+        .with_base_uri("file:///project/schema/compose-x-network.schema.json")
+        .with_retriever(Here(ours))
+        .build(&compiler::schema::compose_schema())
+        .expect("the compose schema builds");
+    let good = json!({
+        "services": {"web": {"image": "nginx", "x-network": {"links": [{"bridge": "s1", "ip": "10.0.0.1/24"}]}}},
+        "x-network": {"bridges": [{"bridge": "s1", "mode": "linux"}]}
+    });
+    assert!(validator.is_valid(&good));
+    for bad in [
+        json!({"services": {"web": {"x-network": {"links": [{"bridge": "s1", "colour": "red"}]}}}}),
+        json!({"x-network": {"bridges": [{"mode": "linux"}]}}),
+    ] {
+        assert!(!validator.is_valid(&bad), "accepted {bad}");
+    }
+}

@@ -6,6 +6,7 @@ pub mod plan;
 mod progress;
 pub mod runtime;
 pub mod schema;
+pub mod shell;
 pub mod validate;
 pub mod wait;
 
