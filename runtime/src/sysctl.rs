@@ -115,8 +115,17 @@ fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
         (Some(libc::ENOENT), _) => format!("no such sysctl {key} in this namespace"),
         (Some(libc::EISDIR), _) => format!("sysctl {key} is a directory, not a setting"),
         (Some(libc::EINVAL), Some(v)) => format!("sysctl {key} refused the value {v:?} ({e})"),
-        (Some(libc::EACCES | libc::EPERM | libc::EROFS), Some(v)) => {
-            format!("cannot set sysctl {key} to {v:?}: {e} (read-only here?)")
+        // Container engines mount /proc/sys read-only in containers that are not
+        // privileged; the files still belong to whichever namespace opens them, so
+        // a writable /proc/sys in conlink's container is all that is needed.
+        (Some(libc::EROFS), Some(v)) => format!(
+            "cannot set sysctl {key} to {v:?}: /proc/sys is read-only here, as in a \
+             container: give conlink's container a writable /proc/sys (Docker, compose: \
+             `security_opt: [systempaths=unconfined]`; Podman: `--security-opt \
+             unmask=/proc/sys`)"
+        ),
+        (Some(libc::EACCES | libc::EPERM), Some(v)) => {
+            format!("cannot set sysctl {key} to {v:?}: {e} (not allowed here)")
         }
         (_, Some(v)) => format!("cannot set sysctl {key} to {v:?}: {e}"),
         (_, None) => format!("cannot read sysctl {key}: {e}"),
@@ -135,6 +144,21 @@ mod tests {
 
     fn refusal(key: &str) -> String {
         path(key).expect_err(key).to_string()
+    }
+
+    #[test]
+    fn a_read_only_proc_sys_says_how_to_make_it_writable() {
+        let e = explain(
+            io::Error::from_raw_os_error(libc::EROFS),
+            "net.ipv4.ip_forward",
+            Some("1"),
+        );
+        let text = e.to_string();
+        assert!(text.contains("net.ipv4.ip_forward"), "{text}");
+        assert!(text.contains("systempaths=unconfined"), "{text}");
+        assert!(text.contains("unmask=/proc/sys"), "{text}");
+        assert_eq!(e.raw_os_error(), None);
+        assert_eq!(e.kind(), io::ErrorKind::ReadOnlyFilesystem);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use runtime::containers::{
     exec_logged, Container, ContainerEngine, ContainerState, EngineError, Event, EventKind,
     EventOptions, Events, ListFilter,
 };
-use runtime::engine_harness::{Dockerd, PodmanService};
+use runtime::engine_harness::{Dockerd, PodmanService, RootlessPodman};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
@@ -459,6 +459,71 @@ fn podman_list_inspect_events_exec() {
 
     // conlink's own id from inside a Podman container.
     seen_from_inside(&|| podman.podman(), &[&cgroup], image);
+}
+
+/// Rootless Podman: a user of the test's own, its API service and containers. The
+/// engine client sees the same as with rootful Podman, and a container's namespace
+/// is reachable from its pid.
+#[test]
+fn podman_rootless_list_inspect_events_exec() {
+    let test = "engines::podman_rootless_list_inspect_events_exec";
+    let Some(podman) = RootlessPodman::start(test) else {
+        return;
+    };
+    let image = podman.busybox_image().unwrap();
+    let engine = DockerEngine::connect(&explicit(EngineKind::Podman, podman.socket())).unwrap();
+    let version = engine.version().unwrap();
+    assert!(version.is_podman(), "{version}");
+    list_inspect_events_exec(&engine, image, &|| podman.podman(), &[], podman.dir());
+
+    // The containers run as the test's user (root inside maps to it), not as root.
+    let web = engine.inspect("cl-web").unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", web.pid.unwrap())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some(podman.uid().to_string().as_str()),
+        "{uid_line}"
+    );
+    seen_from_inside(&|| podman.podman(), &[], image);
+}
+
+/// Dropping the rootless engine removes its user, the user's subordinate ids and
+/// every process and file it had.
+#[test]
+fn rootless_podman_leaves_nothing() {
+    let test = "engines::rootless_podman_leaves_nothing";
+    let Some(podman) = RootlessPodman::start(test) else {
+        return;
+    };
+    let image = podman.busybox_image().unwrap();
+    podman.run(&["run", "-d", "--network", "none", image, "sleep", "300"]);
+    let (user, uid, dir) = (
+        podman.user().to_string(),
+        podman.uid(),
+        podman.dir().to_path_buf(),
+    );
+    drop(podman);
+    let listed = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .any(|l| l.split(':').next() == Some(user.as_str()))
+    };
+    for file in ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"] {
+        assert!(!listed(file), "{user} is still in {file}");
+    }
+    assert!(!dir.exists(), "{} is left", dir.display());
+    let theirs: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid = e.ok()?.file_name().to_str()?.parse::<i32>().ok()?;
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+            (line.split_whitespace().nth(1)? == uid.to_string()).then(|| pid.to_string())
+        })
+        .collect();
+    assert!(theirs.is_empty(), "processes of uid {uid} left: {theirs:?}");
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! `/run/containerd/s`), which another daemon may be using.
 //!
 //! When the engine is not installed or cannot start here, [`Dockerd::start`] and
-//! [`PodmanService::start`] record a visible skip (`testing::skip`) and return `None`.
+//! [`PodmanService::start`] and [`RootlessPodman::start`] record a visible skip (`testing::skip`) and return `None`.
 //!
 //! The daemon's process does not inherit the test's open files (so a `flock` held by
 //! the test runner is not held on by a daemon), and it gets SIGTERM if the thread
@@ -26,7 +26,9 @@ mod cleanup;
 mod commands;
 mod dockerd;
 mod podman;
+mod rootless;
 
 pub use busybox::{is_static_elf, BUSYBOX_IMAGE};
 pub use dockerd::Dockerd;
 pub use podman::PodmanService;
+pub use rootless::RootlessPodman;
