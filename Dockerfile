@@ -33,6 +33,7 @@ FROM ${BASE_IMAGE} AS base
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         iproute2 tcpdump nftables iputils-ping busybox-static \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 COPY image/entrypoint /usr/local/bin/conlink-entrypoint
 COPY image/extras.sh /usr/local/lib/conlink/extras.sh

@@ -92,7 +92,20 @@ if [ -n "${REMAKE_BASE:-}" ] || [ ! -s "$base_tar" ]; then
         cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/"
         rm -f "$rootfs/etc/apt/sources.list"
     fi
-    rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
+    # Made lean as Debian's own container images are: no documentation from packages
+    # installed later, no apt caches kept, none of what debootstrap downloaded.
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/conlink-image" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+EOF
+    printf 'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' \
+        >"$rootfs/etc/apt/apt.conf.d/conlink-image"
+    find "$rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+    rm -rf "$rootfs/usr/share/man/"* "$rootfs/usr/share/info/"*
+    rm -rf "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb \
+        "$rootfs/var/lib/apt/lists/"*
     tar --create --directory "$rootfs" --numeric-owner --file "$base_tar.part" .
     mv "$base_tar.part" "$base_tar"
     rm -rf "$rootfs"
