@@ -10,6 +10,8 @@
 #   /app/build/conlink.js             conlink 2.x's command, now `conlink run` with
 #                                     the same arguments (docs/migration.md)
 #   /utils/wait, /utils/wait.sh       conlink 2.x's wait tool, now `conlink wait`
+#   shell completions (bash, zsh, fish) and manual pages, written by the binary
+#   (image/extras.sh)
 #   iproute2, tcpdump, nftables, iputils-ping, busybox: for a person debugging the
 #   network (conlink itself talks to the kernel through netlink and needs none)
 #

@@ -14,7 +14,6 @@ mod privileges;
 mod project;
 mod sources;
 
-use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 // The system allocator. mimalloc made plans about a third faster (10k links 63 ->
@@ -31,10 +30,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    // Parsed in two steps so `wait` can see where each option appeared (the order of
-    // its conditions); clap's own `parse` does the same two steps.
-    let matches = cli::Args::command().get_matches();
-    let args = cli::Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let (args, matches) = cli::Args::parse_with_matches();
     let outcome = match &args.command {
         cli::Command::Validate(src) => commands::validate::run(&args.common, src),
         cli::Command::Plan(plan) => commands::plan::run(&args.common, plan),
@@ -52,6 +48,9 @@ fn main() -> ExitCode {
             None => Outcome::Usage,
         },
         cli::Command::Copy(c) => commands::copy::run(c),
+        cli::Command::Graph(g) => commands::graph::run(&args.common, g),
+        cli::Command::Completions(c) => commands::shell::completions(c),
+        cli::Command::Man(m) => commands::shell::man(m),
         other => commands::not_yet(other.name()),
     };
     match outcome {

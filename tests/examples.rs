@@ -1,5 +1,5 @@
-//! Every example under examples/NAME/ is planned (text and JSON) and compared with its
-//! snapshot. An example directory holds its YAML files and a `conlink.test` file with
+//! Every example under examples/NAME/ is planned (text, JSON and shell script) and
+//! compared with its snapshot; the script passes `sh -n`. An example directory holds its YAML files and a `conlink.test` file with
 //! `args:` (the sources and options for `conlink plan`) and `env:` lines.
 
 use crate::util::{conlink, entries, expect_code, parse_spec, root, snapshot_settings, text};
@@ -18,7 +18,7 @@ fn every_example_plans_as_snapshotted() {
                 .unwrap_or_else(|e| panic!("{}: {e}", spec_file.display())),
             false,
         );
-        for format in ["text", "json"] {
+        for format in ["text", "json", "script"] {
             let mut cmd = conlink(&dir);
             cmd.arg("--ovs")
                 .arg("no")
@@ -31,6 +31,17 @@ fn every_example_plans_as_snapshotted() {
             snapshot_settings().bind(|| {
                 insta::assert_snapshot!(format!("example__{name}__{format}"), text(&out.stdout));
             });
+            if format == "script" {
+                let syntax = std::process::Command::new("sh")
+                    .args(["-n", "-c", &text(&out.stdout)])
+                    .output()
+                    .expect("run sh -n");
+                assert!(
+                    syntax.status.success(),
+                    "example {name}: sh -n refuses the script: {}",
+                    text(&syntax.stderr)
+                );
+            }
             if format == "json" {
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
                 let schema: serde_json::Value = serde_json::from_str(

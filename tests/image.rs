@@ -88,6 +88,20 @@ fn entrypoint(dockerd: &Dockerd) {
         "command -v conlink",
     ]);
     assert_eq!(installed, "/usr/local/bin/conlink\n");
+    // The completions and manual pages the binary wrote (image/extras.sh).
+    let extras = dockerd.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        TAG,
+        "/bin/sh",
+        "-c",
+        "grep -l conlink /usr/share/bash-completion/completions/conlink \
+         /usr/share/zsh/vendor-completions/_conlink \
+         /usr/share/fish/vendor_completions.d/conlink.fish /usr/share/man/man1/conlink.1",
+    ]);
+    assert_eq!(extras.lines().count(), 4, "{extras}");
 }
 
 /// The tools a person debugging the network expects are there and run.

@@ -132,3 +132,105 @@ fn every_semantic_rule_has_a_fixture() {
         missing.join("\n  ")
     );
 }
+
+/// `--format github`: GitHub Actions annotations on stdout, one line per diagnostic,
+/// for a few fixtures: several errors, a warning (exit 0), a span over two lines (no
+/// columns), a compose file, and a problem with no place in any file.
+#[test]
+fn github_annotations_of_a_few_configurations() {
+    let dir = root().join("tests/invalid");
+    for (fname, extra, code) in [
+        ("several-errors.yaml", &[][..], 1),
+        ("netem-repeated.yaml", &[], 0),
+        ("missing-bridge.yaml", &[], 1),
+        (
+            "scale-leaves-subnet.compose.yaml",
+            &["--scale", "nope=2"],
+            1,
+        ),
+    ] {
+        let flag = if fname.ends_with(".compose.yaml") {
+            "-c"
+        } else {
+            "-n"
+        };
+        let out = conlink(&dir)
+            .args(["--ovs", "no", "validate", flag, fname, "--format", "github"])
+            .args(extra)
+            .output()
+            .expect("run conlink");
+        expect_code(&out, code, fname);
+        let stdout = text(&out.stdout);
+        assert!(
+            !stdout.is_empty()
+                && stdout
+                    .lines()
+                    .all(|l| l.starts_with("::error ") || l.starts_with("::warning ")),
+            "{fname}: not one workflow command per line:\n{stdout}"
+        );
+        let name = fname.trim_end_matches(".yaml");
+        snapshot_settings().bind(|| insta::assert_snapshot!(format!("github__{name}"), stdout));
+    }
+}
+
+/// `conlink validate FILE…`, as pre-commit runs it: each file on its own, read as what
+/// it is; a compose file without `x-network` passes; the exit code is the worst.
+#[test]
+fn files_named_alone_are_validated_one_by_one() {
+    let d = crate::util::TempDir::new("each-file");
+    d.write(
+        "net.yaml",
+        "links: [{node: a, bridge: s1}]\nnodes: [{name: a}]\n",
+    );
+    d.write(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    x-network:\n      links: [{bridge: s1, ip: 10.0.0.1/24}]\n",
+    );
+    d.write("plain-compose.yaml", "services: {db: {image: postgres}}\n");
+    d.write("bad.yaml", "links: [{node: nope, bridge: s1}]\n");
+    let run = |files: &[&str]| {
+        conlink(d.path())
+            .args(["--ovs", "no", "validate", "--format", "github"])
+            .args(files)
+            .output()
+            .expect("run conlink")
+    };
+    let out = run(&["net.yaml", "compose.yaml", "plain-compose.yaml"]);
+    expect_code(&out, 0, "valid files");
+    assert_eq!(text(&out.stdout), "");
+    let out = run(&["net.yaml", "bad.yaml", "compose.yaml"]);
+    expect_code(&out, 1, "one invalid file");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("::error file=bad.yaml,"), "{stdout}");
+    // Files alone and -n/-c do not mix.
+    let out = conlink(d.path())
+        .args(["validate", "-n", "net.yaml", "bad.yaml"])
+        .output()
+        .expect("run conlink");
+    expect_code(&out, 2, "-n with a file alone");
+}
+
+/// The pre-commit hook runs `conlink validate` with the files appended.
+#[test]
+fn the_pre_commit_hook_runs_validate_on_the_files() {
+    let hooks = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml"))
+        .expect(".pre-commit-hooks.yaml");
+    let entries: Vec<&str> = hooks
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("entry:"))
+        .map(str::trim)
+        .collect();
+    assert!(!entries.is_empty(), "no hook entry");
+    for entry in entries {
+        let words: Vec<&str> = entry.split_whitespace().collect();
+        assert_eq!(words[..2], ["conlink", "validate"], "{entry}");
+        let out = conlink(&root().join("tests/compat"))
+            .args(&words[1..])
+            .arg("route-names-own-dev.compose.yaml")
+            .arg("netem-option-repeated.yaml")
+            .output()
+            .expect("run conlink");
+        expect_code(&out, 0, entry);
+    }
+}

@@ -5,6 +5,8 @@
 mod examples;
 // Diagnostics of every invalid configuration under tests/invalid/.
 mod invalid;
+// conlink 2.x configurations under tests/compat/ plan as 2.x built them.
+mod compat;
 // Command-line behaviour: exit codes, determinism, formats.
 mod cli;
 // The committed JSON Schemas match what the types generate.
@@ -12,6 +14,10 @@ mod schema_sync;
 // docs/ against the code: schema properties, commands and options, plan fields,
 // valid examples.
 mod docs;
+// `conlink graph` of every example, in every format.
+mod graph;
+// Each command's --help, the completion scripts and the manual page.
+mod help;
 // `conlink wait` (files, commands, timeout, exec) and `conlink copy`.
 mod copy;
 mod wait;

@@ -13,12 +13,14 @@
 //!    settle replica counts;
 //! 5. [`lower`]: the [`plan::Plan`].
 //!
-//! [`render`] turns a plan into text or JSON. [`plan`] is the contract with the
+//! [`render`] turns a plan into text, JSON or a shell script, and a [`graph`] (built
+//! by [`compile_graph`] from the checked configuration and its plan) into a drawing. [`plan`] is the contract with the
 //! runtime and imports nothing else from here; [`source`] (files, spans) and [`diag`]
 //! (diagnostics) are shared by every stage.
 
 pub mod check;
 pub mod diag;
+pub mod graph;
 pub mod load;
 pub mod lower;
 pub mod merge;
@@ -85,6 +87,27 @@ pub struct Compilation {
 /// merged before network files, each kind in the order given (docs/configuration.md,
 /// "Sources and merging").
 pub fn compile(files: Vec<SourceFile>, env: &Env, opts: &Options) -> Compilation {
+    compile_keeping(files, env, opts, |_, _| ()).0
+}
+
+/// Compiles sources as [`compile`] does and, when they plan, draws the topology
+/// ([`graph::build`]). The graph exists exactly when the plan does.
+pub fn compile_graph(
+    files: Vec<SourceFile>,
+    env: &Env,
+    opts: &Options,
+) -> (Compilation, Option<graph::Graph>) {
+    compile_keeping(files, env, opts, graph::build)
+}
+
+/// [`compile`], also giving what `keep` makes of the checked configuration and the plan
+/// when there is a plan.
+fn compile_keeping<T>(
+    files: Vec<SourceFile>,
+    env: &Env,
+    opts: &Options,
+    keep: impl FnOnce(&check::Checked, &Plan) -> T,
+) -> (Compilation, Option<T>) {
     let mut sources = SourceMap::new();
     let mut ordered: Vec<SourceFile> = Vec::with_capacity(files.len());
     let (compose, network): (Vec<_>, Vec<_>) = files
@@ -96,18 +119,31 @@ pub fn compile(files: Vec<SourceFile>, env: &Env, opts: &Options) -> Compilation
         sources.add(f);
     }
     let mut diags = Diagnostics::default();
-    let plan = run(&sources, env, opts, &mut diags);
+    let stages = run(&sources, env, opts, &mut diags);
     load::fill_pointers(&sources, &mut diags);
     diags.sort();
-    Compilation {
+    let (plan, kept) = match stages {
+        Some((checked, plan)) => {
+            let kept = keep(&checked, &plan);
+            (Some(plan), Some(kept))
+        }
+        None => (None, None),
+    };
+    let compilation = Compilation {
         sources,
         diagnostics: diags,
         plan,
-    }
+    };
+    (compilation, kept)
 }
 
-/// The stages, in order.
-fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) -> Option<Plan> {
+/// The stages, in order; the checked configuration comes back with the plan.
+fn run(
+    sources: &SourceMap,
+    env: &Env,
+    opts: &Options,
+    diags: &mut Diagnostics,
+) -> Option<(check::Checked, Plan)> {
     let loaded = gate(diags, load::load(sources, env))?;
     let cfg = merge::merge(loaded.fragments);
     let project = project::project_name(
@@ -129,7 +165,8 @@ fn run(sources: &SourceMap, env: &Env, opts: &Options, diags: &mut Diagnostics) 
         default_mtu: opts.default_mtu,
         keep_veth_offload: opts.keep_veth_offload,
     };
-    gate(diags, lower::lower(&checked, &lower_opts))
+    let plan = gate(diags, lower::lower(&checked, &lower_opts))?;
+    Some((checked, plan))
 }
 
 /// Takes a stage's diagnostics; its output goes on to the next stage only if nothing

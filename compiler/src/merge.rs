@@ -5,11 +5,12 @@
 //! services' `x-network`s, then the network files). Top-level lists are concatenated;
 //! then links with the same `(target, dev)`, bridges with the same name, tunnels with the
 //! same `(type, vni)` and nodes with the same name are folded into one, in source order:
-//! a later scalar replaces an earlier one and lists are concatenated. "String or list"
-//! properties were already normalised to lists when read ([`crate::model::StrList`]), so
-//! a string merged after a list appends to it.
+//! a later scalar replaces an earlier one. "String or list" properties
+//! ([`crate::model::StrList`]) follow conlink 2.x: a later string replaces an earlier
+//! string, two lists are concatenated, and a string merged with a list joins it as one
+//! item.
 
-use crate::model::{Bridge, Config, Link, NodeDef, StrList, Target, Tunnel};
+use crate::model::{Bridge, Config, Link, NodeDef, StrList, Target, Tunnel, Written};
 use crate::source::Spanned;
 use indexmap::map::Entry;
 use indexmap::IndexMap;
@@ -95,10 +96,17 @@ fn replace<T>(into: &mut Option<T>, from: Option<T>) {
     }
 }
 
-/// Lists are concatenated.
+/// A "string or list" property: a later string replaces an earlier string (2.x users
+/// override a top-level `netem: "delay 200ms"` with a service's own string); otherwise
+/// the two are concatenated in source order, a string counting as a list of one, and
+/// the result is a list, so a third string joins it too.
 fn append(into: &mut Option<StrList>, from: Option<StrList>) {
     match (into.as_mut(), from) {
-        (Some(a), Some(b)) => a.0.extend(b.0),
+        (Some(a), Some(b)) if a.1 == Written::String && b.1 == Written::String => *a = b,
+        (Some(a), Some(b)) => {
+            a.0.extend(b.0);
+            a.1 = Written::List;
+        }
         (None, Some(b)) => *into = Some(b),
         (_, None) => {}
     }
@@ -175,11 +183,14 @@ mod tests {
     #[test]
     fn links_with_same_target_and_dev_merge_in_order() {
         let mut a = link("web", None);
-        a.value.ip = Some(StrList(vec![s("10.0.0.1/24"), s("fd00::1/64")]));
+        a.value.ip = Some(StrList(
+            vec![s("10.0.0.1/24"), s("fd00::1/64")],
+            Written::List,
+        ));
         a.value.mtu = Some(Spanned::new(Mtu(1500), Span::default()));
         let mut b = link("web", Some("eth0"));
         // A string after a list appends (2.x split it into characters).
-        b.value.ip = Some(StrList(vec![s("10.0.1.1/24")]));
+        b.value.ip = Some(StrList(vec![s("10.0.1.1/24")], Written::String));
         b.value.mtu = Some(Spanned::new(Mtu(9000), Span::default()));
         let c = link("web", Some("eth1"));
         let merged = merge_links_by_target_dev(vec![a, b, c]);
@@ -190,6 +201,38 @@ mod tests {
         );
         assert_eq!(merged[0].mtu.unwrap().value, Mtu(9000));
         assert_eq!(merged[1].dev(), "eth1");
+    }
+
+    /// The merge of "string or list" values, as 2.x merged them but for the split.
+    #[test]
+    fn strings_replace_strings_and_lists_concatenate() {
+        fn one(v: &str) -> Option<StrList> {
+            Some(StrList(vec![s(v)], Written::String))
+        }
+        fn many(vs: &[&str]) -> Option<StrList> {
+            Some(StrList(vs.iter().map(|v| s(v)).collect(), Written::List))
+        }
+        let cases: [(Vec<Option<StrList>>, &[&str]); 6] = [
+            (
+                vec![one("delay 200ms"), one("rate 10mbit delay 40ms")],
+                &["rate 10mbit delay 40ms"],
+            ),
+            (vec![many(&["a", "b"]), many(&["c"])], &["a", "b", "c"]),
+            (vec![many(&["a"]), one("b")], &["a", "b"]),
+            (vec![one("a"), many(&["b", "c"])], &["a", "b", "c"]),
+            // Once a list, a later string joins it rather than replacing it.
+            (vec![one("a"), many(&["b"]), one("c")], &["a", "b", "c"]),
+            (vec![one("a"), None, one("c")], &["c"]),
+        ];
+        for (values_in, expected) in cases {
+            let links = values_in.into_iter().map(|netem| {
+                let mut l = link("web", None);
+                l.value.netem = netem;
+                l
+            });
+            let merged = merge_links_by_target_dev(links.collect::<Vec<_>>());
+            assert_eq!(values(&merged[0].netem), expected);
+        }
     }
 
     #[test]

@@ -256,7 +256,8 @@ pub struct Link {
     pub mac: Option<Spanned<String>>,
     /// MTU of `dev` (veth: both ends), 68-65535. Default 65535 for veth and dummy.
     pub mtu: Option<Spanned<Mtu>>,
-    /// Route(s) via `dev`, in `ip route add` syntax without `dev`, e.g. `default via 10.0.0.1`.
+    /// Route(s) via `dev`, in `ip route add` syntax, e.g. `default via 10.0.0.1`; a `dev`
+    /// in the route may only name the link's own `dev`.
     pub route: Option<StrList>,
     /// Stateless 1:1 NAT: traffic arriving on `dev` is DNATed to this IPv4 address, traffic
     /// leaving `dev` is SNATed to the link's own address. Needs an IPv4 `ip`.
@@ -422,23 +423,33 @@ impl<'de> Deserialize<'de> for SysctlValue {
 }
 
 // ---------------------------------------------------------------------------------
-// "A string or a list of strings", normalised to a list when read, so that a string
-// merged after a list appends instead of being split into characters
-// (docs/configuration.md, "Sources and merging").
+// "A string or a list of strings", held as a list that remembers how it was written:
+// merging replaces a string by a later string, as conlink 2.x did, but appends a string
+// to a list as one item, where 2.x split it into characters (docs/configuration.md,
+// "Sources and merging").
 
-/// A string or a list of strings, always held as a list.
+/// A string or a list of strings, always held as a list, with how it was written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StrList(pub Vec<Spanned<String>>);
+pub struct StrList(pub Vec<Spanned<String>>, pub Written);
+
+/// How a [`StrList`] was written in its source: one string, or a list (also after two
+/// values were merged into one list).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Written {
+    String,
+    #[default]
+    List,
+}
 
 impl<'de> Deserialize<'de> for StrList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Not an untagged enum: serde buffers untagged input, which would lose spans.
         // A single string gets the span of its node, each item of a list its own.
         let outer = Spanned::<OneOrMany>::deserialize(d)?;
-        Ok(StrList(match outer.value {
-            OneOrMany::One(s) => vec![Spanned::new(s, outer.span)],
-            OneOrMany::Many(list) => list,
-        }))
+        Ok(match outer.value {
+            OneOrMany::One(s) => StrList(vec![Spanned::new(s, outer.span)], Written::String),
+            OneOrMany::Many(list) => StrList(list, Written::List),
+        })
     }
 }
 

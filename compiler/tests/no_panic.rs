@@ -1,10 +1,13 @@
 //! Bad input never panics: every example and every invalid fixture, mangled in many
 //! ways (truncated, lines dropped or repeated, characters swapped), is compiled; the
-//! compiler must answer with a plan or with diagnostics, never a panic.
+//! compiler must answer with a plan or with diagnostics, never a panic. Every variant
+//! that plans also draws, in every format (`conlink graph` never fails on what `plan`
+//! accepts), and its SVG is well-formed XML.
 
 use compiler::interpolate::Env;
+use compiler::render::graph::{render, GraphFormat};
 use compiler::source::{SourceFile, SourceKind};
-use compiler::{compile, Options};
+use compiler::{compile, compile_graph, Options};
 use std::path::{Path, PathBuf};
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -52,15 +55,20 @@ fn variants(text: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn mangled_inputs_never_panic() {
+/// Every example and invalid fixture, in file order.
+fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
     yaml_files(&root.join("examples"), &mut files);
     yaml_files(&root.join("tests/invalid"), &mut files);
     files.sort();
     assert!(files.len() > 100, "found only {} files", files.len());
-    let env: Env = [
+    files
+}
+
+/// The environment the examples' interpolations expect.
+fn env() -> Env {
+    [
         ("NODE_NAME", "n1"),
         ("REMOTE", "192.0.2.2"),
         ("NODE_IP", "192.168.100.1"),
@@ -68,19 +76,28 @@ fn mangled_inputs_never_panic() {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    .collect()
+}
+
+fn kind_of(text: &str) -> SourceKind {
+    if text.contains("services:") {
+        SourceKind::Compose
+    } else {
+        SourceKind::Network
+    }
+}
+
+#[test]
+fn mangled_inputs_never_panic() {
+    let env = env();
     let opts = Options {
         project: Some("fuzz".into()),
         ..Options::default()
     };
     let mut runs = 0;
-    for file in &files {
+    for file in &corpus() {
         let text = std::fs::read_to_string(file).expect("read");
-        let kind = if text.contains("services:") {
-            SourceKind::Compose
-        } else {
-            SourceKind::Network
-        };
+        let kind = kind_of(&text);
         for variant in variants(&text) {
             let c = compile(vec![SourceFile::new("v.yaml", variant, kind)], &env, &opts);
             // Either outcome is fine; a located error must stay inside the file.
@@ -97,4 +114,40 @@ fn mangled_inputs_never_panic() {
         }
     }
     assert!(runs > 1000, "only {runs} variants compiled");
+}
+
+#[test]
+fn whatever_plans_also_draws_in_every_format() {
+    let env = env();
+    let opts = Options {
+        project: Some("fuzz".into()),
+        ..Options::default()
+    };
+    let mut drawn = 0;
+    for file in &corpus() {
+        let text = std::fs::read_to_string(file).expect("read");
+        let kind = kind_of(&text);
+        for variant in std::iter::once(text.clone()).chain(variants(&text)) {
+            let (c, graph) =
+                compile_graph(vec![SourceFile::new("v.yaml", variant, kind)], &env, &opts);
+            assert_eq!(
+                c.plan.is_some(),
+                graph.is_some(),
+                "{}: a plan without a graph, or the reverse",
+                file.display()
+            );
+            let Some(graph) = graph else { continue };
+            for format in [GraphFormat::Dot, GraphFormat::Mermaid, GraphFormat::Json] {
+                assert!(!render(&graph, format).is_empty());
+            }
+            let svg = render(&graph, GraphFormat::Svg);
+            if let Err(e) = roxmltree::Document::parse(&svg) {
+                panic!("{}: SVG is not well-formed XML: {e}", file.display());
+            }
+            drawn += 1;
+        }
+    }
+    // Half the variants of the examples plan, give or take; far fewer would mean the
+    // corpus stopped exercising the graph.
+    assert!(drawn > 300, "only {drawn} variants planned and drew");
 }

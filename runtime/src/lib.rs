@@ -24,7 +24,8 @@
 //!   [`features`] names the kernel feature a refused step lacks.
 //! * The commands, peers over all of that: [`apply`] (one unit at a time, with
 //!   rollback), [`status`], [`destroy`] (and removing one unit), [`exec`]; each reports
-//!   what it does to a [`progress::Progress`] the caller gives.
+//!   what it does to a [`progress::Progress`] the caller gives; [`report`] is the JSON
+//!   form of what `apply` and `status` report.
 //!
 //! The ownership marks conlink leaves on the system are named in [`names`]. The
 //! fuzzing harness reaches every reader of the kernel's answers through `fuzzing`.
@@ -59,6 +60,7 @@ pub mod owned;
 pub mod places;
 pub mod planned;
 pub mod progress;
+pub mod report;
 pub mod resolve;
 pub mod state;
 pub mod status;

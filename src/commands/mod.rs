@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod copy;
+pub mod graph;
 pub mod plan;
 mod progress;
 pub mod runtime;
 pub mod schema;
+pub mod shell;
 pub mod validate;
 pub mod wait;
 

@@ -64,3 +64,37 @@ impl Progress for Shown {
         );
     }
 }
+
+/// A sink that also collects the steps `apply` carried out, for `--format json`, and
+/// passes everything on to the sink that shows progress.
+pub struct Collecting<'s> {
+    pub shown: &'s mut Shown,
+    /// Ids of the steps carried out, in order.
+    pub ran: Vec<String>,
+}
+
+impl Progress for Collecting<'_> {
+    fn wants_steps(&self) -> bool {
+        true
+    }
+
+    fn step(&mut self, e: &StepEvent<'_>) {
+        match e.outcome {
+            runtime::progress::Outcome::Ran => self.ran.push(e.id.to_string()),
+            // A rollback undid what ran: it is no longer created.
+            runtime::progress::Outcome::Undone => self.ran.retain(|id| id != e.id),
+            _ => {}
+        }
+        if self.shown.wants_steps() {
+            self.shown.step(e);
+        }
+    }
+
+    fn removed(&mut self, ns: &str, what: &str) {
+        self.shown.removed(ns, what);
+    }
+
+    fn waiting_for(&mut self, holder: &Holder) {
+        self.shown.waiting_for(holder);
+    }
+}

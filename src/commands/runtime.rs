@@ -1,7 +1,7 @@
 //! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
 
-use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
-use crate::commands::progress::Shown;
+use crate::cli::{ApplyArgs, Common, ConlinkNsArg, Format, ProjectArgs, Sources};
+use crate::commands::progress::{Collecting, Shown};
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::privileges;
 use crate::project::{self, Found};
@@ -67,7 +67,29 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
     join_machine_mounts();
     let started = std::time::Instant::now();
     let mut shown = Shown::new("apply", &plan.project, common.verbose);
-    match runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut shown) {
+    if args.format == Format::Json {
+        // The JSON report on stdout; the run's messages still go to stderr.
+        let mut collecting = Collecting {
+            shown: &mut shown,
+            ran: Vec::new(),
+        };
+        let outcome =
+            runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut collecting);
+        let json = runtime::report::apply_json(&plan, &outcome, &collecting.ran);
+        crate::commands::print_stdout(&runtime::report::to_text(&json));
+        return report_apply(&plan, outcome, started);
+    }
+    let outcome = runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut shown);
+    report_apply(&plan, outcome, started)
+}
+
+/// Says on stderr how an apply went; the outcome to exit with.
+fn report_apply(
+    plan: &Plan,
+    outcome: Result<runtime::apply::Report, ApplyError>,
+    started: std::time::Instant,
+) -> Outcome {
+    match outcome {
         Ok(report) => {
             for (id, what) in &report.repaired {
                 eprintln!("conlink: repaired {id}: {what}");
@@ -227,7 +249,12 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
             for (unit, why) in &s.waiting {
                 text.push_str(&format!("waiting    {unit}: {why}\n"));
             }
-            crate::commands::print_stdout(&text);
+            if args.format == Format::Json {
+                let json = runtime::report::status_json(&plan, &s);
+                crate::commands::print_stdout(&runtime::report::to_text(&json));
+            } else {
+                crate::commands::print_stdout(&text);
+            }
             if s.differences.is_empty() {
                 eprintln!(
                     "conlink status: project {}: in sync ({} steps in place)",

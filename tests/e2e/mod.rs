@@ -34,7 +34,9 @@ mod patch;
 mod progress;
 mod projects;
 mod readback;
+mod report;
 mod router;
+mod script;
 mod state_files;
 mod teardown;
 mod wait;
@@ -277,6 +279,13 @@ impl<'h> Project<'h> {
         }
     }
 
+    /// The same project under another host: `name` instead of a fresh unique one (two
+    /// builds of one project, one after the other, compare equal only with one name).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
     pub fn option(mut self, opt: &str) -> Self {
         self.options.push(opt.to_string());
         self
@@ -369,6 +378,11 @@ impl<'h> Project<'h> {
 
     pub fn mark(&self) -> String {
         format!("conlink:{}", self.name)
+    }
+
+    /// The project's temporary directory (removed with the project).
+    pub fn dir(&self) -> &Path {
+        &self._dir.0
     }
 
     pub fn state_file(&self) -> PathBuf {

@@ -52,9 +52,20 @@ impl<'a> Checker<'a> {
         s: &Spanned<String>,
         e: StringError,
     ) {
+        let d = Diagnostic::error(code, format!("invalid {what} `{}`: {}", s.value, e.message));
+        self.report_in_string(d, s, e);
+    }
+
+    /// A warning about the bytes `w.start..w.end` of the string `s` (something conlink
+    /// accepts, but probably not what was meant).
+    pub fn string_warning(&mut self, code: &'static str, s: &Spanned<String>, w: StringError) {
+        let d = Diagnostic::warning(code, format!("in `{}`: {}", s.value, w.message));
+        self.report_in_string(d, s, w);
+    }
+
+    fn report_in_string(&mut self, d: Diagnostic, s: &Spanned<String>, e: StringError) {
         let span = inner_span(self.sources, s, e.start, e.end);
-        let mut d = Diagnostic::error(code, format!("invalid {what} `{}`: {}", s.value, e.message))
-            .at(span, e.message);
+        let mut d = d.at(span, e.message);
         if let Some(h) = e.help {
             d = d.help(h);
         }

@@ -49,7 +49,7 @@ pub fn link(cx: &mut Checker, l: &Spanned<Link>, nodes: &NodeIndex) -> Option<Ch
 
     let mut routes = Vec::new();
     for r in l.route.iter().flat_map(|r| r.0.iter()) {
-        if let Some(route) = languages::route(cx, r) {
+        if let Some(route) = languages::route(cx, l.dev(), r) {
             addresses::unreachable_gateway(cx, r, &route, &ips);
             routes.push(Spanned::new(route, r.span));
         }

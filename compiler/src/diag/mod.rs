@@ -5,15 +5,18 @@
 //! its texts are shortened when they quote a long value (`shorten.rs`). Rendering
 //! happens at the end, either as rustc-style text through miette ([`render_text`],
 //! `text.rs`, which reads the source through the file's line index, `excerpt.rs`) or
-//! as JSON objects for editors and CI ([`render_json`], `json.rs`); both cost time in
+//! as JSON objects for editors and CI ([`render_json`], `json.rs`), or as GitHub Actions
+//! annotations ([`render_github`], `github.rs`); each costs time in
 //! proportion to what they print. The "did you mean" suggestion that many diagnostics
 //! offer as help is here too ([`did_you_mean`]).
 
 mod excerpt;
+mod github;
 mod json;
 mod shorten;
 mod text;
 
+pub use github::{escape_data, escape_property, render_github};
 pub use json::render_json;
 pub use shorten::{shorten, QUOTED_MAX, TEXT_MAX};
 pub use text::{render_text, render_text_first, LONG_LINE};

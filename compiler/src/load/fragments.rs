@@ -77,6 +77,10 @@ pub fn extract(
                 }
                 return (frags, facts, diags);
             };
+            // The top-level `x-network` merges before the services' ones wherever it
+            // is written, as in conlink 2.x, so a service's own settings win (2.x files
+            // often put the top-level key last).
+            let mut service_frags = Vec::new();
             for (key, mut value) in entries {
                 match key.name.as_str() {
                     "name" => {
@@ -92,10 +96,11 @@ pub fn extract(
                             service: None,
                         });
                     }
-                    "services" => services(value, env, &mut frags, &mut facts, &mut diags),
+                    "services" => services(value, env, &mut service_frags, &mut facts, &mut diags),
                     _ => {}
                 }
             }
+            frags.append(&mut service_frags);
         }
     }
     for f in &mut frags {

@@ -71,6 +71,53 @@ pub fn config_schema_text() -> String {
     s
 }
 
+/// The compose specification's JSON Schema, which compose files follow.
+pub const COMPOSE_SPEC_SCHEMA_URL: &str =
+    "https://raw.githubusercontent.com/compose-spec/compose-spec/master/schema/compose-spec.json";
+
+/// The name [`compose_schema`] refers to the configuration schema by: the committed
+/// file next to it in `schema/`.
+pub const CONFIG_SCHEMA_FILE: &str = "conlink.schema.json";
+
+/// A schema for compose files that carry conlink's configuration, for editors
+/// (`schema/compose-x-network.schema.json`, README.md "Editors"): the compose
+/// specification's schema, and ours at the top-level `x-network` and at each service's.
+/// An editor applies one schema per file, so one that knows compose files needs both
+/// in one. It has no `$id`, so that the reference to the configuration schema resolves
+/// next to wherever the file is (a copy in a project, or its raw URL); it is draft-07,
+/// like the compose schema, which editors support best.
+pub fn compose_schema() -> Json {
+    let ours = serde_json::json!({ "$ref": CONFIG_SCHEMA_FILE });
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "docker compose file with conlink's x-network",
+        "description": "A compose file (the compose specification's schema) whose top-level and per-service `x-network` hold conlink configuration (conlink's schema).",
+        "allOf": [
+            { "$ref": COMPOSE_SPEC_SCHEMA_URL },
+            {
+                "type": "object",
+                "properties": {
+                    "x-network": ours,
+                    "services": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": { "x-network": ours }
+                        }
+                    }
+                }
+            }
+        ]
+    })
+}
+
+/// [`compose_schema`] as committed: pretty JSON with a trailing newline.
+pub fn compose_schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&compose_schema()).expect("schema serializes");
+    s.push('\n');
+    s
+}
+
 /// Validates configuration fragments against the schema. Built once per process
 /// (`load::VALIDATOR`).
 pub struct SchemaValidator {

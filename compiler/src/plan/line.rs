@@ -7,13 +7,21 @@ use super::nft::chain_text;
 use super::ns::Ns;
 use super::op::{Op, Qdisc, QdiscParent};
 use super::units::Plan;
-use super::words::{Cmd, EXTERNAL_ADDR, SAVED};
+use super::words::{Cmd, NsNames, EXTERNAL_ADDR, SAVED};
 
 /// The command line of one action, run in namespace `ns` (the step's), e.g.
 /// `ip link set eth0 up`. Used for both a step's action and its undo, and by the
 /// runtime to name a failing step.
 pub fn op_line(op: &Op, ns: &Ns, plan: &Plan) -> String {
     let mut cmd = Cmd::default();
+    op_words(&mut cmd, op, ns, plan);
+    cmd.0
+}
+
+/// [`op_line`] with namespaces written by `names` (shell text) instead of as symbols:
+/// the line a shell script runs (`conlink plan --format script`).
+pub fn op_line_named(op: &Op, ns: &Ns, plan: &Plan, names: NsNames) -> String {
+    let mut cmd = Cmd(String::new(), Some(names));
     op_words(&mut cmd, op, ns, plan);
     cmd.0
 }

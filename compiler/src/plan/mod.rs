@@ -44,7 +44,7 @@ pub mod words;
 pub use bridge::{BridgeMode, OvsTunnel, TunnelKind};
 pub use command::CommandLine;
 pub use ethtool::{Ethtool, FeatureSetting};
-pub use line::op_line;
+pub use line::{op_line, op_line_named};
 pub use link::{IpvlanMode, LinkSpec, MacvlanMode, VethPeer};
 pub use mac::Mac;
 pub use netem::{Chance, Delay, Distribution, Netem, Percent, Reorder};
@@ -56,7 +56,7 @@ pub use route::{Route, RouteProtocol, RouteScope, RouteTable};
 pub use units::{
     BridgeDecision, Plan, ScaleSource, ServiceScale, Step, Unit, UnitKind, PLAN_FORMAT,
 };
-pub use words::{EXTERNAL_ADDR, EXTERNAL_IF, SAVED};
+pub use words::{NsNames, EXTERNAL_ADDR, EXTERNAL_IF, SAVED};
 
 /// The JSON Schema of a plan's JSON form (committed at `schema/plan.schema.json`).
 pub fn plan_schema() -> schemars::Schema {

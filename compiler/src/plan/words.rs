@@ -14,6 +14,7 @@
 use super::ns::Ns;
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::rc::Rc;
 
 /// Placeholder for conlink's external address, resolved at run time.
 pub const EXTERNAL_ADDR: &str = "$CONLINK_EXTERNAL";
@@ -24,9 +25,14 @@ pub const EXTERNAL_IF: &str = "$CONLINK_EXTERNAL_IF";
 /// Placeholder for a value the runtime records before changing it and puts back on undo.
 pub const SAVED: &str = "$CONLINK_SAVED";
 
-/// A command line under construction: words separated by single spaces.
+/// How namespaces are written in a command line: as shell text (already quoted), e.g.
+/// the real pinned name of a namespace in a shell script. Without one, the symbol.
+pub type NsNames = Rc<dyn Fn(&Ns) -> String>;
+
+/// A command line under construction: words separated by single spaces, namespaces
+/// written by the [`NsNames`] when there is one.
 #[derive(Default)]
-pub(crate) struct Cmd(pub(crate) String);
+pub(crate) struct Cmd(pub(crate) String, pub(crate) Option<NsNames>);
 
 impl Cmd {
     /// Appends text that needs no quoting (fixed syntax, numbers, addresses, placeholders).
@@ -38,14 +44,27 @@ impl Cmd {
         self
     }
 
-    /// Appends a word from the configuration, quoted if it needs to be.
+    /// Appends a word from the configuration, quoted if it needs to be: for a line
+    /// of the plan by [`shell_quote`], for a line of a shell script (when namespaces
+    /// have [`NsNames`]) by [`posix_quote`].
     pub(crate) fn word(&mut self, word: &str) -> &mut Cmd {
-        self.raw(shell_quote(word))
+        if self.1.is_some() {
+            if !self.0.is_empty() {
+                self.0.push(' ');
+            }
+            self.0.push_str(&posix_quote(word));
+            self
+        } else {
+            self.raw(shell_quote(word))
+        }
     }
 
-    /// Appends a namespace symbol.
+    /// Appends a namespace: its symbol, or what the [`NsNames`] makes of it.
     pub(crate) fn ns(&mut self, ns: &Ns) -> &mut Cmd {
-        self.word(&ns.to_string())
+        match self.1.clone() {
+            Some(names) => self.raw(names(ns)),
+            None => self.word(&ns.to_string()),
+        }
     }
 
     /// Appends text to the last word, without a space.
@@ -117,6 +136,19 @@ pub fn shell_quote(word: &str) -> Cow<'_, str> {
     let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_#^".contains(c);
     // `#` starts a comment only at the beginning of a word.
     if !word.is_empty() && word.chars().all(safe) && !word.starts_with('#') {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+    }
+}
+
+/// `word` as POSIX `sh` reads it back unchanged: as it is when made only of safe
+/// characters, otherwise in single quotes (a `'` inside becoming `'\''`). Unlike
+/// [`shell_quote`] it never uses bash's `$'…'`, which POSIX `sh` before 2024 lacks, so
+/// a newline stays a newline inside the quotes.
+pub fn posix_quote(word: &str) -> Cow<'_, str> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_^".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
         Cow::Borrowed(word)
     } else {
         Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))

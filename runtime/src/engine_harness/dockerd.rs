@@ -163,6 +163,11 @@ impl Dockerd {
 fn dockerd_command(base: &Base) -> Command {
     let dir = &base.dir;
     let mut cmd = Command::new("dockerd");
+    // containerd writes stack dumps (`containerd.PID.stacks.log`) to the temporary
+    // directory; keep them in the engine's directory, which is removed with it.
+    let tmp = dir.join("tmp");
+    let _ = std::fs::create_dir(&tmp);
+    cmd.env("TMPDIR", tmp);
     cmd.arg("--config-file")
         .arg(dir.join("daemon.json"))
         .arg("--data-root")

@@ -74,8 +74,8 @@ mod tests {
         let m = Args::command()
             .try_get_matches_from(argv)
             .map_err(|e| e.to_string())?;
-        let project = m.get_one::<String>("project").cloned();
         let w = m.subcommand_matches("wait").expect("the wait subcommand");
+        let project = crate::cli::Common::from_matches(&m, w).project;
         Ok(items(w, project.as_deref()))
     }
 

@@ -3,21 +3,26 @@
 //! and the error points at the offending word inside the string.
 
 use super::super::checker::Checker;
-use super::super::strings::{parse_ethtool, parse_forward, parse_netem, parse_route, Forward};
+use super::super::strings::{
+    parse_ethtool, parse_forward, parse_link_route, parse_netem_with_warnings, Forward, StringError,
+};
 use crate::model::StrList;
 use crate::plan::{Ethtool, Netem, Route};
 use crate::source::Spanned;
 
-/// A `route` that is not `ip route add` syntax conlink supports. Returns the route.
-pub fn route(cx: &mut Checker, r: &Spanned<String>) -> Option<Route> {
-    parse_route(&r.value)
+/// A `route` of the link whose interface is `dev` that is not `ip route add` syntax
+/// conlink supports. Returns the route.
+pub fn route(cx: &mut Checker, dev: &str, r: &Spanned<String>) -> Option<Route> {
+    parse_link_route(&r.value, Some(dev))
         .map_err(|e| cx.string_error("conlink::check::route", "route", r, e))
         .ok()
 }
 
 /// A `netem` that is not netem syntax conlink supports. The items of a list are joined
-/// with spaces, and an error inside is mapped back to the item it came from. Returns
-/// the settings.
+/// with spaces (one qdisc, one `tc` command line), and an error inside is mapped back
+/// to the item it came from. An option given twice, in one item or two, is
+/// `conlink::check::netem_repeated`, a warning: the last one counts, as in `tc`.
+/// Returns the settings.
 pub fn netem(cx: &mut Checker, list: &StrList) -> Option<Netem> {
     let mut joined = String::new();
     let mut starts = Vec::new();
@@ -28,13 +33,24 @@ pub fn netem(cx: &mut Checker, list: &StrList) -> Option<Netem> {
         starts.push(joined.len());
         joined.push_str(&item.value);
     }
-    match parse_netem(&joined) {
-        Ok(n) => Some(n),
-        Err(mut e) => {
-            let i = starts.iter().rposition(|s| *s <= e.start).unwrap_or(0);
-            e.start -= starts[i];
-            e.end = e.end.saturating_sub(starts[i]);
-            cx.string_error("conlink::check::netem", "netem", &list.0[i], e);
+    // The item an error or warning at `e` is in, with `e` made relative to it.
+    let locate = |mut e: StringError| {
+        let i = starts.iter().rposition(|s| *s <= e.start).unwrap_or(0);
+        e.start -= starts[i];
+        e.end = e.end.saturating_sub(starts[i]);
+        (&list.0[i], e)
+    };
+    match parse_netem_with_warnings(&joined) {
+        Ok((n, warnings)) => {
+            for w in warnings {
+                let (item, w) = locate(w);
+                cx.string_warning("conlink::check::netem_repeated", item, w);
+            }
+            Some(n)
+        }
+        Err(e) => {
+            let (item, e) = locate(e);
+            cx.string_error("conlink::check::netem", "netem", item, e);
             None
         }
     }
@@ -84,9 +100,11 @@ mod tests {
 
     #[test]
     fn route_reports_routes_that_do_not_parse() {
-        assert!(first_item("route", "default via 10.0.0.1", route).is_empty());
+        let on_eth0 = |cx: &mut Checker, r: &Spanned<String>| route(cx, "eth0", r);
+        assert!(first_item("route", "default via 10.0.0.1", on_eth0).is_empty());
+        assert!(first_item("route", "default via 10.0.0.1 dev eth0", on_eth0).is_empty());
         assert_eq!(
-            first_item("route", "default via 10.0.0.1 dev eth1", route),
+            first_item("route", "default via 10.0.0.1 dev eth1", on_eth0),
             ["conlink::check::route"]
         );
     }
@@ -100,6 +118,16 @@ mod tests {
         let c = case("links: [{service: a, bridge: s, netem: [delay 10ms, loss 2%]}]");
         let list = c.link().netem.clone().unwrap();
         assert!(c.run(|cx| netem(cx, &list)).1.is_some());
+    }
+
+    #[test]
+    fn netem_warns_of_repeated_options_and_keeps_the_last() {
+        let c =
+            case("links: [{service: a, bridge: s, netem: [delay 10ms, rate 1mbit delay 20ms]}]");
+        let list = c.link().netem.clone().unwrap();
+        let (codes, value) = c.run(|cx| netem(cx, &list));
+        assert_eq!(codes, ["conlink::check::netem_repeated"]);
+        assert_eq!(value.unwrap().delay.unwrap().time_ns, 20_000_000);
     }
 
     #[test]

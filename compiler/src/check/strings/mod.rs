@@ -22,8 +22,8 @@ pub mod scan;
 
 pub use ethtool::parse_ethtool;
 pub use forward::{parse_forward, Forward};
-pub use netem::parse_netem;
-pub use route::parse_route;
+pub use netem::{parse_netem, parse_netem_with_warnings};
+pub use route::{parse_link_route, parse_route};
 pub use scan::StringError;
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //!
 //! Supported: `delay TIME [JITTER [CORR%]]`, `distribution uniform|normal|pareto|paretonormal`,
 //! `loss [random] PCT [CORR%]`, `duplicate PCT [CORR%]`, `corrupt PCT [CORR%]`,
-//! `reorder PCT [CORR%]`, `gap N`, `rate RATE` and `limit N`, each at most once and in any
-//! order; `latency` and `drop` are accepted as `tc` accepts them, for `delay` and `loss`.
+//! `reorder PCT [CORR%]`, `gap N`, `rate RATE` and `limit N`, in any order; an option
+//! given twice takes its last value, as `tc` does, with a warning (2.x files merged two
+//! netem strings and relied on that); `latency` and `drop` are accepted as `tc` accepts
+//! them, for `delay` and `loss`.
 //! The rest of netem (`slot`, `ecn`, `seed`, the `loss state`/`loss gemodel` models, rate
 //! overheads, a rate relative to the link speed) is refused with an "unsupported netem
 //! option" error rather than half-supported.
@@ -63,9 +65,17 @@ const MAX_TIME_NS: u64 = i64::MAX as u64;
 
 /// Parses a `netem` string such as `delay 40ms 10ms 25% loss 1%`. An empty string is
 /// valid and sets nothing ([`Netem::is_empty`]), as a bare `netem` qdisc is valid for tc.
+/// Repeated options are not reported; see [`parse_netem_with_warnings`].
 pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
+    parse_netem_with_warnings(input).map(|(netem, _)| netem)
+}
+
+/// [`parse_netem`], with a warning for each option given again (the whole later option
+/// replaces the earlier one, its optional values included).
+pub fn parse_netem_with_warnings(input: &str) -> Result<(Netem, Vec<StringError>), StringError> {
     let mut cursor = Cursor::new(input);
     let mut seen = Seen::default();
+    let mut warnings = Vec::new();
     let mut netem = Netem::default();
     // Where the options with cross-option rules were written, for pointing at them.
     let mut reorder_word = None;
@@ -75,7 +85,7 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
     while let Some(word) = cursor.next() {
         match word.text {
             "delay" | "latency" => {
-                seen.first("delay", word)?;
+                warnings.extend(seen.last_counts("delay", word));
                 let value = cursor.value(word, "a time, e.g. `40ms`")?;
                 let time_ns = parse_time(value, "delay")?;
                 let jitter_ns = match cursor.next_if(looks_numeric) {
@@ -94,12 +104,12 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
                 });
             }
             "distribution" => {
-                seen.first("distribution", word)?;
+                warnings.extend(seen.last_counts("distribution", word));
                 let value = cursor.value(word, "a distribution name")?;
                 distribution = Some((parse_distribution(value)?, word));
             }
             "loss" | "drop" => {
-                seen.first("loss", word)?;
+                warnings.extend(seen.last_counts("loss", word));
                 let mut value = cursor.value(word, "a percentage, e.g. `1%`")?;
                 match value.text {
                     // The explicit name of the default model: same meaning without it.
@@ -118,17 +128,17 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
                 netem.loss = Some(parse_chance(value, "loss", &mut cursor)?);
             }
             "duplicate" => {
-                seen.first("duplicate", word)?;
+                warnings.extend(seen.last_counts("duplicate", word));
                 let value = cursor.value(word, "a percentage, e.g. `1%`")?;
                 netem.duplicate = Some(parse_chance(value, "duplicate", &mut cursor)?);
             }
             "corrupt" => {
-                seen.first("corrupt", word)?;
+                warnings.extend(seen.last_counts("corrupt", word));
                 let value = cursor.value(word, "a percentage, e.g. `1%`")?;
                 netem.corrupt = Some(parse_chance(value, "corrupt", &mut cursor)?);
             }
             "reorder" => {
-                seen.first("reorder", word)?;
+                warnings.extend(seen.last_counts("reorder", word));
                 let value = cursor.value(word, "a percentage, e.g. `25%`")?;
                 let chance = parse_chance(value, "reorder", &mut cursor)?;
                 netem.reorder = Some(Reorder {
@@ -139,12 +149,12 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
                 reorder_word = Some(word);
             }
             "gap" => {
-                seen.first("gap", word)?;
+                warnings.extend(seen.last_counts("gap", word));
                 let value = cursor.value(word, "a number of packets")?;
                 gap = Some((parse_count(value, "gap", 1)?, word));
             }
             "rate" => {
-                seen.first("rate", word)?;
+                warnings.extend(seen.last_counts("rate", word));
                 let value = cursor.value(word, "a rate, e.g. `10mbit`")?;
                 netem.rate_bits_per_second = Some(parse_rate(value)?);
                 // tc's optional PACKETOVERHEAD [CELLSIZE [CELLOVERHEAD]] after the rate.
@@ -157,7 +167,7 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
                 }
             }
             "limit" => {
-                seen.first("limit", word)?;
+                warnings.extend(seen.last_counts("limit", word));
                 let value = cursor.value(word, "a number of packets")?;
                 netem.limit = Some(parse_count(value, "limit", 0)?);
             }
@@ -197,7 +207,7 @@ pub fn parse_netem(input: &str) -> Result<Netem, StringError> {
             }
         }
     }
-    Ok(netem)
+    Ok((netem, warnings))
 }
 
 fn unknown_option(word: Word<'_>) -> StringError {
@@ -907,25 +917,45 @@ mod tests {
             (e.message.as_str(), at),
             ("unsupported netem option `loss gemodel`", "loss gemodel")
         );
-        let (e, at) = error("loss 1% drop 2%");
-        assert_eq!(
-            (e.message.as_str(), at),
-            ("`loss` is given more than once", "drop")
-        );
-        let (e, at) = error("delay 1ms latency 2ms");
-        assert_eq!(
-            (e.message.as_str(), at),
-            ("`delay` is given more than once", "latency")
-        );
-        let (_, at) = error("rate 1mbit limit 5 rate 2mbit");
-        assert_eq!(at, "rate");
-        assert_eq!(error("rate 1mbit limit 5 rate 2mbit").0.start, 19);
-        let (e, _) = error("distribution normal distribution pareto delay 1ms 1ms");
-        assert_eq!(e.message, "`distribution` is given more than once");
         let (e, _) = error("distribution gaussian");
         assert_eq!(e.message, "unknown distribution `gaussian`");
         let (e, _) = error("distribution norml");
         assert_eq!(e.help.as_deref(), Some("did you mean `normal`?"));
+    }
+
+    /// A repeated option takes its last value, whole, with a warning at the repetition.
+    #[test]
+    fn repeated_options_take_the_last_value_with_a_warning() {
+        let warned = |input: &'static str| {
+            let (netem, warnings) = parse_netem_with_warnings(input).expect(input);
+            let ws: Vec<(String, &str)> = warnings
+                .iter()
+                .map(|w| (w.message.clone(), &input[w.range()]))
+                .collect();
+            (netem, ws)
+        };
+        let (n, ws) = warned("delay 200ms rate 10mbit delay 40ms");
+        assert_eq!(n, netem("rate 10mbit delay 40ms"));
+        assert_eq!(
+            ws,
+            [(
+                "`delay` is given more than once; the last one counts".to_string(),
+                "delay"
+            )]
+        );
+        assert_eq!(warned("delay 200ms rate 10mbit delay 40ms").1.len(), 1);
+        // The later option replaces the earlier one whole: no jitter left over.
+        assert_eq!(warned("delay 1ms 5ms latency 2ms").0, netem("delay 2ms"));
+        let (n, ws) = warned("loss 1% drop 2%");
+        assert_eq!((n, ws[0].1), (netem("loss 2%"), "drop"));
+        let (n, ws) = warned("rate 1mbit limit 5 rate 2mbit limit 7");
+        assert_eq!((n, ws.len()), (netem("rate 2mbit limit 7"), 2));
+        let (n, _) = warned("distribution normal distribution pareto delay 1ms 1ms");
+        assert_eq!(n, netem("delay 1ms 1ms distribution pareto"));
+        assert!(warned("delay 1ms loss 1%").1.is_empty());
+        // The cross-option rules see the values that count.
+        let (e, _) = error("delay 10ms reorder 5% delay 0ms");
+        assert_eq!(e.message, "`reorder` needs a delay");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! bits set (`10.0.0.5/24`) is rejected, as the kernel rejects it ("Invalid prefix for
 //! given prefix length"), with the network address as help. The destination, gateway and
 //! source must be of one family; `default` takes its family from `via` or `src`, else it
-//! is IPv4. `dev` is refused: conlink installs the route through the link's own device.
+//! is IPv4. conlink installs the route through the link's own device, so `dev DEVICE`
+//! (or `oif`) is accepted only when it names that device, as conlink 2.x files write it
+//! (2.x appended `dev IFACE` to the route and `ip` took the repetition); any other device
+//! is refused.
 //! `table`, `proto` and `scope` accept numbers or iproute2's names; the resolved numbers
 //! are stored and the names come back when printing. `metric` may also be spelled
 //! `priority` or `preference`, `proto` `protocol`, and the destination may follow `to`,
@@ -71,8 +74,15 @@ const ROUTE_TYPES: &[&str] = &[
     "anycast",
 ];
 
-/// Parses a `route` string such as `default via 10.0.0.1 metric 100`.
+/// Parses a `route` string such as `default via 10.0.0.1 metric 100`, with no device
+/// of its own: any `dev` is refused.
 pub fn parse_route(input: &str) -> Result<Route, StringError> {
+    parse_link_route(input, None)
+}
+
+/// Parses the `route` string of a link whose interface is `own_dev`: a `dev` naming
+/// `own_dev` is accepted (it says what conlink does anyway), any other is refused.
+pub fn parse_link_route(input: &str, own_dev: Option<&str>) -> Result<Route, StringError> {
     let mut cursor = Cursor::new(input);
     let Some(mut first) = cursor.next() else {
         let example = "e.g. `default via 10.0.0.1` or `192.168.0.0/16 via 10.0.0.1`";
@@ -145,7 +155,10 @@ pub fn parse_route(input: &str) -> Result<Route, StringError> {
                 seen.first("onlink", word)?;
                 route.onlink = true;
             }
-            "dev" | "oif" => return Err(device_given(word, cursor.next())),
+            "dev" | "oif" => match (cursor.next(), own_dev) {
+                (Some(device), Some(own)) if device.text == own => seen.first("dev", word)?,
+                (device, own) => return Err(device_given(word, device, own)),
+            },
             _ => return Err(unknown_option(word, via.is_some())),
         }
     }
@@ -196,18 +209,37 @@ fn settle_family(
     })
 }
 
-/// `dev DEVICE` (or `oif`): refused, covering the device name too, since the help says
-/// to remove both.
-fn device_given(word: Word<'_>, device: Option<Word<'_>>) -> StringError {
+/// `dev DEVICE` (or `oif`) naming another device than the link's own (`own`), or with
+/// no device, or where there is no link: refused, covering the device name too, since
+/// the help says to remove both.
+fn device_given(word: Word<'_>, device: Option<Word<'_>>, own: Option<&str>) -> StringError {
     let end = device.map_or(word.end(), |d| d.end());
     let removal = device.map_or(word.text.to_string(), |d| {
         format!("{} {}", word.text, d.text)
     });
-    let message = format!(
-        "`{}` is not allowed in a route: conlink installs the route through the link's own `dev`",
-        word.text
-    );
-    StringError::new(word.start..end, message).with_help(format!("remove `{removal}`"))
+    match (device, own) {
+        (Some(device), Some(own)) => {
+            let message = format!(
+                "the route names device `{}`, but it goes through this link's own device `{own}`",
+                device.text
+            );
+            StringError::new(word.start..end, message).with_help(format!(
+                "remove `{removal}`, or write `dev {own}`; a route through `{}` belongs on the link whose `dev` is `{}`",
+                device.text, device.text
+            ))
+        }
+        (None, Some(_)) => StringError::at(word, format!("`{}` needs a device", word.text))
+            .with_help(format!(
+                "remove `{removal}`: the route goes through the link's own device"
+            )),
+        (_, None) => {
+            let message = format!(
+                "`{}` is not allowed in a route: conlink installs the route through the link's own `dev`",
+                word.text
+            );
+            StringError::new(word.start..end, message).with_help(format!("remove `{removal}`"))
+        }
+    }
 }
 
 fn family(is_ipv6: bool) -> &'static str {
@@ -682,6 +714,37 @@ mod tests {
         let (e, at) = error("dev eth0");
         assert_eq!(at, "dev");
         assert!(e.message.contains("starts with its destination"));
+    }
+
+    /// A 2.x route naming the link's own device is accepted and means the same route;
+    /// another device is refused saying why.
+    #[test]
+    fn dev_of_the_link_itself_is_accepted() {
+        let own = |input: &str| parse_link_route(input, Some("eth1"));
+        let with_dev = own("10.128.0.0/15 via 10.200.0.2 dev eth1").unwrap();
+        assert_eq!(with_dev, own("10.128.0.0/15 via 10.200.0.2").unwrap());
+        assert_eq!(
+            own("default oif eth1 via 10.0.0.1").unwrap().via,
+            own("default via 10.0.0.1").unwrap().via
+        );
+
+        let input = "10.128.0.0/15 via 10.200.0.2 dev eth2";
+        let e = own(input).unwrap_err();
+        assert_eq!(
+            e.message,
+            "the route names device `eth2`, but it goes through this link's own device `eth1`"
+        );
+        assert_eq!(&input[e.range()], "dev eth2");
+        assert!(e
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("belongs on the link whose `dev` is `eth2`"));
+
+        let e = own("default via 10.0.0.1 dev").unwrap_err();
+        assert_eq!(e.message, "`dev` needs a device");
+        let e = own("default dev eth1 dev eth1").unwrap_err();
+        assert_eq!(e.message, "`dev` is given more than once");
     }
 
     #[test]

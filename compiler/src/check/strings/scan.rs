@@ -163,7 +163,8 @@ impl<'a> Iterator for Cursor<'a> {
     }
 }
 
-/// Remembers which options a string has set, so each is given at most once.
+/// Remembers which options a string has set: each at most once, or (netem) the last one
+/// counts.
 #[derive(Default)]
 pub(crate) struct Seen(Vec<&'static str>);
 
@@ -185,6 +186,28 @@ impl Seen {
         }
         self.0.push(name);
         Ok(())
+    }
+
+    /// Records option `name` written as `word` where a repetition is allowed and the
+    /// last one counts (netem, as `tc` reads it): a warning pointing at the repetition
+    /// when it was already given.
+    pub(crate) fn last_counts(
+        &mut self,
+        name: &'static str,
+        word: Word<'_>,
+    ) -> Option<StringError> {
+        if !self.0.contains(&name) {
+            self.0.push(name);
+            return None;
+        }
+        let warning = StringError::at(
+            word,
+            format!("`{name}` is given more than once; the last one counts"),
+        );
+        Some(warning.with_help(format!(
+            "as `tc` does, this `{}` replaces the earlier one; remove the one you do not mean",
+            word.text
+        )))
     }
 }
 
