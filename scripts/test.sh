@@ -15,13 +15,15 @@ export CI=true INSTA_UPDATE=no
 # (runtime/tests/engines.rs, tests/offline_image.rs) start a private dockerd or
 # Podman service of their own (runtime::engine_harness) and make images from
 # busybox-static (no registry is needed); readelf (binutils) tells static binaries
-# from dynamic ones. Graphviz's `dot` checks that `conlink graph` writes DOT it reads.
-# Package, and a program it brings.
+# from dynamic ones. tests/image.rs builds the Dockerfile with scripts/image.sh, whose
+# Debian base is made by debootstrap from the package mirror. Graphviz's `dot` checks
+# that `conlink graph` writes DOT it reads. Package, and a program it brings.
 packages=(
     "iproute2 ip" "nftables nft" "ethtool ethtool" "iputils-ping ping" "socat socat"
     "busybox-static busybox" "tcpdump tcpdump" "util-linux setpriv"
     "docker.io dockerd" "docker-compose docker-compose" "containerd containerd"
-    "runc runc" "podman podman" "binutils readelf" "tar tar" "graphviz dot"
+    "runc runc" "podman podman" "binutils readelf" "tar tar" "debootstrap debootstrap"
+    "graphviz dot"
 )
 missing=()
 for entry in "${packages[@]}"; do

@@ -24,6 +24,9 @@ mod wait;
 
 // scripts/offline-image.sh with a private dockerd (needs root and docker.io).
 mod offline_image;
+// The image of the Dockerfile, built by scripts/image.sh with a private dockerd and a
+// local Debian base (needs root, docker.io, docker-compose, debootstrap).
+mod image;
 
 mod util;
 // End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).
