@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 /// Options every command takes.
-#[derive(ClapArgs, Debug)]
+#[derive(ClapArgs, Debug, Clone)]
 pub struct Common {
     /// More messages on stderr: `-v` each step as apply, status and destroy go through
     /// it; `-vv` with timings.
@@ -54,6 +54,10 @@ pub struct Common {
     /// `current` inside a container, else `own`.
     #[arg(long, global = true, value_enum, default_value_t = ConlinkNsArg::Auto)]
     pub conlink_netns: ConlinkNsArg,
+    /// The container engine's socket (Docker's API; Podman's compatible service too).
+    /// Default: DOCKER_HOST (unix:// only), else /var/run/docker.sock.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub engine_socket: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -198,8 +202,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Remove everything conlink created for the project.
     Destroy(ProjectArgs),
-    /// Apply, then follow container events (not implemented yet).
-    Run(Sources),
+    /// Apply, then follow the container engine's events: wire containers as they start,
+    /// unwire them as they stop; remove everything on SIGTERM or SIGINT.
+    Run(ApplyArgs),
     /// Run a command inside a node's namespace.
     Exec {
         #[command(flatten)]

@@ -60,6 +60,7 @@ pub mod places;
 pub mod planned;
 pub mod progress;
 pub mod resolve;
+pub mod run;
 pub mod state;
 pub mod status;
 pub mod steps;

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod containers;
 pub mod copy;
 pub mod plan;
 mod progress;
+pub mod run;
 pub mod runtime;
 pub mod schema;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
 
 use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
+use crate::commands::containers;
 use crate::commands::progress::Shown;
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::privileges;
@@ -29,12 +30,13 @@ pub fn settings(common: &Common) -> Settings {
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns,
         wait: if common.no_wait { Wait::No } else { Wait::Yes },
+        containers: None,
     }
 }
 
 /// Joins the machine's mount namespace (see `runtime::netns::join_init_mount_ns`);
 /// called after the sources are read, since relative paths may not resolve after.
-fn join_machine_mounts() {
+pub fn join_machine_mounts() {
     if let Err(e) = runtime::netns::join_init_mount_ns() {
         eprintln!(
             "conlink: warning: cannot join the machine's mount namespace ({e}); namespaces pinned by this run are visible only in this one"
@@ -56,18 +58,28 @@ fn project_of(command: &str, common: &Common, args: &ProjectArgs) -> Result<Foun
     })
 }
 
+/// The plan and the settings of a command that may touch containers
+/// (`commands::containers::prepare`).
+fn prepared(
+    command: &str,
+    common: &Common,
+    args: &ApplyArgs,
+) -> Result<(Plan, Settings, Option<containers::Engine>), Outcome> {
+    let p = containers::prepare(command, common, &args.sources, &args.scale, false)?;
+    let mut settings = settings(common);
+    settings.conlink_ns = p.conlink_ns;
+    settings.containers = p.containers;
+    Ok((p.plan, settings, p.engine))
+}
+
 pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, &args.sources, &args.scale) {
+    let (plan, settings, _engine) = match prepared("apply", common, args) {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if let Err(o) = privileges::check("apply") {
-        return o;
-    }
-    join_machine_mounts();
     let started = std::time::Instant::now();
     let mut shown = Shown::new("apply", &plan.project, common.verbose);
-    match runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut shown) {
+    match runtime::apply::apply(&plan, &settings, &Hooks::default(), &mut shown) {
         Ok(report) => {
             for (id, what) in &report.repaired {
                 eprintln!("conlink: repaired {id}: {what}");
@@ -97,7 +109,17 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
                     started.elapsed().as_secs_f64()
                 );
             }
-            Outcome::Success
+            if report.waiting.is_empty() {
+                Outcome::Success
+            } else {
+                // Applied, but not everything: exit code 3 (docs/cli.md, "Exit codes").
+                eprintln!(
+                    "conlink apply: project {}: {} unit(s) waiting for their containers; `conlink run` wires them when they start",
+                    plan.project,
+                    report.waiting.len()
+                );
+                Outcome::Waiting
+            }
         }
         Err(ApplyError::Failed(f)) => {
             eprintln!("conlink apply: {f}");
@@ -197,16 +219,12 @@ pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String])
 }
 
 pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, &args.sources, &args.scale) {
+    let (plan, settings, _engine) = match prepared("status", common, args) {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if let Err(o) = privileges::check("status") {
-        return o;
-    }
-    join_machine_mounts();
     let mut shown = Shown::new("status", &plan.project, common.verbose);
-    match runtime::status::status(&plan, &settings(common), &mut shown) {
+    match runtime::status::status(&plan, &settings, &mut shown) {
         Ok(s) => {
             let mut text = String::new();
             for d in &s.differences {

@@ -1,0 +1,233 @@
+//! A compose lab for the container tests: a private `dockerd`
+//! (`runtime::engine_harness::Dockerd`), the busybox image, the conlink image made
+//! offline from this test run's binary (scripts/offline-image.sh), and one compose
+//! project in a directory under the daemon's (which goes with it).
+//!
+//! [`Lab::start`] records a visible skip and returns `None` when the engine or
+//! `docker-compose` is missing. Dropping a lab runs `docker-compose down` and stops
+//! the daemon; [`Lab::assert_nothing_left`] checks the machine afterwards. Tests that
+//! come after (the e2e scenarios of the container issue, the benchmark) build on
+//! [`Lab`] and [`compose_file`].
+
+use crate::e2e::{can_run, show, text};
+use runtime::engine_harness::{Dockerd, BUSYBOX_IMAGE};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The conlink image's tag in every lab's daemon.
+pub const CONLINK_IMAGE: &str = "conlink-test/conlink:e2e";
+
+pub struct Lab {
+    pub dockerd: Dockerd,
+    pub project: String,
+    /// The project directory (mounted at /test in the `network` service).
+    pub dir: PathBuf,
+    pub file: PathBuf,
+}
+
+impl Lab {
+    /// A daemon with both images, and an empty project directory.
+    pub fn start(test: &str, project: &str) -> Option<Lab> {
+        if !can_run(test, &["docker-compose", "docker"]) {
+            return None;
+        }
+        let dockerd = Dockerd::start(test)?;
+        if let Err(e) = dockerd.busybox_image() {
+            runtime::testing::skip(test, &format!("no busybox image: {e}"));
+            return None;
+        }
+        let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
+            .arg(CONLINK_IMAGE)
+            .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+            .envs(dockerd.env())
+            .output()
+            .expect("run scripts/offline-image.sh");
+        assert!(built.status.success(), "offline-image.sh: {}", show(&built));
+        let dir = dockerd.dir().join("project");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("compose.yaml");
+        Some(Lab {
+            dockerd,
+            project: project.to_string(),
+            dir,
+            file,
+        })
+    }
+
+    /// Writes the compose file (see [`compose_file`]).
+    pub fn write(&self, text: &str) {
+        std::fs::write(&self.file, text).unwrap();
+    }
+
+    /// Writes another file of the project.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `docker-compose ARGS` for this project.
+    pub fn compose(&self, args: &[&str]) -> Output {
+        self.dockerd
+            .compose(&self.file, &self.project)
+            .args(args)
+            .output()
+            .expect("run docker-compose")
+    }
+
+    /// `docker-compose ARGS`, which must succeed.
+    pub fn must(&self, args: &[&str]) -> String {
+        let out = self.compose(args);
+        assert!(
+            out.status.success(),
+            "docker-compose {args:?}: {}",
+            show(&out)
+        );
+        text(&out.stdout)
+    }
+
+    /// The `network` service's log (conlink's stderr).
+    pub fn logs(&self, service: &str) -> String {
+        let out = self.compose(&["logs", "--no-color", service]);
+        text(&out.stdout) + &text(&out.stderr)
+    }
+
+    /// Waits until `service`'s log has `needle` `count` times; the log, or a panic
+    /// with the log after `timeout`.
+    pub fn wait_log(&self, service: &str, needle: &str, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.logs(service);
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            if Instant::now() > deadline {
+                panic!("no {count}× {needle:?} in the log of {service} within {timeout:?}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Runs a command in replica `index` of `service` (no shell).
+    pub fn exec(&self, service: &str, index: u32, cmd: &[&str]) -> Output {
+        let index = index.to_string();
+        let mut args = vec!["exec", "-T", "--index", &index, service];
+        args.extend_from_slice(cmd);
+        self.compose(&args)
+    }
+
+    /// Pings `addr` from replica `index` of `service` (a few tries: ARP and the
+    /// first packets may take a moment); the output of the last try.
+    pub fn ping(&self, service: &str, index: u32, addr: &str) -> Result<String, String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = self.exec(service, index, &["ping", "-c", "1", "-W", "2", addr]);
+            if out.status.success() {
+                return Ok(text(&out.stdout));
+            }
+            last = show(&out);
+        }
+        Err(last)
+    }
+
+    /// A container's log (stdout and stderr), also after it stopped.
+    pub fn docker_logs(&self, id: &str) -> String {
+        let out = self.dockerd.docker().args(["logs", id]).output().unwrap();
+        text(&out.stdout) + &text(&out.stderr)
+    }
+
+    /// `docker ARGS` with this lab's daemon, which must succeed.
+    pub fn docker(&self, args: &[&str]) -> String {
+        self.dockerd.run(args)
+    }
+
+    /// The id of replica `index` of `service`.
+    pub fn container_id(&self, service: &str, index: u32) -> String {
+        let out = self.must(&["ps", "-q", service]);
+        let ids: Vec<&str> = out.split_whitespace().collect();
+        // `ps -q` lists replicas in no fixed order: ask each its number.
+        for id in ids {
+            let n = self.docker(&[
+                "inspect",
+                "-f",
+                "{{index .Config.Labels \"com.docker.compose.container-number\"}}",
+                id,
+            ]);
+            if n.trim() == index.to_string() {
+                return id.to_string();
+            }
+        }
+        panic!("no replica {index} of {service}");
+    }
+
+    /// Checks that nothing of the project is left on the machine: no interface with
+    /// its mark in this namespace, no pinned namespace, no state or lock file.
+    pub fn assert_nothing_left(&self) {
+        assert_nothing_left(&self.project);
+    }
+}
+
+/// Nothing of `project` in the test's namespace, `/run/netns`, `/run/conlink`,
+/// `/run/lock/conlink`.
+pub fn assert_nothing_left(project: &str) {
+    let links = crate::e2e::must("ip", &["-o", "link", "show"]);
+    let mark = format!("alias conlink:{project}");
+    assert!(
+        !links.lines().any(|l| l.ends_with(&mark)),
+        "interfaces of {project} are left:\n{links}"
+    );
+    for (dir, prefix) in [
+        ("/run/netns", format!("conlink.{project}")),
+        ("/run/conlink", project.to_string()),
+        ("/run/lock/conlink", format!("{project}.lock")),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                assert!(
+                    !name.starts_with(&prefix),
+                    "{dir}/{name} of project {project} is left"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self
+            .dockerd
+            .compose(&self.file, &self.project)
+            .args(["down", "--timeout", "10"])
+            .output();
+    }
+}
+
+/// A compose file: `network` as conlink's service (the lab's image, `pid: host`,
+/// `network_mode: none`, the daemon's socket mounted, the project directory at /test,
+/// `conlink run` with `run_args` after `--compose-file /test/compose.yaml`), the
+/// `x-network` given (YAML, indented by two spaces), and busybox services that
+/// sleep, each `name` or `name: EXTRA` (EXTRA: YAML lines of the service, indented
+/// by four spaces).
+pub fn compose_file(
+    socket: &Path,
+    x_network: &str,
+    run_args: &[&str],
+    services: &[(&str, &str)],
+) -> String {
+    let mut command = vec!["--ovs", "no", "run", "--compose-file", "/test/compose.yaml"];
+    command.extend_from_slice(run_args);
+    let command: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
+    let mut text = format!(
+        "x-network:\n{x_network}\nservices:\n  network:\n    image: {CONLINK_IMAGE}\n    pid: host\n    network_mode: none\n    cap_add: [SYS_ADMIN, NET_ADMIN]\n    volumes:\n      - {}:/var/run/docker.sock\n      - ./:/test:ro\n    command: [{}]\n",
+        socket.display(),
+        command.join(", ")
+    );
+    for (name, extra) in services {
+        text.push_str(&format!(
+            "  {name}:\n    image: {BUSYBOX_IMAGE}\n    network_mode: none\n    command: [sleep, \"86400\"]\n{extra}"
+        ));
+    }
+    text
+}

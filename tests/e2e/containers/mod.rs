@@ -1,0 +1,9 @@
+//! conlink with a real container engine: compose projects with conlink as the
+//! `network` service, and `conlink run` on the host wiring `docker run` containers.
+//! Each test starts its own private `dockerd` (see [`lab`]); run them under the
+//! kernel-test lock.
+
+mod compose_router;
+// The harness serves later scenarios too (some of its helpers are theirs).
+#[allow(dead_code)]
+pub mod lab;
