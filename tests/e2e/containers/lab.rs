@@ -29,6 +29,19 @@ pub struct Lab {
 impl Lab {
     /// A daemon with both images, and an empty project directory.
     pub fn start(test: &str, project: &str) -> Option<Lab> {
+        let lab = Lab::without_conlink_image(test, project)?;
+        let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
+            .arg(CONLINK_IMAGE)
+            .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+            .envs(lab.dockerd.env())
+            .output()
+            .expect("run scripts/offline-image.sh");
+        assert!(built.status.success(), "offline-image.sh: {}", show(&built));
+        Some(lab)
+    }
+
+    /// A daemon with the busybox image only (conlink runs on the host).
+    pub fn without_conlink_image(test: &str, project: &str) -> Option<Lab> {
         if !can_run(test, &["docker-compose", "docker"]) {
             return None;
         }
@@ -37,13 +50,6 @@ impl Lab {
             runtime::testing::skip(test, &format!("no busybox image: {e}"));
             return None;
         }
-        let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
-            .arg(CONLINK_IMAGE)
-            .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
-            .envs(dockerd.env())
-            .output()
-            .expect("run scripts/offline-image.sh");
-        assert!(built.status.success(), "offline-image.sh: {}", show(&built));
         let dir = dockerd.dir().join("project");
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("compose.yaml");
@@ -135,6 +141,58 @@ impl Lab {
     pub fn docker_logs(&self, id: &str) -> String {
         let out = self.dockerd.docker().args(["logs", id]).output().unwrap();
         text(&out.stdout) + &text(&out.stderr)
+    }
+
+    /// conlink on the host (this test's namespace), for this project and daemon:
+    /// `conlink --ovs no --project P --engine-socket S ARGS`, with a clean
+    /// environment.
+    pub fn host_conlink(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
+        cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
+            .arg(self.dockerd.socket())
+            .args(args)
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Starts `docker run -d --network none --name NAME busybox` with `args` after
+    /// the image (default: sleep); its id.
+    pub fn run_container(&self, name: &str, extra: &[&str], cmd: &[&str]) -> String {
+        let mut args = vec!["run", "-d", "--network", "none", "--name", name];
+        args.extend_from_slice(extra);
+        args.push(BUSYBOX_IMAGE);
+        if cmd.is_empty() {
+            args.extend_from_slice(&["sleep", "86400"]);
+        } else {
+            args.extend_from_slice(cmd);
+        }
+        self.docker(&args).trim().to_string()
+    }
+
+    /// `docker exec NAME CMD…`.
+    pub fn docker_exec(&self, name: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", name];
+        args.extend_from_slice(cmd);
+        self.dockerd.docker().args(&args).output().unwrap()
+    }
+
+    /// Pings `addr` from container `name` (a few tries).
+    pub fn docker_ping(&self, name: &str, addr: &str) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = self.docker_exec(name, &["ping", "-c", "1", "-W", "2", addr]);
+            if out.status.success() {
+                return Ok(());
+            }
+            last = show(&out);
+        }
+        Err(last)
     }
 
     /// `docker ARGS` with this lab's daemon, which must succeed.
@@ -230,4 +288,106 @@ pub fn compose_file(
         ));
     }
     text
+}
+
+/// A `conlink run` started by a test, with its stderr collected as it comes.
+pub struct Running {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Spawns `cmd` (a `conlink … run …` command).
+    pub fn spawn(mut cmd: Command) -> Running {
+        use std::io::BufRead;
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn conlink run");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Running {
+            child,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// What it said so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until its log has `needle` `count` times; panics with the log after
+    /// `timeout` or when it exits.
+    pub fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "conlink run exited ({status}) before {count}× {needle:?}:\n{}",
+                    self.log()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!("no {count}× {needle:?} within {timeout:?}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` and waits for the exit (at most 20 s): its exit code and how
+    /// long it took.
+    pub fn stop(&mut self, signal: nix::sys::signal::Signal) -> (Option<i32>, Duration) {
+        let began = Instant::now();
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal);
+        let deadline = began + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
+                return (status.code(), began.elapsed());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "conlink run did not stop within 20 s of {signal}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.stop(nix::sys::signal::Signal::SIGTERM);
+        }
+    }
 }
