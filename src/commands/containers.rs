@@ -73,7 +73,7 @@ impl Engine {
     /// services are targets).
     pub fn view(&self, project: &str, plan: &Plan) -> Result<Containers, Outcome> {
         match View::load(&*self.api, project, &named_containers(plan)) {
-            Ok(v) => Ok(Containers::new(v)),
+            Ok(v) => Ok(Containers::new(v).with_engine(self.api.clone())),
             Err(e) => {
                 eprintln!("conlink: cannot list the containers: {e}");
                 Err(Outcome::Failed)

@@ -25,7 +25,8 @@ pub fn run(common: &Common, args: &ApplyArgs) -> Outcome {
     let own_id = engine.own_id();
     let mut settings = settings(common);
     settings.conlink_ns = p.conlink_ns;
-    settings.containers = p.containers;
+    let log: runtime::run::wiring::Log = Arc::new(|line: &str| eprintln!("conlink run: {line}"));
+    settings.containers = p.containers.map(|c| c.with_say(log.clone()));
 
     // A replica count the containers show is planned with the same sources and
     // options, as `--scale` would be.
@@ -42,7 +43,6 @@ pub fn run(common: &Common, args: &ApplyArgs) -> Outcome {
                 .map_err(|_| "the configuration does not compile with these counts".to_string())
         }
     };
-    let log: runtime::run::wiring::Log = Arc::new(|line: &str| eprintln!("conlink run: {line}"));
     eprintln!(
         "conlink run: project {}, engine {} at {}, conlink's namespace: {}",
         p.plan.project,

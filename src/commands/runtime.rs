@@ -73,10 +73,15 @@ fn prepared(
 }
 
 pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
-    let (plan, settings, _engine) = match prepared("apply", common, args) {
+    let (plan, mut settings, _engine) = match prepared("apply", common, args) {
         Ok(p) => p,
         Err(o) => return o,
     };
+    settings.containers = settings.containers.map(|c| {
+        c.with_say(std::sync::Arc::new(|l: &str| {
+            eprintln!("conlink apply: {l}")
+        }))
+    });
     let started = std::time::Instant::now();
     let mut shown = Shown::new("apply", &plan.project, common.verbose);
     match runtime::apply::apply(&plan, &settings, &Hooks::default(), &mut shown) {
@@ -94,6 +99,16 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
             }
             for (unit, why) in &report.waiting {
                 eprintln!("conlink: unit {unit} not applied: {why}");
+            }
+            // Commands started in containers through the engine end with this process's
+            // connection to them: wait a while for them.
+            if let Some(c) = &settings.containers {
+                let running = c.execs.wait(std::time::Duration::from_secs(10));
+                if running > 0 {
+                    eprintln!(
+                        "conlink apply: {running} command(s) in containers still run after 10 s; their output stops being logged now (`conlink run` follows them)"
+                    );
+                }
             }
             if report.executed == 0 {
                 eprintln!(

@@ -16,6 +16,7 @@
 //!
 //! The trait is blocking, like the rest of the runtime.
 
+pub mod commands;
 pub mod compose;
 mod convert;
 pub mod docker;

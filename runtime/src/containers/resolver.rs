@@ -19,6 +19,7 @@
 //! A container that does not exist or does not run makes its unit wait; nothing else
 //! about it is an error here.
 
+use super::commands::{Execs, Say};
 use super::compose::{ComposeIdentity, PROJECT_LABEL};
 use super::model::Container;
 use super::namespace::open_netns;
@@ -184,6 +185,13 @@ pub fn target_symbols(plan: &Plan) -> Vec<Ns> {
 pub struct Containers {
     view: Arc<RwLock<View>>,
     proc: PathBuf,
+    /// The engine, to run the commands of containers through (without one, they run
+    /// as nodes' commands do: conlink's programs in the container's namespace).
+    engine: Option<Arc<dyn ContainerEngine>>,
+    /// The commands started through the engine.
+    pub execs: Arc<Execs>,
+    /// Where a line about a command that ended goes.
+    pub say: Option<Say>,
 }
 
 impl fmt::Debug for Containers {
@@ -201,7 +209,26 @@ impl Containers {
         Containers {
             view: Arc::new(RwLock::new(view)),
             proc: PathBuf::from("/proc"),
+            engine: None,
+            execs: Arc::new(Execs::default()),
+            say: None,
         }
+    }
+
+    /// Runs the commands of containers through `engine`.
+    pub fn with_engine(mut self, engine: Arc<dyn ContainerEngine>) -> Containers {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// Says when a command of a container ends.
+    pub fn with_say(mut self, say: Say) -> Containers {
+        self.say = Some(say);
+        self
+    }
+
+    pub fn engine(&self) -> Option<&Arc<dyn ContainerEngine>> {
+        self.engine.as_ref()
     }
 
     /// Reads `/PROC/PID/ns/net` instead of `/proc` (tests).

@@ -269,6 +269,9 @@ pub fn unwire(shared: &Shared, unit: &str, why: &str) {
         let mut kept = Vec::new();
         for rec in records.iter().rev() {
             let undo = families::action(&rec.undo);
+            if matches!(rec.undo, compiler::plan::Op::ExecStop { .. }) {
+                families::command::forget_container_run(&cx, &rec.id);
+            }
             if matches!(undo.home(&rec.ns), Ns::Container(_) | Ns::Service(..)) {
                 continue; // gone with the container's namespace
             }

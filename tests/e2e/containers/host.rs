@@ -109,7 +109,11 @@ fn run_on_the_host_follows_restarts_adopts_after_kill_and_cleans_up() {
     let Some(lab) = Lab::without_conlink_image(test, "hostrun") else {
         return;
     };
-    let net = lab.write_file("net.yaml", NETWORK);
+    // A command in beta, through the engine: beta's own busybox, once per start.
+    let with_command = format!(
+        "{NETWORK}commands:\n  - {{container: beta, command: 'cat /etc/hostname; ip -o addr show dev eth0; exit 3'}}\n"
+    );
+    let net = lab.write_file("net.yaml", &with_command);
     let net = net.to_str().unwrap();
     lab.run_container("alpha", &[], &[]);
 
@@ -123,10 +127,26 @@ fn run_on_the_host_follows_restarts_adopts_after_kill_and_cleans_up() {
     let log = run.wait_for("All links connected", 1, Duration::from_secs(30));
     assert!(log.contains("wired container:beta (beta)"), "{log}");
     lab.docker_ping("alpha", "10.9.0.2").unwrap();
+    let log = run.wait_for("ended: exit code 3 (failed)", 1, Duration::from_secs(30));
+    let output = log
+        .lines()
+        .find_map(|l| l.split("its output is in ").nth(1))
+        .expect("the log's path");
+    let output = std::fs::read_to_string(output).unwrap();
+    // Its own hostname (its id's first 12 digits) and its address: it ran in beta.
+    let id = lab.docker(&["inspect", "-f", "{{.Id}}", "beta"]);
+    assert!(output.contains(&id[..12]), "{output}");
+    assert!(output.contains("10.9.0.2/24"), "{output}");
 
     // While the run holds the project: status works, apply says who manages it.
+    // (Its one difference: the command that failed.)
     let status = lab.host_conlink(&["status", "-n", net]).output().unwrap();
-    assert_eq!(status.status.code(), Some(0), "{}", show(&status));
+    assert_eq!(status.status.code(), Some(1), "{}", show(&status));
+    assert!(
+        text(&status.stdout).contains("exit code 3"),
+        "{}",
+        show(&status)
+    );
     let apply = lab.host_conlink(&["apply", "-n", net]).output().unwrap();
     let said = text(&apply.stderr);
     assert_eq!(apply.status.code(), Some(1), "{said}");
@@ -152,6 +172,8 @@ fn run_on_the_host_follows_restarts_adopts_after_kill_and_cleans_up() {
     );
     assert_eq!(mac(&lab), before);
     lab.docker_ping("alpha", "10.9.0.2").unwrap();
+    // The command ran again for the new start.
+    run.wait_for("ended: exit code 3 (failed)", 2, Duration::from_secs(30));
 
     // kill -9, and a new run adopts what is wired (its namespace is pinned).
     let (_, _) = run.stop(Signal::SIGKILL);

@@ -226,8 +226,8 @@ impl Lab {
     }
 }
 
-/// Nothing of `project` in the test's namespace, `/run/netns`, `/run/conlink`,
-/// `/run/lock/conlink`.
+/// Nothing of `project` in the test's namespace, `/run/netns`, `/run/conlink` (but
+/// the commands' logs, which are removed then), `/run/lock/conlink`.
 pub fn assert_nothing_left(project: &str) {
     let links = crate::e2e::must("ip", &["-o", "link", "show"]);
     let mark = format!("alias conlink:{project}");
@@ -235,9 +235,22 @@ pub fn assert_nothing_left(project: &str) {
         !links.lines().any(|l| l.ends_with(&mark)),
         "interfaces of {project} are left:\n{links}"
     );
+    // The commands' logs stay for reading (docs/cli.md, "destroy"); nothing else.
+    let state = Path::new("/run/conlink").join(project);
+    if let Ok(entries) = std::fs::read_dir(&state) {
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n == "logs"),
+            "{} holds {names:?}",
+            state.display()
+        );
+        let _ = std::fs::remove_dir_all(&state);
+    }
     for (dir, prefix) in [
         ("/run/netns", format!("conlink.{project}")),
-        ("/run/conlink", project.to_string()),
         ("/run/lock/conlink", format!("{project}.lock")),
     ] {
         if let Ok(entries) = std::fs::read_dir(dir) {
