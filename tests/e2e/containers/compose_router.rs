@@ -1,7 +1,8 @@
 //! A router and three hosts as compose services, wired by conlink running as the
 //! project's `network` service: pings in all directions through the router, the
-//! readiness line once (all replicas wired), a host whose container already has an
-//! interface named like its link refused with a sentence, and `docker-compose down`
+//! readiness line once (all replicas wired), `status` and `apply` beside the run,
+//! conlink's container killed and started again (every link rebuilt in its new
+//! namespace), SIGTERM removing everything with exit 0, and `docker-compose down`
 //! leaving nothing.
 
 use super::lab::{compose_file, Lab};
@@ -101,11 +102,36 @@ fn router_and_hosts_as_services_ping_in_all_directions() {
     assert_eq!(apply.status.code(), Some(1), "{said}");
     assert!(said.contains("managed by `conlink run`"), "{said}");
 
-    // SIGTERM (what `down` sends): everything removed, exit 0, within the stop timeout.
+    // conlink's container killed (its namespace, the bridges and the outer ends go
+    // with it, and so the hosts' ends) and started again: everything is rebuilt in
+    // its new namespace.
     let id = lab.container_id("network", 1);
+    lab.docker(&["kill", "--signal", "KILL", &id]);
+    let gone = crate::e2e::poll(Duration::from_secs(10), || {
+        let links = text(&lab.exec("h1", 1, &["ip", "-o", "link"]).stdout);
+        (!links.contains("eth0")).then_some(())
+    });
+    assert!(gone.is_some(), "h1's end outlived conlink's namespace");
+    lab.docker(&["start", &id]);
+    let log = lab.wait_log("network", "All links connected", 2, Duration::from_secs(60));
+    assert!(log.contains("applied: "), "{log}");
+    for (from, _) in hosts {
+        for (to, addr) in hosts {
+            if from != to {
+                lab.ping(from, 1, addr)
+                    .unwrap_or_else(|e| panic!("after the restart: {from} -> {to}: {e}\n{log}"));
+            }
+        }
+    }
+
+    // SIGTERM (what `down` sends): everything removed, exit 0, within the stop timeout.
     let began = Instant::now();
     lab.must(&["stop", "--timeout", "10", "network"]);
     let took = began.elapsed();
+    eprintln!(
+        "{test}: the network service's log:\n{}",
+        lab.docker_logs(&id)
+    );
     let code = lab.docker(&["inspect", "-f", "{{.State.ExitCode}}", &id]);
     let log = lab.docker_logs(&id);
     assert_eq!(code.trim(), "0", "{log}");

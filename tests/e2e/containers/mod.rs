@@ -4,6 +4,7 @@
 //! kernel-test lock.
 
 mod compose_router;
+mod compose_scale;
 mod host;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
