@@ -47,7 +47,7 @@ links:
         .expect("the macvtap configuration compiles");
     let state_dir = runtime::testing::TempDir::new("conlink-macvtap-");
     let s = Settings {
-        state_dir: state_dir.path.clone(),
+        state_dir: state_dir.path().to_path_buf(),
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
         wait: Wait::Yes,

@@ -12,6 +12,8 @@ use compiler::plan::{ready_altname, Ns, Op, Plan, Step};
 use compiler::source::{SourceFile, SourceKind};
 use runtime::apply::{apply, ApplyError, Hooks};
 use runtime::context::Settings;
+use runtime::lock::Wait;
+use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
 use runtime::status::status;
 use runtime::testing::{can_touch_kernel, unique, TempNetns};
@@ -53,6 +55,8 @@ impl World {
             state_dir: std::env::temp_dir().join(format!("conlink-ready-{project}")),
             netns_dir: runtime::netns::netns_dir(),
             conlink_ns: ConlinkNs::Own,
+            wait: Wait::Yes,
+            containers: None,
         };
         World {
             node_a: format!("conlink.{project}.a"),
@@ -97,14 +101,15 @@ impl World {
     }
 
     fn apply(&self, plan: &Plan, hooks: &Hooks) -> Result<runtime::apply::Report, ApplyError> {
-        self.host.run(|| apply(plan, &self.settings, hooks))
+        self.host
+            .run(|| apply(plan, &self.settings, hooks, &mut Quiet))
     }
 
     /// `status`'s differences, as text.
     fn differences(&self, plan: &Plan) -> Vec<String> {
         let st = self
             .host
-            .run(|| status(plan, &self.settings))
+            .run(|| status(plan, &self.settings, &mut Quiet))
             .expect("status");
         st.differences.iter().map(|d| d.to_string()).collect()
     }
@@ -144,7 +149,7 @@ impl Drop for World {
     fn drop(&mut self) {
         let _ = self
             .host
-            .run(|| runtime::destroy::destroy(&self.project, &self.settings));
+            .run(|| runtime::destroy::destroy(&self.project, &self.settings, &mut Quiet));
         let _ = std::fs::remove_dir_all(&self.settings.state_dir);
     }
 }
