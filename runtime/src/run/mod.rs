@@ -193,6 +193,19 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                         workers.send(&unit, workers::Job::Wire { received })
                     }
                     crate::containers::EventKind::Die { .. } => {
+                        // A die replayed after a reconnection, of a container that has
+                        // run again since and is wired into that run: nothing to do.
+                        let now = containers
+                            .read()
+                            .get(&event.id)
+                            .filter(|c| c.is_running())
+                            .map(|c| WiredInto {
+                                id: c.id.clone(),
+                                pid: c.pid,
+                            });
+                        if now.is_some() && shared.wired().get(&unit).cloned().flatten() == now {
+                            continue;
+                        }
                         workers.send(&unit, workers::Job::Unwire);
                         // A removed container sends no event of its own: look again.
                         next_reconcile =
