@@ -260,6 +260,7 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
             for (unit, why) in &s.waiting {
                 text.push_str(&format!("waiting    {unit}: {why}\n"));
             }
+            text.push_str(&containers_summary(&plan, &s));
             crate::commands::print_stdout(&text);
             if s.differences.is_empty() {
                 eprintln!(
@@ -283,6 +284,41 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
             Outcome::Failed
         }
     }
+}
+
+/// One line per container or replica unit: `wired`, `waiting` (its container does not
+/// run) or `drifted` (a difference in one of its steps), so `status` answers "is
+/// every running container wired?" at a glance.
+fn containers_summary(plan: &Plan, s: &runtime::status::Status) -> String {
+    use runtime::differences::Difference;
+    let step_of = |d: &Difference| match d {
+        Difference::Missing { step, .. }
+        | Difference::Different { step, .. }
+        | Difference::Foreign { step, .. }
+        | Difference::Failed { step, .. } => Some(step.clone()),
+        Difference::Extra { .. } => None,
+    };
+    let drifted: std::collections::BTreeSet<String> = s
+        .differences
+        .iter()
+        .filter_map(step_of)
+        .filter_map(|step| step.rsplit_once('/').map(|(u, _)| u.to_string()))
+        .collect();
+    let mut text = String::new();
+    for unit in &plan.units {
+        if !(unit.id.starts_with("container:") || unit.id.starts_with("service:")) {
+            continue;
+        }
+        let state = if s.waiting.iter().any(|(u, _)| *u == unit.id) {
+            "waiting"
+        } else if drifted.contains(&unit.id) {
+            "drifted"
+        } else {
+            "wired"
+        };
+        text.push_str(&format!("container  {}: {state}\n", unit.id));
+    }
+    text
 }
 
 /// Adds the sentence of `privileges` after an error that is a refusal for lack of

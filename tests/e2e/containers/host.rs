@@ -42,6 +42,18 @@ fn apply_on_the_host_waits_for_absent_containers_and_refuses_an_occupied_dev() {
         "{}",
         links_of(&lab, "alpha")
     );
+    // status: healthy (waiting units do not count), one line per container.
+    let status = lab.host_conlink(&["status", "-n", net]).output().unwrap();
+    assert_eq!(status.status.code(), Some(0), "{}", show(&status));
+    let listed = text(&status.stdout);
+    assert!(
+        listed.contains("container  container:alpha: wired\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("container  container:beta: waiting\n"),
+        "{listed}"
+    );
 
     lab.run_container("beta", &[], &[]);
     let out = lab.host_conlink(&["apply", "-n", net]).output().unwrap();
@@ -144,6 +156,11 @@ fn run_on_the_host_follows_restarts_adopts_after_kill_and_cleans_up() {
     assert_eq!(status.status.code(), Some(1), "{}", show(&status));
     assert!(
         text(&status.stdout).contains("exit code 3"),
+        "{}",
+        show(&status)
+    );
+    assert!(
+        text(&status.stdout).contains("container  container:beta: drifted\n"),
         "{}",
         show(&status)
     );
