@@ -3,6 +3,7 @@
 //! Each test starts its own private `dockerd` (see [`lab`]); run them under the
 //! kernel-test lock.
 
+mod bench;
 mod compose_router;
 mod compose_scale;
 mod host;
