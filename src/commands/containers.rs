@@ -164,7 +164,7 @@ pub fn prepare(
     let mut plan = compile(common, srcs, scale, None, false)?;
     crate::privileges::check(command)?;
     // While the process has one thread: the engine's client starts one.
-    crate::commands::runtime::join_machine_mounts();
+    crate::commands::mounts::join_machine_mounts();
     let wanted = required || has_containers(&plan);
     let engine = if wanted {
         Engine::connect(command, common, required)?

@@ -2,6 +2,7 @@
 
 pub mod containers;
 pub mod copy;
+pub mod mounts;
 pub mod plan;
 mod progress;
 pub mod run;

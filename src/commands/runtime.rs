@@ -2,6 +2,7 @@
 
 use crate::cli::{ApplyArgs, Common, ConlinkNsArg, ProjectArgs, Sources};
 use crate::commands::containers;
+use crate::commands::mounts::join_machine_mounts;
 use crate::commands::progress::Shown;
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::privileges;
@@ -20,9 +21,9 @@ pub fn settings(common: &Common) -> Settings {
     let conlink_ns = match common.conlink_netns {
         ConlinkNsArg::Own => ConlinkNs::Own,
         ConlinkNsArg::Current => ConlinkNs::Current,
-        // Inside a compose service conlink will find its own container through the
-        // engine (container issue); markers such as /.dockerenv are not enough, since
-        // CI machines and developer sandboxes are often containers themselves.
+        // `apply`, `status` and `run` ask the engine whether conlink runs in a
+        // container (`commands::containers::conlink_ns`) and override this; `destroy`
+        // goes by what the state file recorded.
         ConlinkNsArg::Auto => ConlinkNs::Own,
     };
     Settings {
@@ -31,16 +32,6 @@ pub fn settings(common: &Common) -> Settings {
         conlink_ns,
         wait: if common.no_wait { Wait::No } else { Wait::Yes },
         containers: None,
-    }
-}
-
-/// Joins the machine's mount namespace (see `runtime::netns::join_init_mount_ns`);
-/// called after the sources are read, since relative paths may not resolve after.
-pub fn join_machine_mounts() {
-    if let Err(e) = runtime::netns::join_init_mount_ns() {
-        eprintln!(
-            "conlink: warning: cannot join the machine's mount namespace ({e}); namespaces pinned by this run are visible only in this one"
-        );
     }
 }
 
