@@ -101,6 +101,10 @@ pub struct RuntimeOptions {
     /// `current` inside a container, else `own`.
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = ConlinkNsArg::Auto)]
     pub conlink_netns: ConlinkNsArg,
+    /// The container engine's socket (Docker's API; Podman's compatible service too).
+    /// Default: DOCKER_HOST (unix:// only), else /var/run/docker.sock.
+    #[arg(long, value_name = "PATH")]
+    pub engine_socket: Option<PathBuf>,
 }
 
 /// The project's name: for every command that works on a project.
@@ -115,7 +119,7 @@ pub struct ProjectOption {
 
 /// The options of all groups together, as the commands read them: a group the command
 /// does not take has its defaults.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Common {
     pub verbose: u8,
     pub no_wait: bool,
@@ -126,6 +130,7 @@ pub struct Common {
     pub keep_veth_offload: bool,
     pub ovs: OvsArg,
     pub conlink_netns: ConlinkNsArg,
+    pub engine_socket: Option<PathBuf>,
 }
 
 /// The defaults the options show in `--help`.
@@ -141,6 +146,7 @@ impl Default for Common {
             keep_veth_offload: false,
             ovs: OvsArg::Detect,
             conlink_netns: ConlinkNsArg::Auto,
+            engine_socket: None,
         }
     }
 }
@@ -178,6 +184,7 @@ impl Common {
             keep_veth_offload: get(top, sub, "keep_veth_offload").unwrap_or(d.keep_veth_offload),
             ovs: get(top, sub, "ovs").unwrap_or(d.ovs),
             conlink_netns: get(top, sub, "conlink_netns").unwrap_or(d.conlink_netns),
+            engine_socket: get(top, sub, "engine_socket"),
         }
     }
 }
@@ -335,6 +342,26 @@ pub struct ApplyArgs {
     pub runtime: RuntimeOptions,
 }
 
+/// `run`: what `apply` takes, without a report format (it runs until stopped, and says
+/// what it does on stderr).
+#[derive(ClapArgs, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Replica count of a compose service, overriding the compose file (repeatable);
+    /// replicas the engine starts beyond it are planned when they start.
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+    #[command(flatten)]
+    pub project: ProjectOption,
+    #[command(flatten)]
+    pub verbose: VerboseOption,
+    #[command(flatten)]
+    pub config: ConfigOptions,
+    #[command(flatten)]
+    pub runtime: RuntimeOptions,
+}
+
 /// Commands that need only the project name: `--project`, or the same sources
 /// `apply` was given (to derive it the same way).
 #[derive(ClapArgs, Debug)]
@@ -453,8 +480,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Remove everything conlink created for the project.
     Destroy(ProjectArgs),
-    /// Apply, then follow container events (not implemented yet).
-    Run(Sources),
+    /// Apply, then follow the container engine's events: wire containers as they start,
+    /// unwire them as they stop; remove everything on SIGTERM or SIGINT.
+    Run(RunArgs),
     /// Run a command inside a node's namespace.
     Exec {
         /// The node.
@@ -478,26 +506,6 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
     Man(ManArgs),
-}
-
-impl Command {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Validate(_) => "validate",
-            Command::Schema(_) => "schema",
-            Command::Plan(_) => "plan",
-            Command::Apply(_) => "apply",
-            Command::Destroy(_) => "destroy",
-            Command::Run(_) => "run",
-            Command::Exec { .. } => "exec",
-            Command::Status(_) => "status",
-            Command::Graph(_) => "graph",
-            Command::Wait(_) => "wait",
-            Command::Copy(_) => "copy",
-            Command::Completions(_) => "completions",
-            Command::Man(_) => "man",
-        }
-    }
 }
 
 /// A project name is checked where it is given, so that a bad one is the same usage

@@ -1,6 +1,6 @@
 //! The `conlink` binary: parse the command line, run one subcommand, map the outcome to
 //! an exit code (docs/cli.md, "Exit codes"): 0 success, 1 invalid configuration or
-//! failed operation, 2 usage error. Only the requested output goes to stdout; messages
+//! failed operation, 2 usage error, 3 applied with units waiting for their containers. Only the requested output goes to stdout; messages
 //! go to stderr.
 
 // First, so that every module below writes messages with its `eprintln!`, which
@@ -27,6 +27,8 @@ pub enum Outcome {
     Failed,
     /// The command line was wrong, or the command is not available (already reported).
     Usage,
+    /// `apply` did what it could, and units wait for containers that do not run.
+    Waiting,
 }
 
 fn main() -> ExitCode {
@@ -51,11 +53,12 @@ fn main() -> ExitCode {
         cli::Command::Graph(g) => commands::graph::run(&args.common, g),
         cli::Command::Completions(c) => commands::shell::completions(c),
         cli::Command::Man(m) => commands::shell::man(m),
-        other => commands::not_yet(other.name()),
+        cli::Command::Run(a) => commands::run::run(&args.common, a),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::from(1),
         Outcome::Usage => ExitCode::from(2),
+        Outcome::Waiting => ExitCode::from(3),
     }
 }

@@ -82,9 +82,15 @@ fn exit_codes_follow_the_cli_reference() {
     );
     assert_eq!(code(&["frobnicate"]), Some(2));
     assert_eq!(code(&["plan", "-n", "ok.yaml", "--scale", "web"]), Some(2));
-    // `exec` without a command, and `run`, which the container issue brings.
+    // `exec` without a command.
     assert_eq!(code(&["exec", "h1"]), Some(2));
-    assert_eq!(code(&["run", "-n", "ok.yaml"]), Some(2));
+    // `run` without an engine (or without root) fails (1), never runs on.
+    let no_engine = d.path().join("no-engine.sock");
+    let no_engine = no_engine.to_str().unwrap();
+    assert_eq!(
+        code(&["run", "--engine-socket", no_engine, "-n", "ok.yaml"]),
+        Some(1)
+    );
     // One exit code per kind of error, whatever the command (issue 8, item 9): a bad
     // `--project` is a bad option value (2)…
     for args in [

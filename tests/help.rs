@@ -12,7 +12,12 @@ const CONFIG: &[&str] = &[
     "--keep-veth-offload",
     "--ovs",
 ];
-const RUNTIME: &[&str] = &["--state-dir", "--no-wait", "--conlink-netns"];
+const RUNTIME: &[&str] = &[
+    "--state-dir",
+    "--no-wait",
+    "--conlink-netns",
+    "--engine-socket",
+];
 
 /// Each command's long options besides `--help`, by group: the table the option
 /// groups in src/cli.rs must produce.
@@ -58,7 +63,13 @@ fn table() -> Vec<(&'static str, Vec<&'static str>)> {
             "exec",
             with(&[SOURCES, RUNTIME], &["--project", "--verbose"]),
         ),
-        ("run", with(&[SOURCES], &[])),
+        (
+            "run",
+            with(
+                &[SOURCES, CONFIG, RUNTIME],
+                &["--scale", "--project", "--verbose"],
+            ),
+        ),
         (
             "graph",
             with(&[SOURCES, CONFIG], &["--format", "--scale", "--project"]),

@@ -91,11 +91,23 @@ pub fn apply(
     hooks: &Hooks,
     progress: &mut dyn Progress,
 ) -> Result<Report, ApplyError> {
-    let _lock = ProjectLock::take(&plan.project, settings.wait, |holder| {
+    let lock = ProjectLock::take(&plan.project, settings.wait, |holder| {
         progress.waiting_for(holder)
     })
     .map_err(StateError::from)
     .map_err(Error::from)?;
+    apply_locked(plan, settings, hooks, progress, &lock)
+}
+
+/// [`apply`] under a lock the caller holds (`conlink run` holds it for as long as it
+/// runs).
+pub fn apply_locked(
+    plan: &Plan,
+    settings: &Settings,
+    hooks: &Hooks,
+    progress: &mut dyn Progress,
+    _lock: &ProjectLock,
+) -> Result<Report, ApplyError> {
     let previous = state::load(&settings.state_dir, &plan.project).map_err(Error::from)?;
     let fresh = || State::new(&plan.project, &plan.mark, plan.group, settings.conlink_ns);
     let mut st = previous.clone().unwrap_or_else(fresh);
@@ -214,6 +226,10 @@ impl<'p> Applying<'p> {
     /// went without failure so far; if not, call [`Applying::roll_back`].
     pub fn unit(&mut self, ui: usize, st: &mut State) -> bool {
         let plan = self.plan;
+        if let Err(e) = self.occupied(ui) {
+            self.unit_failed(ui, e);
+            return false;
+        }
         for (si, step) in plan.units[ui].steps.iter().enumerate() {
             let ordinal = self.reached.len();
             self.reached.push((ui, si));
@@ -247,6 +263,46 @@ impl<'p> Applying<'p> {
             }
         }
         true
+    }
+
+    /// Refuses a container unit whose container already has an interface with a name
+    /// the unit creates there that is not conlink's (docs/decisions.md, "Which
+    /// containers are targets"): the veth's create would fail on it with a bare
+    /// "exists", and conlink never takes over what it did not make.
+    fn occupied(&mut self, ui: usize) -> Result<(), StepError> {
+        let unit = &self.plan.units[ui];
+        let mut targets: Vec<Ns> = Vec::new();
+        for step in &unit.steps {
+            let action = families::action(&step.op);
+            for ns in action.namespaces(&step.ns) {
+                if matches!(ns, Ns::Container(_) | Ns::Service(..)) && !targets.contains(ns) {
+                    targets.push(ns.clone());
+                }
+            }
+        }
+        let (mark, group) = (self.cx.mark().to_string(), self.cx.group());
+        for ns in &targets {
+            self.cx.observe(ns)?;
+            let Some(snap) = self.cx.snapshot(ns) else {
+                continue;
+            };
+            if let Some(l) = snap
+                .links
+                .iter()
+                .find(|l| self.planned.has_link(ns, &l.name) && !l.is_conlinks(&mark, group))
+            {
+                let target = match ns {
+                    Ns::Service(s, i) => format!("replica {i} of service {s}"),
+                    Ns::Container(c) => format!("container {c}"),
+                    other => other.to_string(),
+                };
+                return Err(StepError::Occupied {
+                    target,
+                    dev: l.name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Carries out one step unless it is already in place.
@@ -535,6 +591,11 @@ impl<'p> Applying<'p> {
                 extra: d.extra.clone(),
             });
         }
+    }
+
+    /// Whether a unit failed (then [`Applying::roll_back`] is due).
+    pub fn has_failed(&self) -> bool {
+        self.failure.is_some()
     }
 
     /// The report so far.

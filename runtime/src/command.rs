@@ -231,6 +231,22 @@ pub fn read_exit(path: &Path) -> Option<Exit> {
     parse_exit(&text)
 }
 
+/// Writes an exit record in the supervisor's format (for commands run another way:
+/// through a container engine's exec).
+pub fn write_exit(path: &Path, exit: &Exit) -> io::Result<()> {
+    let (how, n) = match exit.status {
+        ExitStatus::Code(c) => ("exit", c),
+        ExitStatus::Signal(s) => ("signal", s),
+    };
+    let text = format!(
+        "{} {} {} {} {how} {n}\n",
+        exit.started.pid, exit.started.start_time, exit.ns.0, exit.ns.1
+    );
+    let _ = std::fs::remove_file(path);
+    let mut f = files::open(path, Open::CreateNew)?;
+    std::io::Write::write_all(&mut f, text.as_bytes())
+}
+
 fn parse_exit(text: &str) -> Option<Exit> {
     let w: Vec<&str> = text.split_whitespace().collect();
     let [pid, start_time, dev, ino, how, n] = w.as_slice() else {

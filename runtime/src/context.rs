@@ -10,6 +10,7 @@
 //! `crate::steps::carry_out` did it.
 
 use crate::command::Found;
+use crate::containers::resolver::Containers;
 use crate::engine::{Creates, Engine, FollowUp, Iface, Origin, Part};
 use crate::error::{ExternalError, NsError, StepError};
 use crate::lock::Wait;
@@ -34,6 +35,9 @@ pub struct Settings {
     pub conlink_ns: ConlinkNs,
     /// Whether `apply` and `destroy` wait for another run of the project to finish.
     pub wait: Wait,
+    /// The containers `container:` and `service:` symbols resolve to; without them,
+    /// their units wait.
+    pub containers: Option<Containers>,
 }
 
 /// What observing a namespace found.
@@ -66,7 +70,7 @@ pub struct Context {
 
 impl Context {
     /// A context for `project`, with this runtime's resolvers: nodes (and host,
-    /// conlink), and containers waiting. The calling thread's namespace is the host.
+    /// conlink), and containers from `settings.containers` (else they wait). The calling thread's namespace is the host.
     pub fn new(
         project: &str,
         mark: &str,
@@ -82,7 +86,10 @@ impl Context {
                 conlink: settings.conlink_ns,
                 host,
             }),
-            Box::new(NoEngine),
+            match &settings.containers {
+                Some(c) => Box::new(c.resolver()) as Box<dyn crate::resolve::Resolver>,
+                None => Box::new(NoEngine),
+            },
         ]);
         Ok(Context {
             settings: settings.clone(),

@@ -51,10 +51,20 @@ pub fn destroy(
     settings: &Settings,
     progress: &mut dyn Progress,
 ) -> Result<Removed, Error> {
-    let _lock = ProjectLock::take(project, settings.wait, |holder| {
+    let lock = ProjectLock::take(project, settings.wait, |holder| {
         progress.waiting_for(holder)
     })
     .map_err(StateError::from)?;
+    destroy_locked(project, settings, progress, &lock)
+}
+
+/// [`destroy`] under a lock the caller holds (`conlink run` when it stops).
+pub fn destroy_locked(
+    project: &str,
+    settings: &Settings,
+    progress: &mut dyn Progress,
+    _lock: &ProjectLock,
+) -> Result<Removed, Error> {
     let mark = names::mark(project);
     let mut removed = Removed::default();
     let st = match state::load(&settings.state_dir, project) {

@@ -71,6 +71,10 @@ pub enum StepError {
     CommandStart(io::Error),
     #[error("{0}")]
     CommandStop(io::Error),
+    /// A target container already has an interface with the name of one its unit
+    /// creates there (Docker's `eth0` when the container has a network of Docker's).
+    #[error("{target} already has an interface {dev} that conlink did not create; conlink never touches it: give the container no network of the engine's (`network_mode: none`, `docker run --network none`), or give the link another `dev`")]
+    Occupied { target: String, dev: String },
     /// Any other system call, with what it was for.
     #[error("cannot {doing}: {source}")]
     Io { doing: String, source: io::Error },
@@ -113,6 +117,7 @@ impl StepError {
             | StepError::CommandStart(_)
             | StepError::CommandStop(_)
             | StepError::Io { .. }
+            | StepError::Occupied { .. }
             | StepError::RemovingExtras(_)
             | StepError::NotConlinks(_)
             | StepError::NoOvs

@@ -62,6 +62,7 @@ pub mod planned;
 pub mod progress;
 pub mod report;
 pub mod resolve;
+pub mod run;
 pub mod state;
 pub mod status;
 pub mod steps;

@@ -28,6 +28,11 @@ pub struct Holder {
     pub pid: Option<u32>,
     /// Its command line.
     pub command: String,
+    /// Whether it is a `conlink run`, which holds the project for as long as it runs
+    /// (then other runs do not wait for it: they would wait forever).
+    pub run: bool,
+    /// The container it runs in, when it knows (a `conlink run` as a compose service).
+    pub container: Option<String>,
 }
 
 impl fmt::Display for Holder {
@@ -36,30 +41,63 @@ impl fmt::Display for Holder {
             (Some(pid), false) => write!(f, "pid {pid} ({})", self.command),
             (Some(pid), true) => write!(f, "pid {pid}"),
             (None, _) => f.write_str("another conlink run (it has not said who it is yet)"),
+        }?;
+        if let Some(c) = &self.container {
+            write!(f, " in container {}", c.get(..12).unwrap_or(c))?;
         }
+        Ok(())
     }
 }
 
 impl Holder {
-    fn me() -> Holder {
+    fn me(role: &Role) -> Holder {
+        let (run, container) = match role {
+            Role::Change => (false, None),
+            Role::Run { container } => (true, container.clone()),
+        };
         Holder {
             pid: Some(std::process::id()),
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            run,
+            container,
         }
     }
 
-    /// What the holder wrote: `pid N` on the first line, its command on the second.
+    /// What the holder wrote: `pid N` on the first line, its command on the second,
+    /// then `run` for a `conlink run` and `container ID` when it knows its container.
     fn parse(text: &str) -> Holder {
         let mut lines = text.lines();
         let pid = lines
             .next()
             .and_then(|l| l.strip_prefix("pid "))
             .and_then(|p| p.trim().parse().ok());
-        Holder {
+        let command = lines.next().unwrap_or("").trim().to_string();
+        let mut holder = Holder {
             pid,
-            command: lines.next().unwrap_or("").trim().to_string(),
+            command,
+            run: false,
+            container: None,
+        };
+        for line in lines {
+            if line == "run" {
+                holder.run = true;
+            } else if let Some(id) = line.strip_prefix("container ") {
+                holder.container = Some(id.trim().to_string());
+            }
         }
+        holder
     }
+}
+
+/// What the lock is taken for.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Role {
+    /// One change (`apply`, `destroy`), over when it is done.
+    #[default]
+    Change,
+    /// `conlink run`: the project is managed until it stops. `container` is the id of
+    /// the container it runs in, if any.
+    Run { container: Option<String> },
 }
 
 /// Whether a run waits for the lock when another run holds it.
@@ -77,6 +115,9 @@ pub enum LockError {
     /// Another run holds it and the caller would not wait.
     #[error("project {project} is being changed by {holder}; run again when it is done (without --no-wait, conlink waits for it)")]
     Busy { project: String, holder: Holder },
+    /// A `conlink run` manages the project: waiting for it would be waiting forever.
+    #[error("project {project} is managed by `conlink run` ({holder}); it applies the configuration itself and removes everything when it stops (SIGTERM, `docker compose down`): stop it first to apply or destroy from here")]
+    ManagedByRun { project: String, holder: Holder },
     #[error("cannot lock project {project} ({}): {source}", path.display())]
     Io {
         project: String,
@@ -104,11 +145,39 @@ impl ProjectLock {
         ProjectLock::take_in(Path::new(LOCK_DIR), project, wait, waiting)
     }
 
+    /// The lock for a `conlink run`, held until it stops; the holder line says so.
+    pub fn take_for_run(
+        project: &str,
+        wait: Wait,
+        container: Option<String>,
+        waiting: impl FnOnce(&Holder),
+    ) -> Result<ProjectLock, LockError> {
+        ProjectLock::take_as(
+            Path::new(LOCK_DIR),
+            project,
+            wait,
+            &Role::Run { container },
+            waiting,
+        )
+    }
+
     /// [`ProjectLock::take`] with the lock files in `dir` (for tests).
     pub fn take_in(
         dir: &Path,
         project: &str,
         wait: Wait,
+        waiting: impl FnOnce(&Holder),
+    ) -> Result<ProjectLock, LockError> {
+        ProjectLock::take_as(dir, project, wait, &Role::Change, waiting)
+    }
+
+    /// Takes the lock in `dir` for `role`. A holder that is a `conlink run` is not
+    /// waited for.
+    pub fn take_as(
+        dir: &Path,
+        project: &str,
+        wait: Wait,
+        role: &Role,
         waiting: impl FnOnce(&Holder),
     ) -> Result<ProjectLock, LockError> {
         let path = dir.join(format!("{project}.lock"));
@@ -123,6 +192,12 @@ impl ProjectLock {
             let mut file = files::open(&path, Open::ReadWrite).map_err(io_error)?;
             if !flock(&file, false).map_err(io_error)? {
                 let holder = read_holder(&mut file);
+                if holder.run {
+                    return Err(LockError::ManagedByRun {
+                        project: project.into(),
+                        holder,
+                    });
+                }
                 if wait == Wait::No {
                     return Err(LockError::Busy {
                         project: project.into(),
@@ -139,7 +214,7 @@ impl ProjectLock {
             if !still_at(&file, &path).map_err(io_error)? {
                 continue;
             }
-            write_holder(&mut file).map_err(io_error)?;
+            write_holder(&mut file, role).map_err(io_error)?;
             return Ok(ProjectLock { _file: file, path });
         }
     }
@@ -190,13 +265,21 @@ fn read_holder(file: &mut File) -> Holder {
     Holder::parse(&text)
 }
 
-fn write_holder(file: &mut File) -> io::Result<()> {
-    let me = Holder::me();
+fn write_holder(file: &mut File, role: &Role) -> io::Result<()> {
+    let me = Holder::me(role);
     file.set_len(0)?;
     file.rewind()?;
     // One line each: a newline in an argument must not make a second line.
     let command = me.command.replace('\n', " ");
-    write!(file, "pid {}\n{command}\n", std::process::id())
+    let mut text = format!("pid {}\n{command}\n", std::process::id());
+    if me.run {
+        text.push_str("run\n");
+    }
+    if let Some(c) = &me.container {
+        text.push_str(&format!("container {c}\n"));
+    }
+    // Written at once, so a reader sees the run's line with its pid.
+    file.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -291,8 +374,38 @@ mod tests {
             Holder::parse(""),
             Holder {
                 pid: None,
-                command: String::new()
+                command: String::new(),
+                run: false,
+                container: None,
             }
         );
+        let run = Holder::parse("pid 7\nconlink run\nrun\ncontainer 0123456789abcdef\n");
+        assert!(run.run);
+        assert_eq!(
+            run.to_string(),
+            "pid 7 (conlink run) in container 0123456789ab"
+        );
+    }
+
+    #[test]
+    fn a_run_holding_the_project_is_not_waited_for() {
+        let dir = TempDir::new("conlink-lock-");
+        let role = Role::Run {
+            container: Some("c0ffee".into()),
+        };
+        let _run = ProjectLock::take_as(dir.path(), "p", Wait::Yes, &role, |_| {}).expect("lock");
+        let d2 = dir.path().to_path_buf();
+        // Wait::Yes, yet it fails at once (a thread: flock is per open file, so this
+        // process's second open of the file does conflict).
+        let e = std::thread::spawn(move || {
+            ProjectLock::take_in(&d2, "p", Wait::Yes, |_| panic!("must not wait"))
+        })
+        .join()
+        .expect("thread")
+        .expect_err("managed by run");
+        let text = e.to_string();
+        assert!(matches!(e, LockError::ManagedByRun { .. }), "{text}");
+        assert!(text.contains("managed by `conlink run`"), "{text}");
+        assert!(text.contains("in container c0ffee"), "{text}");
     }
 }

@@ -215,7 +215,14 @@ pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
         Err(source) if source.kind() != io::ErrorKind::NotFound => {
             Err(StateError::Remove { path, source })
         }
-        _ => Ok(()),
+        _ => {
+            // The project's directory goes with its last file (a directory of
+            // command logs keeps it).
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -45,6 +45,7 @@ fn settings(name: &str) -> (Settings, TempDir) {
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
         wait: Wait::Yes,
+        containers: None,
     };
     (settings, dir)
 }

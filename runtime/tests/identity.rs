@@ -102,6 +102,7 @@ fn context(dir: &TempDir) -> Context {
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Current,
         wait: Wait::Yes,
+        containers: None,
     };
     Context::new("identity", MARK, GROUP, &settings).expect("context")
 }

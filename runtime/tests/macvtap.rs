@@ -51,6 +51,7 @@ links:
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns: ConlinkNs::Own,
         wait: Wait::Yes,
+        containers: None,
     };
     host.run(|| apply(&plan, &s, &Hooks::default(), &mut Quiet))
         .expect("apply");

@@ -56,6 +56,7 @@ impl World {
             netns_dir: runtime::netns::netns_dir(),
             conlink_ns: ConlinkNs::Own,
             wait: Wait::Yes,
+            containers: None,
         };
         World {
             node_a: format!("conlink.{project}.a"),

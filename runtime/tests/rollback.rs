@@ -613,6 +613,7 @@ impl World {
                 netns_dir: netns::netns_dir(),
                 conlink_ns: case.conlink_ns,
                 wait: Wait::Yes,
+                containers: None,
             },
         }
     }

@@ -1,25 +1,21 @@
 //! One module per subcommand.
 
+pub mod containers;
 pub mod copy;
 pub mod graph;
+pub mod mounts;
 pub mod plan;
 mod progress;
+pub mod run;
 pub mod runtime;
 pub mod schema;
 pub mod shell;
 pub mod validate;
 pub mod wait;
 
-use crate::Outcome;
 use compiler::diag::Diagnostics;
 use compiler::source::SourceMap;
 use std::io::IsTerminal;
-
-/// Subcommands of the runtime, which a later version provides.
-pub fn not_yet(name: &str) -> Outcome {
-    eprintln!("conlink {name}: not implemented yet");
-    Outcome::Usage
-}
 
 /// How many diagnostics the text form shows; the rest are counted (`--format json`
 /// lists them all). A run with thousands of errors is a file gone wrong, and the first

@@ -1,6 +1,8 @@
 //! The commands that change the system: `apply`, `destroy`, `exec`, `status`.
 
 use crate::cli::{ApplyArgs, Common, ConlinkNsArg, Format, ProjectArgs, Sources};
+use crate::commands::containers;
+use crate::commands::mounts::join_machine_mounts;
 use crate::commands::progress::{Collecting, Shown};
 use crate::commands::{plan::compile, print_diagnostics};
 use crate::privileges;
@@ -19,9 +21,9 @@ pub fn settings(common: &Common) -> Settings {
     let conlink_ns = match common.conlink_netns {
         ConlinkNsArg::Own => ConlinkNs::Own,
         ConlinkNsArg::Current => ConlinkNs::Current,
-        // Inside a compose service conlink will find its own container through the
-        // engine (container issue); markers such as /.dockerenv are not enough, since
-        // CI machines and developer sandboxes are often containers themselves.
+        // `apply`, `status` and `run` ask the engine whether conlink runs in a
+        // container (`commands::containers::conlink_ns`) and override this; `destroy`
+        // goes by what the state file recorded.
         ConlinkNsArg::Auto => ConlinkNs::Own,
     };
     Settings {
@@ -29,16 +31,7 @@ pub fn settings(common: &Common) -> Settings {
         netns_dir: runtime::netns::netns_dir(),
         conlink_ns,
         wait: if common.no_wait { Wait::No } else { Wait::Yes },
-    }
-}
-
-/// Joins the machine's mount namespace (see `runtime::netns::join_init_mount_ns`);
-/// called after the sources are read, since relative paths may not resolve after.
-fn join_machine_mounts() {
-    if let Err(e) = runtime::netns::join_init_mount_ns() {
-        eprintln!(
-            "conlink: warning: cannot join the machine's mount namespace ({e}); namespaces pinned by this run are visible only in this one"
-        );
+        containers: None,
     }
 }
 
@@ -56,15 +49,30 @@ fn project_of(command: &str, common: &Common, args: &ProjectArgs) -> Result<Foun
     })
 }
 
+/// The plan and the settings of a command that may touch containers
+/// (`commands::containers::prepare`).
+fn prepared(
+    command: &str,
+    common: &Common,
+    args: &ApplyArgs,
+) -> Result<(Plan, Settings, Option<containers::Engine>), Outcome> {
+    let p = containers::prepare(command, common, &args.sources, &args.scale, false)?;
+    let mut settings = settings(common);
+    settings.conlink_ns = p.conlink_ns;
+    settings.containers = p.containers;
+    Ok((p.plan, settings, p.engine))
+}
+
 pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, &args.sources, &args.scale) {
+    let (plan, mut settings, _engine) = match prepared("apply", common, args) {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if let Err(o) = privileges::check("apply") {
-        return o;
-    }
-    join_machine_mounts();
+    settings.containers = settings.containers.map(|c| {
+        c.with_say(std::sync::Arc::new(|l: &str| {
+            eprintln!("conlink apply: {l}")
+        }))
+    });
     let started = std::time::Instant::now();
     let mut shown = Shown::new("apply", &plan.project, common.verbose);
     if args.format == Format::Json {
@@ -73,19 +81,19 @@ pub fn apply(common: &Common, args: &ApplyArgs) -> Outcome {
             shown: &mut shown,
             ran: Vec::new(),
         };
-        let outcome =
-            runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut collecting);
+        let outcome = runtime::apply::apply(&plan, &settings, &Hooks::default(), &mut collecting);
         let json = runtime::report::apply_json(&plan, &outcome, &collecting.ran);
         crate::commands::print_stdout(&runtime::report::to_text(&json));
-        return report_apply(&plan, outcome, started);
+        return report_apply(&plan, &settings, outcome, started);
     }
-    let outcome = runtime::apply::apply(&plan, &settings(common), &Hooks::default(), &mut shown);
-    report_apply(&plan, outcome, started)
+    let outcome = runtime::apply::apply(&plan, &settings, &Hooks::default(), &mut shown);
+    report_apply(&plan, &settings, outcome, started)
 }
 
 /// Says on stderr how an apply went; the outcome to exit with.
 fn report_apply(
     plan: &Plan,
+    settings: &Settings,
     outcome: Result<runtime::apply::Report, ApplyError>,
     started: std::time::Instant,
 ) -> Outcome {
@@ -105,6 +113,16 @@ fn report_apply(
             for (unit, why) in &report.waiting {
                 eprintln!("conlink: unit {unit} not applied: {why}");
             }
+            // Commands started in containers through the engine end with this process's
+            // connection to them: wait a while for them.
+            if let Some(c) = &settings.containers {
+                let running = c.execs.wait(std::time::Duration::from_secs(10));
+                if running > 0 {
+                    eprintln!(
+                        "conlink apply: {running} command(s) in containers still run after 10 s; their output stops being logged now (`conlink run` follows them)"
+                    );
+                }
+            }
             if report.executed == 0 {
                 eprintln!(
                     "conlink apply: project {}: nothing to do, all {} steps already in place",
@@ -119,7 +137,17 @@ fn report_apply(
                     started.elapsed().as_secs_f64()
                 );
             }
-            Outcome::Success
+            if report.waiting.is_empty() {
+                Outcome::Success
+            } else {
+                // Applied, but not everything: exit code 3 (docs/cli.md, "Exit codes").
+                eprintln!(
+                    "conlink apply: project {}: {} unit(s) waiting for their containers; `conlink run` wires them when they start",
+                    plan.project,
+                    report.waiting.len()
+                );
+                Outcome::Waiting
+            }
         }
         Err(ApplyError::Failed(f)) => {
             eprintln!("conlink apply: {f}");
@@ -219,16 +247,12 @@ pub fn exec(common: &Common, args: &ProjectArgs, node: &str, command: &[String])
 }
 
 pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
-    let plan = match plan_of(common, &args.sources, &args.scale) {
+    let (plan, settings, _engine) = match prepared("status", common, args) {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if let Err(o) = privileges::check("status") {
-        return o;
-    }
-    join_machine_mounts();
     let mut shown = Shown::new("status", &plan.project, common.verbose);
-    match runtime::status::status(&plan, &settings(common), &mut shown) {
+    match runtime::status::status(&plan, &settings, &mut shown) {
         Ok(s) => {
             let mut text = String::new();
             for d in &s.differences {
@@ -253,6 +277,7 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
                 let json = runtime::report::status_json(&plan, &s);
                 crate::commands::print_stdout(&runtime::report::to_text(&json));
             } else {
+                text.push_str(&containers_summary(&plan, &s));
                 crate::commands::print_stdout(&text);
             }
             if s.differences.is_empty() {
@@ -277,6 +302,41 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
             Outcome::Failed
         }
     }
+}
+
+/// One line per container or replica unit: `wired`, `waiting` (its container does not
+/// run) or `drifted` (a difference in one of its steps), so `status` answers "is
+/// every running container wired?" at a glance.
+fn containers_summary(plan: &Plan, s: &runtime::status::Status) -> String {
+    use runtime::differences::Difference;
+    let step_of = |d: &Difference| match d {
+        Difference::Missing { step, .. }
+        | Difference::Different { step, .. }
+        | Difference::Foreign { step, .. }
+        | Difference::Failed { step, .. } => Some(step.clone()),
+        Difference::Extra { .. } => None,
+    };
+    let drifted: std::collections::BTreeSet<String> = s
+        .differences
+        .iter()
+        .filter_map(step_of)
+        .filter_map(|step| step.rsplit_once('/').map(|(u, _)| u.to_string()))
+        .collect();
+    let mut text = String::new();
+    for unit in &plan.units {
+        if !(unit.id.starts_with("container:") || unit.id.starts_with("service:")) {
+            continue;
+        }
+        let state = if s.waiting.iter().any(|(u, _)| *u == unit.id) {
+            "waiting"
+        } else if drifted.contains(&unit.id) {
+            "drifted"
+        } else {
+            "wired"
+        };
+        text.push_str(&format!("container  {}: {state}\n", unit.id));
+    }
+    text
 }
 
 /// Adds the sentence of `privileges` after an error that is a refusal for lack of

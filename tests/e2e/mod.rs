@@ -19,6 +19,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod commands;
+mod containers;
 mod converge;
 mod extras;
 mod internet;

@@ -6,11 +6,17 @@
 //! Docker-compatible service alike; [`fake::FakeEngine`] keeps containers in memory
 //! for tests. Around the trait: where the sockets are ([`socket`]), what a container
 //! is ([`model`]) and which compose replica it is ([`compose`]), which container
-//! conlink itself runs in ([`own`]), and how to reach a container's network
-//! namespace ([`namespace`]). Errors are [`EngineError`]s.
+//! conlink itself runs in ([`own`]), how to reach a container's network
+//! namespace ([`namespace`]), and which container a `container:`/`service:` symbol
+//! names ([`resolver`]). Errors are [`EngineError`]s.
+//!
+//! Every Engine API call conlink makes is in [`docker::DockerEngine`]'s implementation
+//! of the trait (version, list, inspect, events, exec and its inspection), so that
+//! the calls can be named and filtered in one place.
 //!
 //! The trait is blocking, like the rest of the runtime.
 
+pub mod commands;
 pub mod compose;
 mod convert;
 pub mod docker;
@@ -20,6 +26,7 @@ pub mod model;
 pub mod namespace;
 pub mod own;
 mod probe;
+pub mod resolver;
 pub mod socket;
 mod timestamp;
 

@@ -9,6 +9,9 @@
 
 use crate::action::{Action, At, Check, Process, Removal, Subject};
 use crate::command::{self, Started};
+use crate::containers::commands::Request;
+use crate::containers::resolver::Containers;
+use crate::containers::ContainerEngine;
 use crate::context::Context;
 use crate::error::StepError;
 use crate::names;
@@ -16,6 +19,7 @@ use crate::netns;
 use crate::state::{self, Extra};
 use compiler::plan::{CommandLine, Ns};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `exec CMD` (`Op::Exec`).
@@ -59,6 +63,15 @@ impl Action for Exec<'_> {
         let ns = netns::identity(file)
             .map_err(|e| StepError::io(format!("read the identity of namespace {}", at.ns), e))?;
         let log = log_path(cx, at.step);
+        // Started through the engine by this process, for this start of the container.
+        if engine_of(cx, at.ns).is_some_and(|(c, _)| c.execs.started(at.step, ns))
+            && command::read_exit(&command::exit_path(&log)).is_none_or(|e| e.ns != ns)
+        {
+            return Ok(Check::Process(Process::Running {
+                pid: 0,
+                adopt: None,
+            }));
+        }
         // Started by a run that was stopped before it could record it.
         if let Some(found) = cx
             .running_commands()
@@ -85,6 +98,9 @@ impl Action for Exec<'_> {
         let log = log_path(cx, at.step);
         state::private_dirs(&cx.settings().state_dir, cx.project())
             .map_err(StepError::CommandStart)?;
+        if let Some((containers, engine)) = engine_of(cx, at.ns) {
+            return self.through_engine(cx, at, containers, engine, log);
+        }
         let tag = names::command_tag(cx.project(), at.step);
         let env = [(names::COMMAND_TAG, tag.as_str())];
         let file = &cx.place(at.ns)?.file;
@@ -96,6 +112,77 @@ impl Action for Exec<'_> {
             log,
         })
     }
+}
+
+impl Exec<'_> {
+    /// Starts the command in its container through the engine's exec API
+    /// (`crate::containers::commands`). Nothing is recorded to stop: the command
+    /// ends with its container.
+    fn through_engine(
+        &self,
+        cx: &mut Context,
+        at: &At,
+        containers: Containers,
+        engine: Arc<dyn ContainerEngine>,
+        log: PathBuf,
+    ) -> Result<Extra, StepError> {
+        let id = containers
+            .read()
+            .target(at.ns)
+            .filter(|c| c.is_running())
+            .map(|c| c.id.clone())
+            .ok_or_else(|| {
+                StepError::CommandStart(std::io::Error::other(format!(
+                    "the container of {} does not run",
+                    at.ns
+                )))
+            })?;
+        let file = &cx.place(at.ns)?.file;
+        let ns = netns::identity(file)
+            .map_err(|e| StepError::io(format!("read the identity of namespace {}", at.ns), e))?;
+        let argv = match self.command {
+            CommandLine::Shell(text) => vec!["sh".to_string(), "-c".to_string(), text.clone()],
+            CommandLine::Argv(words) => words.clone(),
+        };
+        if let Some(dir) = log.parent() {
+            crate::files::private_dir(dir, true).map_err(StepError::CommandStart)?;
+        }
+        let _ = std::fs::remove_file(command::exit_path(&log));
+        let say = containers.say.clone();
+        containers.execs.start(
+            engine,
+            Request {
+                step: at.step.to_string(),
+                container: id,
+                argv,
+                log,
+                ns,
+            },
+            say,
+        );
+        Ok(Extra::None)
+    }
+}
+
+/// Forgets that the command of step `step` ran in its container (which stopped): its
+/// exit record goes, so the next start of the container runs it again even if the
+/// kernel gives the new namespace the old one's identity.
+pub fn forget_container_run(cx: &Context, step: &str) {
+    let _ = std::fs::remove_file(command::exit_path(&log_path(cx, step)));
+    if let Some(c) = &cx.settings().containers {
+        c.execs.forget(step);
+    }
+}
+
+/// The containers and engine a command of `ns` runs through, when `ns` is a
+/// container's and the run has an engine.
+fn engine_of(cx: &Context, ns: &Ns) -> Option<(Containers, Arc<dyn ContainerEngine>)> {
+    if !matches!(ns, Ns::Container(_) | Ns::Service(..)) {
+        return None;
+    }
+    let containers = cx.settings().containers.clone()?;
+    let engine = containers.engine()?.clone();
+    Some((containers, engine))
 }
 
 impl Action for Stop {

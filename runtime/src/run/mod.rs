@@ -1,0 +1,431 @@
+//! `conlink run`: apply, then follow the container engine's events until a signal
+//! says stop, then remove everything (docs/cli.md, "run").
+//!
+//! The run holds the project's lock from start to end, marked as a run
+//! ([`crate::lock::Role::Run`]), so `apply` and `destroy` elsewhere say who manages the
+//! project instead of waiting. Its parts:
+//!
+//! * this module: the first apply, the event loop (a start wires the container's unit,
+//!   a die unwires it), readiness (`All links connected`, once every unit of the plan
+//!   is wired and no event is being handled), the stop;
+//! * [`follow`]: the event stream, reconnected with backoff when the engine goes away,
+//!   and the reconciliation with the container list after each (re)connection and
+//!   while something waits, so no start or die is missed;
+//! * [`workers`]: one worker thread per unit, so the events of one container are
+//!   handled in order and those of different containers at the same time;
+//! * [`wiring`]: what a worker does for one unit, with its own runtime context.
+//!
+//! Replica counts follow the containers: the plan is made again (by the caller's
+//! [`Replan`]) when a service has more replicas than planned, or fewer after some
+//! were removed (docs/decisions.md, "conlink run").
+
+mod follow;
+pub mod wiring;
+mod workers;
+
+use crate::apply::{self, ApplyError, Hooks};
+use crate::containers::resolver::{target_symbols, Containers, View};
+use crate::containers::{ContainerEngine, EngineError};
+use crate::context::Settings;
+use crate::destroy::{self, Removed};
+use crate::error::{Error, StateError};
+use crate::interrupt;
+use crate::lock::ProjectLock;
+use crate::progress::Progress;
+use crate::state::{self, State};
+use compiler::plan::Plan;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use wiring::{target_of, Log, Shared, WiredInto};
+
+/// Makes the plan again with these replica counts (service → count).
+pub type Replan = Box<dyn Fn(&BTreeMap<String, u32>) -> Result<Plan, String> + Send + Sync>;
+
+/// The line 2.x users' scripts wait for.
+pub const READY_LINE: &str = "All links connected";
+
+/// What a run needs besides the plan.
+pub struct Options {
+    /// `settings.containers` is the view the run keeps up to date.
+    pub settings: Settings,
+    pub engine: Arc<dyn ContainerEngine>,
+    pub replan: Option<Replan>,
+    /// Where the run's lines go.
+    pub log: Log,
+    /// The container conlink runs in, if any (recorded with the lock).
+    pub own_container: Option<String>,
+    /// Set to stop the run as a signal would (tests; the command line uses signals).
+    pub stop: Arc<AtomicBool>,
+    /// How often the container list is compared with what is wired while some unit
+    /// waits (it also catches removed containers, which send no die).
+    pub reconcile_every: Duration,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Setup(#[from] Error),
+    #[error("{0}")]
+    Apply(#[from] ApplyError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Ended {
+    /// What the final cleanup removed.
+    pub removed: Removed,
+    /// How long the cleanup took.
+    pub cleanup: Duration,
+}
+
+/// Runs until stopped: see the module's description.
+pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<Ended, RunError> {
+    let containers = opts
+        .settings
+        .containers
+        .clone()
+        .expect("conlink run has a container view");
+    let lock = ProjectLock::take_for_run(
+        &plan.project,
+        opts.settings.wait,
+        opts.own_container.clone(),
+        |holder| progress.waiting_for(holder),
+    )
+    .map_err(StateError::from)
+    .map_err(Error::from)?;
+    let guard = interrupt::Guard::install();
+    let log = opts.log.clone();
+
+    // Events are asked for from before the first look at the containers, so a start
+    // during the first apply is not missed (it is handled again: nothing to do).
+    let since = std::time::SystemTime::now();
+    refresh(&*opts.engine, &containers, &plan)?;
+    let mut planner = Planner::new(&plan, opts.replan);
+    let plan = planner.adjust(plan, &containers.read(), &log);
+
+    let report = apply::apply_locked(&plan, &opts.settings, &Hooks::default(), progress, &lock)?;
+    // `apply` put the signal handlers back as they were before it: ours.
+    drop(guard);
+    let _guard = interrupt::Guard::install();
+    let waiting: BTreeSet<&str> = report.waiting.iter().map(|(u, _)| u.as_str()).collect();
+    let mut wired = BTreeMap::new();
+    for unit in &plan.units {
+        if waiting.contains(unit.id.as_str()) {
+            continue;
+        }
+        let into = target_of(unit).and_then(|ns| {
+            let view = containers.read();
+            view.target(ns).map(|c| WiredInto {
+                id: c.id.clone(),
+                pid: c.pid,
+            })
+        });
+        wired.insert(unit.id.clone(), into);
+    }
+    log(&format!(
+        "applied: {} step(s) carried out, {} in place; {} unit(s) wired, {} waiting",
+        report.executed,
+        report.in_place,
+        wired.len(),
+        report.waiting.len()
+    ));
+    for (unit, why) in &report.waiting {
+        log(&format!("{unit}: {why}"));
+    }
+    let st = state::load(&opts.settings.state_dir, &plan.project)
+        .map_err(Error::from)?
+        .unwrap_or_else(|| {
+            State::new(
+                &plan.project,
+                &plan.mark,
+                plan.group,
+                opts.settings.conlink_ns,
+            )
+        });
+    let shared = Arc::new(Shared {
+        plan: RwLock::new(Arc::new(plan)),
+        settings: opts.settings.clone(),
+        containers: containers.clone(),
+        state: Mutex::new(st),
+        wired: Mutex::new(wired),
+        failed: Mutex::new(BTreeSet::new()),
+        pending: AtomicUsize::new(0),
+        changed: AtomicBool::new(true),
+        stopping: AtomicBool::new(false),
+        log: log.clone(),
+    });
+
+    let mut workers = workers::Workers::new(shared.clone());
+    let mut follower = follow::Follower::new(opts.engine.clone(), since);
+    let mut next_reconcile = Instant::now() + opts.reconcile_every;
+    let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
+    while !stop() {
+        match follower.next(Duration::from_millis(100), &stop, &*log) {
+            follow::Next::Event(event, received) => {
+                let gone = follow::update_view(&*opts.engine, &containers, &event.id);
+                if let Some(service) = gone {
+                    planner.removed(&service);
+                }
+                let plan = shared.plan();
+                let adjusted = planner.adjust((*plan).clone(), &containers.read(), &log);
+                if adjusted.services != plan.services {
+                    set_plan(&shared, adjusted);
+                    reconcile(&shared, &mut workers);
+                    continue;
+                }
+                let symbols = target_symbols(&plan);
+                let view = containers.read();
+                let Some(ns) = view
+                    .symbol_of(&event.name, &event.labels, &symbols)
+                    .cloned()
+                else {
+                    continue;
+                };
+                drop(view);
+                let unit = ns.to_string();
+                match event.kind {
+                    crate::containers::EventKind::Start => {
+                        workers.send(&unit, workers::Job::Wire { received })
+                    }
+                    crate::containers::EventKind::Die { .. } => {
+                        // A die replayed after a reconnection, of a container that has
+                        // run again since and is wired into that run: nothing to do.
+                        let now = containers
+                            .read()
+                            .get(&event.id)
+                            .filter(|c| c.is_running())
+                            .map(|c| WiredInto {
+                                id: c.id.clone(),
+                                pid: c.pid,
+                            });
+                        if now.is_some() && shared.wired().get(&unit).cloned().flatten() == now {
+                            continue;
+                        }
+                        workers.send(&unit, workers::Job::Unwire);
+                        // A removed container sends no event of its own: look again.
+                        next_reconcile =
+                            next_reconcile.min(Instant::now() + Duration::from_secs(1));
+                    }
+                }
+            }
+            follow::Next::Reconnected => {
+                if let Err(e) = refresh(&*opts.engine, &containers, &shared.plan()) {
+                    log(&format!("cannot list the containers: {e}"));
+                    continue;
+                }
+                log("following the engine's events again; comparing with its containers");
+                reconcile(&shared, &mut workers);
+            }
+            follow::Next::Idle => {}
+        }
+        if Instant::now() >= next_reconcile {
+            next_reconcile = Instant::now() + opts.reconcile_every;
+            let something_waits = {
+                let plan = shared.plan();
+                let wired = shared.wired();
+                plan.units.iter().any(|u| !wired.contains_key(&u.id))
+            };
+            if something_waits {
+                let before = replicas_by_id(&containers.read());
+                if refresh(&*opts.engine, &containers, &shared.plan()).is_ok() {
+                    let view = containers.read();
+                    let removed: Vec<String> = before
+                        .iter()
+                        .filter(|(id, _)| view.get(id).is_none())
+                        .map(|(_, service)| service.clone())
+                        .collect();
+                    drop(view);
+                    for service in removed {
+                        planner.removed(&service);
+                    }
+                    let plan = shared.plan();
+                    let adjusted = planner.adjust((*plan).clone(), &containers.read(), &log);
+                    if adjusted.services != plan.services {
+                        set_plan(&shared, adjusted);
+                    }
+                    reconcile(&shared, &mut workers);
+                }
+            }
+        }
+        readiness(&shared);
+    }
+
+    // Stop: drop what is queued, let each worker finish its unit, remove everything.
+    let signal = interrupt::received();
+    let began = Instant::now();
+    shared.stopping.store(true, Ordering::SeqCst);
+    workers.join();
+    log(&format!(
+        "stopping ({}): removing everything of project {}",
+        signal.map_or("asked to".to_string(), |s| format!("{s}")),
+        shared.plan().project
+    ));
+    let project = shared.plan().project.clone();
+    let mut quiet = crate::progress::Quiet;
+    let removed = destroy::destroy_locked(&project, &opts.settings, &mut quiet, &lock)?;
+    let cleanup = began.elapsed();
+    log(&format!(
+        "removed {} namespace(s), {} interface(s), {} other step(s) in {:.3} s",
+        removed.namespaces.len(),
+        removed.interfaces,
+        removed.undone,
+        cleanup.as_secs_f64()
+    ));
+    for p in &removed.problems {
+        log(&format!("cleanup problem: {p}"));
+    }
+    Ok(Ended { removed, cleanup })
+}
+
+/// The replicas of the project's services in the view: id → service.
+fn replicas_by_id(view: &View) -> BTreeMap<String, String> {
+    view.containers()
+        .filter_map(|c| {
+            let id = c.compose()?;
+            (id.project == view.project && !id.oneoff).then(|| (c.id.clone(), id.service))
+        })
+        .collect()
+}
+
+/// Reads the containers again into the view.
+fn refresh(
+    engine: &dyn ContainerEngine,
+    containers: &Containers,
+    plan: &Plan,
+) -> Result<(), EngineError> {
+    let project = containers.read().project.clone();
+    let named = crate::containers::resolver::named_containers(plan);
+    let fresh = View::load(engine, &project, &named)?;
+    *containers.write() = fresh;
+    Ok(())
+}
+
+fn set_plan(shared: &Shared, plan: Plan) {
+    *shared.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plan);
+    shared.changed.store(true, Ordering::SeqCst);
+}
+
+/// Compares what is wired with the containers the view shows, and gives the workers
+/// what differs: a running target not wired (or wired into an earlier run of it) is
+/// wired, a wired unit whose container does not run (or that the plan no longer has)
+/// is unwired.
+fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
+    let plan = shared.plan();
+    let now = Instant::now();
+    let view = shared.containers.read();
+    let wired = shared.wired().clone();
+    let planned: BTreeSet<&str> = plan.units.iter().map(|u| u.id.as_str()).collect();
+    for (unit, into) in &wired {
+        if into.is_some() && !planned.contains(unit.as_str()) {
+            workers.send(unit, workers::Job::Unwire);
+        }
+    }
+    for unit in &plan.units {
+        let Some(ns) = target_of(unit) else {
+            continue;
+        };
+        let running = view
+            .target(ns)
+            .filter(|c| c.is_running())
+            .map(|c| WiredInto {
+                id: c.id.clone(),
+                pid: c.pid,
+            });
+        match (wired.get(&unit.id), running) {
+            (Some(Some(w)), Some(r)) if *w == r => {}
+            (_, Some(_)) => workers.send(&unit.id, workers::Job::Wire { received: now }),
+            (Some(_), None) => workers.send(&unit.id, workers::Job::Unwire),
+            (None, None) => {}
+        }
+    }
+}
+
+/// Logs the readiness line when every unit of the plan is wired, no job is pending,
+/// and wiring changed since the line was last logged.
+fn readiness(shared: &Shared) {
+    if shared.pending.load(Ordering::SeqCst) > 0 || !shared.changed.load(Ordering::SeqCst) {
+        return;
+    }
+    let plan = shared.plan();
+    let wired = shared.wired();
+    let all = plan.units.iter().all(|u| wired.contains_key(&u.id));
+    if !all {
+        return;
+    }
+    let containers = wired.values().filter(|w| w.is_some()).count();
+    drop(wired);
+    shared.changed.store(false, Ordering::SeqCst);
+    shared.say(&format!(
+        "{READY_LINE}: {} unit(s), {containers} container(s) wired",
+        plan.units.len()
+    ));
+}
+
+/// Keeps the plan's replica counts in line with the containers.
+struct Planner {
+    replan: Option<Replan>,
+    /// The counts the configuration asks for; a service's drops to 0 once one of its
+    /// replicas is removed (scaled down), so the containers decide from then on.
+    floor: BTreeMap<String, u32>,
+}
+
+impl Planner {
+    fn new(plan: &Plan, replan: Option<Replan>) -> Planner {
+        Planner {
+            replan,
+            floor: plan
+                .services
+                .iter()
+                .map(|s| (s.service.clone(), s.replicas))
+                .collect(),
+        }
+    }
+
+    fn removed(&mut self, service: &str) {
+        if let Some(f) = self.floor.get_mut(service) {
+            *f = 0;
+        }
+    }
+
+    /// `plan`, or a new plan when the containers ask for other replica counts.
+    fn adjust(&self, plan: Plan, view: &View, log: &Log) -> Plan {
+        let Some(replan) = &self.replan else {
+            return plan;
+        };
+        let observed = view.replica_counts();
+        let mut want = BTreeMap::new();
+        for s in &plan.services {
+            let floor = self.floor.get(&s.service).copied().unwrap_or(0);
+            let seen = observed.get(&s.service).copied().unwrap_or(0);
+            want.insert(s.service.clone(), floor.max(seen).max(1));
+        }
+        let same = plan
+            .services
+            .iter()
+            .all(|s| want.get(&s.service) == Some(&s.replicas));
+        if same {
+            return plan;
+        }
+        match replan(&want) {
+            Ok(p) => {
+                let counts: Vec<String> = want.iter().map(|(s, n)| format!("{s}={n}")).collect();
+                log(&format!(
+                    "replica counts changed: planned again with {}",
+                    counts.join(", ")
+                ));
+                p
+            }
+            Err(e) => {
+                log(&format!(
+                    "cannot plan with the replica counts the containers show: {e}"
+                ));
+                plan
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! What `apply`, `status` and `run` need from the container engine: the connection
+//! (`--engine-socket`, `DOCKER_HOST`, the usual path), conlink's own container (which
+//! decides `--conlink-netns auto` and the compose project whose services are targets),
+//! and the view of the containers the runtime resolves `container:` and `service:`
+//! symbols with (`runtime::containers::resolver`).
+
+use crate::cli::{Common, ConlinkNsArg, Sources};
+use crate::commands::print_diagnostics;
+use crate::sources;
+use crate::Outcome;
+use compiler::plan::{Ns, Plan};
+use runtime::containers::docker::DockerEngine;
+use runtime::containers::own::{own_container, OwnContainer};
+use runtime::containers::resolver::{named_containers, Containers, View};
+use runtime::containers::socket::EngineSettings;
+use runtime::resolve::ConlinkNs;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The engine and what conlink found out about itself through it.
+pub struct Engine {
+    pub api: Arc<DockerEngine>,
+    pub own: OwnContainer,
+}
+
+impl Engine {
+    /// Connects to the engine. `required`: a failure is an error (`run`); else it is
+    /// a warning and `None` (the units of containers then wait).
+    pub fn connect(
+        command: &str,
+        common: &Common,
+        required: bool,
+    ) -> Result<Option<Engine>, Outcome> {
+        let settings = EngineSettings::from_env(common.engine_socket.clone(), None);
+        let connected = settings
+            .docker()
+            .map_err(|e| e.to_string())
+            .and_then(|socket| DockerEngine::connect(&socket).map_err(|e| e.to_string()));
+        let api = match connected {
+            Ok(api) => Arc::new(api),
+            Err(e) if required => {
+                eprintln!("conlink {command}: {e}");
+                return Err(Outcome::Failed);
+            }
+            Err(e) => {
+                eprintln!(
+                    "conlink {command}: warning: no container engine ({e}); units of containers and services wait"
+                );
+                return Ok(None);
+            }
+        };
+        let own = match own_container(&*api, Path::new("/proc")) {
+            Ok(own) => own,
+            Err(e) => {
+                eprintln!(
+                    "conlink {command}: cannot ask the engine about conlink's own container: {e}"
+                );
+                return Err(Outcome::Failed);
+            }
+        };
+        Ok(Some(Engine { api, own }))
+    }
+
+    /// The id of conlink's own container, when the engine knows it.
+    pub fn own_id(&self) -> Option<String> {
+        match &self.own {
+            OwnContainer::Found(c) => Some(c.id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The view of the containers `plan` names, for the project `project` (whose
+    /// services are targets).
+    pub fn view(&self, project: &str, plan: &Plan) -> Result<Containers, Outcome> {
+        match View::load(&*self.api, project, &named_containers(plan)) {
+            Ok(v) => Ok(Containers::new(v).with_engine(self.api.clone())),
+            Err(e) => {
+                eprintln!("conlink: cannot list the containers: {e}");
+                Err(Outcome::Failed)
+            }
+        }
+    }
+}
+
+/// Where conlink's namespace is: `auto` is `current` when conlink runs in a container
+/// the engine knows (its own, found through `/proc/self/mountinfo` or the cgroup), else
+/// `own`. Markers such as `/.dockerenv` are not enough: CI machines and sandboxes are
+/// often containers themselves, of another engine.
+pub fn conlink_ns(common: &Common, engine: Option<&Engine>) -> ConlinkNs {
+    match common.conlink_netns {
+        ConlinkNsArg::Own => ConlinkNs::Own,
+        ConlinkNsArg::Current => ConlinkNs::Current,
+        ConlinkNsArg::Auto => match engine.map(|e| &e.own) {
+            Some(OwnContainer::Found(_)) => ConlinkNs::Current,
+            _ => ConlinkNs::Own,
+        },
+    }
+}
+
+/// The compose project whose services are targets, when conlink runs in a container
+/// of one (its project label). Otherwise the plan's project is.
+pub fn own_project(engine: Option<&Engine>) -> Option<String> {
+    engine.and_then(|e| e.own.compose_project())
+}
+
+/// Whether `plan` has units of containers or services (then the engine is asked).
+pub fn has_containers(plan: &Plan) -> bool {
+    plan.units
+        .iter()
+        .flat_map(|u| &u.steps)
+        .any(|s| matches!(s.ns, Ns::Container(_) | Ns::Service(..)))
+}
+
+/// Compiles the sources with the project conlink's own container gives, when
+/// `--project` does not name one (and with `scale` for the replica counts).
+pub fn compile(
+    common: &Common,
+    srcs: &Sources,
+    scale: &[(String, u32)],
+    own_project: Option<&str>,
+    quiet: bool,
+) -> Result<Plan, Outcome> {
+    let files = sources::read(srcs).map_err(|e| match e {
+        sources::ReadError::NoSources(m) => {
+            eprintln!("conlink: {m}");
+            Outcome::Usage
+        }
+        sources::ReadError::Unreadable(m) => {
+            eprintln!("conlink: {m}");
+            Outcome::Failed
+        }
+    })?;
+    let mut opts = sources::options(common, srcs, scale);
+    if opts.project.is_none() {
+        opts.project = own_project.map(str::to_string);
+    }
+    let c = compiler::compile(files, &sources::env(), &opts);
+    if !quiet || c.plan.is_none() {
+        print_diagnostics(&c.diagnostics, &c.sources);
+    }
+    c.plan.ok_or(Outcome::Failed)
+}
+
+/// What a command that touches containers works with.
+pub struct Prepared {
+    pub plan: Plan,
+    pub engine: Option<Engine>,
+    pub conlink_ns: ConlinkNs,
+    /// The view of the containers, when there is an engine.
+    pub containers: Option<Containers>,
+}
+
+/// Compiles the sources, joins the machine's mount namespace
+/// (`runtime::netns::join_init_mount_ns`), connects to the engine when the plan has
+/// containers (or `required`), and looks at the containers: the plan's project is conlink's own
+/// container's compose project unless `--project` names one.
+pub fn prepare(
+    command: &str,
+    common: &Common,
+    srcs: &Sources,
+    scale: &[(String, u32)],
+    required: bool,
+) -> Result<Prepared, Outcome> {
+    let mut plan = compile(common, srcs, scale, None, false)?;
+    crate::privileges::check(command)?;
+    // While the process has one thread: the engine's client starts one.
+    crate::commands::mounts::join_machine_mounts();
+    let wanted = required || has_containers(&plan);
+    let engine = if wanted {
+        Engine::connect(command, common, required)?
+    } else if common.conlink_netns == ConlinkNsArg::Auto {
+        // Only to know whether conlink runs in a container: silently.
+        quiet_engine(common)
+    } else {
+        None
+    };
+    let own = own_project(engine.as_ref());
+    if let Some(own) = &own {
+        if common.project.is_none() && *own != plan.project {
+            plan = compile(common, srcs, scale, Some(own), true)?;
+        }
+    }
+    let containers = match &engine {
+        Some(e) if wanted => {
+            let project = own.clone().unwrap_or_else(|| plan.project.clone());
+            Some(e.view(&project, &plan)?)
+        }
+        _ => None,
+    };
+    Ok(Prepared {
+        conlink_ns: conlink_ns(common, engine.as_ref()),
+        plan,
+        engine,
+        containers,
+    })
+}
+
+/// The engine, if one answers, without a word when none does.
+fn quiet_engine(common: &Common) -> Option<Engine> {
+    let settings = EngineSettings::from_env(common.engine_socket.clone(), None);
+    let api = Arc::new(DockerEngine::connect(&settings.docker().ok()?).ok()?);
+    let own = own_container(&*api, Path::new("/proc")).ok()?;
+    Some(Engine { api, own })
+}

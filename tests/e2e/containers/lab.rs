@@ -1,0 +1,406 @@
+//! A compose lab for the container tests: a private `dockerd`
+//! (`runtime::engine_harness::Dockerd`), the busybox image, the conlink image made
+//! offline from this test run's binary (scripts/offline-image.sh), and one compose
+//! project in a directory under the daemon's (which goes with it).
+//!
+//! [`Lab::start`] records a visible skip and returns `None` when the engine or
+//! `docker-compose` is missing. Dropping a lab runs `docker-compose down` and stops
+//! the daemon; [`Lab::assert_nothing_left`] checks the machine afterwards. Tests that
+//! come after (the e2e scenarios of the container issue, the benchmark) build on
+//! [`Lab`] and [`compose_file`].
+
+use crate::e2e::{can_run, show, text};
+use runtime::engine_harness::{Dockerd, BUSYBOX_IMAGE};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The conlink image's tag in every lab's daemon.
+pub const CONLINK_IMAGE: &str = "conlink-test/conlink:e2e";
+
+pub struct Lab {
+    pub dockerd: Dockerd,
+    pub project: String,
+    /// The project directory (mounted at /test in the `network` service).
+    pub dir: PathBuf,
+    pub file: PathBuf,
+}
+
+impl Lab {
+    /// A daemon with both images, and an empty project directory.
+    pub fn start(test: &str, project: &str) -> Option<Lab> {
+        let lab = Lab::without_conlink_image(test, project)?;
+        let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
+            .arg(CONLINK_IMAGE)
+            .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+            .envs(lab.dockerd.env())
+            .output()
+            .expect("run scripts/offline-image.sh");
+        assert!(built.status.success(), "offline-image.sh: {}", show(&built));
+        Some(lab)
+    }
+
+    /// A daemon with the busybox image only (conlink runs on the host).
+    pub fn without_conlink_image(test: &str, project: &str) -> Option<Lab> {
+        if !can_run(test, &["docker-compose", "docker"]) {
+            return None;
+        }
+        let dockerd = Dockerd::start(test)?;
+        if let Err(e) = dockerd.busybox_image() {
+            runtime::testing::skip(test, &format!("no busybox image: {e}"));
+            return None;
+        }
+        let dir = dockerd.dir().join("project");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("compose.yaml");
+        Some(Lab {
+            dockerd,
+            project: project.to_string(),
+            dir,
+            file,
+        })
+    }
+
+    /// Writes the compose file (see [`compose_file`]).
+    pub fn write(&self, text: &str) {
+        std::fs::write(&self.file, text).unwrap();
+    }
+
+    /// Writes another file of the project.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `docker-compose ARGS` for this project.
+    pub fn compose(&self, args: &[&str]) -> Output {
+        self.dockerd
+            .compose(&self.file, &self.project)
+            .args(args)
+            .output()
+            .expect("run docker-compose")
+    }
+
+    /// `docker-compose ARGS`, which must succeed.
+    pub fn must(&self, args: &[&str]) -> String {
+        let out = self.compose(args);
+        assert!(
+            out.status.success(),
+            "docker-compose {args:?}: {}",
+            show(&out)
+        );
+        text(&out.stdout)
+    }
+
+    /// The `network` service's log (conlink's stderr).
+    pub fn logs(&self, service: &str) -> String {
+        let out = self.compose(&["logs", "--no-color", service]);
+        text(&out.stdout) + &text(&out.stderr)
+    }
+
+    /// Waits until `service`'s log has `needle` `count` times; the log, or a panic
+    /// with the log after `timeout`.
+    pub fn wait_log(&self, service: &str, needle: &str, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.logs(service);
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            if Instant::now() > deadline {
+                panic!("no {count}× {needle:?} in the log of {service} within {timeout:?}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Runs a command in replica `index` of `service` (no shell).
+    pub fn exec(&self, service: &str, index: u32, cmd: &[&str]) -> Output {
+        let index = index.to_string();
+        let mut args = vec!["exec", "-T", "--index", &index, service];
+        args.extend_from_slice(cmd);
+        self.compose(&args)
+    }
+
+    /// Pings `addr` from replica `index` of `service` (a few tries: ARP and the
+    /// first packets may take a moment); the output of the last try.
+    pub fn ping(&self, service: &str, index: u32, addr: &str) -> Result<String, String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = self.exec(service, index, &["ping", "-c", "1", "-W", "2", addr]);
+            if out.status.success() {
+                return Ok(text(&out.stdout));
+            }
+            last = show(&out);
+        }
+        Err(last)
+    }
+
+    /// A container's log (stdout and stderr), also after it stopped.
+    pub fn docker_logs(&self, id: &str) -> String {
+        let out = self.dockerd.docker().args(["logs", id]).output().unwrap();
+        text(&out.stdout) + &text(&out.stderr)
+    }
+
+    /// conlink on the host (this test's namespace), for this project and daemon:
+    /// `conlink --ovs no --project P --engine-socket S ARGS`, with a clean
+    /// environment.
+    pub fn host_conlink(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
+        cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
+            .arg(self.dockerd.socket())
+            .args(args)
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Starts `docker run -d --network none --name NAME busybox` with `args` after
+    /// the image (default: sleep); its id.
+    pub fn run_container(&self, name: &str, extra: &[&str], cmd: &[&str]) -> String {
+        let mut args = vec!["run", "-d", "--network", "none", "--name", name];
+        args.extend_from_slice(extra);
+        args.push(BUSYBOX_IMAGE);
+        if cmd.is_empty() {
+            args.extend_from_slice(&["sleep", "86400"]);
+        } else {
+            args.extend_from_slice(cmd);
+        }
+        self.docker(&args).trim().to_string()
+    }
+
+    /// `docker exec NAME CMD…`.
+    pub fn docker_exec(&self, name: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", name];
+        args.extend_from_slice(cmd);
+        self.dockerd.docker().args(&args).output().unwrap()
+    }
+
+    /// Pings `addr` from container `name` (a few tries).
+    pub fn docker_ping(&self, name: &str, addr: &str) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = self.docker_exec(name, &["ping", "-c", "1", "-W", "2", addr]);
+            if out.status.success() {
+                return Ok(());
+            }
+            last = show(&out);
+        }
+        Err(last)
+    }
+
+    /// `docker ARGS` with this lab's daemon, which must succeed.
+    pub fn docker(&self, args: &[&str]) -> String {
+        self.dockerd.run(args)
+    }
+
+    /// The id of replica `index` of `service`.
+    pub fn container_id(&self, service: &str, index: u32) -> String {
+        let out = self.must(&["ps", "-q", service]);
+        let ids: Vec<&str> = out.split_whitespace().collect();
+        // `ps -q` lists replicas in no fixed order: ask each its number.
+        for id in ids {
+            let n = self.docker(&[
+                "inspect",
+                "-f",
+                "{{index .Config.Labels \"com.docker.compose.container-number\"}}",
+                id,
+            ]);
+            if n.trim() == index.to_string() {
+                return id.to_string();
+            }
+        }
+        panic!("no replica {index} of {service}");
+    }
+
+    /// Checks that nothing of the project is left on the machine: no interface with
+    /// its mark in this namespace, no pinned namespace, no state or lock file.
+    pub fn assert_nothing_left(&self) {
+        assert_nothing_left(&self.project);
+    }
+}
+
+/// Nothing of `project` in the test's namespace, `/run/netns`, `/run/conlink` (but
+/// the commands' logs, which are removed then), `/run/lock/conlink`.
+pub fn assert_nothing_left(project: &str) {
+    let links = crate::e2e::must("ip", &["-o", "link", "show"]);
+    let mark = format!("alias conlink:{project}");
+    assert!(
+        !links.lines().any(|l| l.ends_with(&mark)),
+        "interfaces of {project} are left:\n{links}"
+    );
+    // The commands' logs stay for reading (docs/cli.md, "destroy"); nothing else.
+    let state = Path::new("/run/conlink").join(project);
+    if let Ok(entries) = std::fs::read_dir(&state) {
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n == "logs"),
+            "{} holds {names:?}",
+            state.display()
+        );
+        let _ = std::fs::remove_dir_all(&state);
+    }
+    for (dir, prefix) in [
+        ("/run/netns", format!("conlink.{project}")),
+        ("/run/lock/conlink", format!("{project}.lock")),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                assert!(
+                    !name.starts_with(&prefix),
+                    "{dir}/{name} of project {project} is left"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self
+            .dockerd
+            .compose(&self.file, &self.project)
+            .args(["down", "--timeout", "10"])
+            .output();
+    }
+}
+
+/// A compose file: `network` as conlink's service (the lab's image, `pid: host`,
+/// `network_mode: none`, the daemon's socket mounted, the project directory at /test,
+/// `conlink run` with `run_args` after `--compose-file /test/compose.yaml`), the
+/// `x-network` given (YAML, indented by two spaces), and busybox services that
+/// sleep, each `name` or `name: EXTRA` (EXTRA: YAML lines of the service, indented
+/// by four spaces).
+pub fn compose_file(
+    socket: &Path,
+    x_network: &str,
+    run_args: &[&str],
+    services: &[(&str, &str)],
+) -> String {
+    let mut command = vec!["--ovs", "no", "run", "--compose-file", "/test/compose.yaml"];
+    command.extend_from_slice(run_args);
+    let command: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
+    let mut text = format!(
+        "x-network:\n{x_network}\nservices:\n  network:\n    image: {CONLINK_IMAGE}\n    pid: host\n    network_mode: none\n    cap_add: [SYS_ADMIN, NET_ADMIN]\n    volumes:\n      - {}:/var/run/docker.sock\n      - ./:/test:ro\n    command: [{}]\n",
+        socket.display(),
+        command.join(", ")
+    );
+    for (name, extra) in services {
+        text.push_str(&format!(
+            "  {name}:\n    image: {BUSYBOX_IMAGE}\n    network_mode: none\n    command: [sleep, \"86400\"]\n{extra}"
+        ));
+    }
+    text
+}
+
+/// A `conlink run` started by a test, with its stderr collected as it comes.
+pub struct Running {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Spawns `cmd` (a `conlink … run …` command).
+    pub fn spawn(mut cmd: Command) -> Running {
+        use std::io::BufRead;
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn conlink run");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Running {
+            child,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// What it said so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until its log has `needle` `count` times; panics with the log after
+    /// `timeout` or when it exits.
+    pub fn wait_for(&mut self, needle: &str, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "conlink run exited ({status}) before {count}× {needle:?}:\n{}",
+                    self.log()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!("no {count}× {needle:?} within {timeout:?}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` and waits for the exit (at most 20 s): its exit code and how
+    /// long it took.
+    pub fn stop(&mut self, signal: nix::sys::signal::Signal) -> (Option<i32>, Duration) {
+        let began = Instant::now();
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal);
+        let deadline = began + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
+                return (status.code(), began.elapsed());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "conlink run did not stop within 20 s of {signal}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.stop(nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+}
