@@ -70,7 +70,7 @@ pub struct VerboseOption {
 #[command(next_help_heading = "Configuration options")]
 pub struct ConfigOptions {
     /// Mode of bridges that do not set one.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = BridgeModeArg::Auto)]
+    #[arg(long, env = "CONLINK_BRIDGE_MODE", value_enum, value_name = "MODE", default_value_t = BridgeModeArg::Auto)]
     pub default_bridge_mode: BridgeModeArg,
     /// MTU of veth and dummy links that do not set one (default 65535).
     #[arg(long, value_name = "MTU", value_parser = clap::value_parser!(u32).range(68..=65535))]
@@ -101,10 +101,15 @@ pub struct RuntimeOptions {
     /// `current` inside a container, else `own`.
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = ConlinkNsArg::Auto)]
     pub conlink_netns: ConlinkNsArg,
-    /// The container engine's socket (Docker's API; Podman's compatible service too).
-    /// Default: DOCKER_HOST (unix:// only), else /var/run/docker.sock.
-    #[arg(long, value_name = "PATH")]
+    /// The container engine's socket (Docker's API; Podman's compatible service too;
+    /// `--docker-socket` is conlink 2.x's name for it). Default: DOCKER_HOST (unix://
+    /// only), else /var/run/docker.sock when it exists, else Podman's socket.
+    #[arg(long, visible_alias = "docker-socket", value_name = "PATH")]
     pub engine_socket: Option<PathBuf>,
+    /// Podman's API socket, used when no --engine-socket or DOCKER_HOST names one
+    /// (default /run/podman/podman.sock, when /var/run/docker.sock does not exist).
+    #[arg(long, value_name = "PATH")]
+    pub podman_socket: Option<PathBuf>,
 }
 
 /// The project's name: for every command that works on a project.
@@ -113,7 +118,7 @@ pub struct ProjectOption {
     /// Project name (default: COMPOSE_PROJECT_NAME, else the compose file's `name:`, else
     /// the first file's directory name; `destroy` and `exec` without files: the one
     /// project on this machine).
-    #[arg(long, value_name = "NAME", value_parser = parse_project)]
+    #[arg(long, visible_alias = "compose-project", value_name = "NAME", value_parser = parse_project)]
     pub project: Option<String>,
 }
 
@@ -131,6 +136,7 @@ pub struct Common {
     pub ovs: OvsArg,
     pub conlink_netns: ConlinkNsArg,
     pub engine_socket: Option<PathBuf>,
+    pub podman_socket: Option<PathBuf>,
 }
 
 /// The defaults the options show in `--help`.
@@ -147,6 +153,7 @@ impl Default for Common {
             ovs: OvsArg::Detect,
             conlink_netns: ConlinkNsArg::Auto,
             engine_socket: None,
+            podman_socket: None,
         }
     }
 }
@@ -157,24 +164,43 @@ impl Common {
     /// command does not take is unknown to its matches (asked with `try_` methods,
     /// which say so rather than panic) and is read from `top` only.
     pub fn from_matches(top: &ArgMatches, sub: &ArgMatches) -> Common {
-        fn given<T: Clone + Send + Sync + 'static>(m: &ArgMatches, id: &str) -> Option<T> {
-            if m.try_contains_id(id).ok()? && m.value_source(id)? == ValueSource::CommandLine {
+        // What `m` holds for `id` when it came from `from` (the command line, or an
+        // environment variable an option reads, such as `CONLINK_BRIDGE_MODE`); never a
+        // default, which would hide a value given before the command.
+        fn from<T: Clone + Send + Sync + 'static>(
+            m: &ArgMatches,
+            id: &str,
+            from: ValueSource,
+        ) -> Option<T> {
+            if m.try_contains_id(id).ok()? && m.value_source(id)? == from {
                 m.try_get_one::<T>(id).ok().flatten().cloned()
             } else {
                 None
             }
         }
+        fn given<T: Clone + Send + Sync + 'static>(m: &ArgMatches, id: &str) -> Option<T> {
+            from(m, id, ValueSource::CommandLine)
+        }
+        // The command line first (after the command, then before it), then the
+        // environment.
         fn get<T: Clone + Send + Sync + 'static>(
             top: &ArgMatches,
             sub: &ArgMatches,
             id: &str,
         ) -> Option<T> {
-            given(sub, id).or_else(|| given(top, id))
+            given(sub, id)
+                .or_else(|| given(top, id))
+                .or_else(|| from(sub, id, ValueSource::EnvVariable))
+                .or_else(|| from(top, id, ValueSource::EnvVariable))
         }
         let d = Common::default();
         let count = |m: &ArgMatches| given::<u8>(m, "verbose").unwrap_or(0);
         Common {
-            verbose: count(top).saturating_add(count(sub)),
+            verbose: match count(top).saturating_add(count(sub)) {
+                // conlink 2.x's VERBOSE=1 (any value but empty, 0 or false).
+                0 if verbose_from_env() => 1,
+                n => n,
+            },
             no_wait: get(top, sub, "no_wait").unwrap_or(d.no_wait),
             project: get(top, sub, "project"),
             state_dir: get(top, sub, "state_dir").unwrap_or(d.state_dir),
@@ -185,8 +211,14 @@ impl Common {
             ovs: get(top, sub, "ovs").unwrap_or(d.ovs),
             conlink_netns: get(top, sub, "conlink_netns").unwrap_or(d.conlink_netns),
             engine_socket: get(top, sub, "engine_socket"),
+            podman_socket: get(top, sub, "podman_socket"),
         }
     }
+}
+
+/// Whether `VERBOSE` asks for messages, as conlink 2.x read it.
+fn verbose_from_env() -> bool {
+    std::env::var("VERBOSE").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -352,6 +384,10 @@ pub struct RunArgs {
     /// replicas the engine starts beyond it are planned when they start.
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,
+    /// conlink 2.x's option naming its schema file: accepted and ignored (conlink's
+    /// schema is built in; `conlink schema` prints it).
+    #[arg(long, value_name = "FILE")]
+    pub config_schema: Option<PathBuf>,
     #[command(flatten)]
     pub project: ProjectOption,
     #[command(flatten)]
@@ -584,6 +620,35 @@ mod tests {
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         let (_, sub) = matches.subcommand().expect("a command");
         Common::from_matches(&matches, sub)
+    }
+
+    /// conlink 2.x's option names are accepted for the same options.
+    #[test]
+    fn conlink_2x_option_names() {
+        let c = common(&[
+            "run",
+            "-c",
+            "compose.yaml",
+            "--compose-project",
+            "lab",
+            "--docker-socket",
+            "/d.sock",
+            "--podman-socket",
+            "/p.sock",
+        ]);
+        assert_eq!(c.project.as_deref(), Some("lab"));
+        assert_eq!(c.engine_socket, Some(PathBuf::from("/d.sock")));
+        assert_eq!(c.podman_socket, Some(PathBuf::from("/p.sock")));
+        let matches = Args::command()
+            .try_get_matches_from(["conlink", "run", "--config-schema", "/app/schema.yaml"])
+            .unwrap();
+        let args = Args::from_arg_matches(&matches).unwrap();
+        match args.command {
+            Command::Run(r) => {
+                assert_eq!(r.config_schema, Some(PathBuf::from("/app/schema.yaml")))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

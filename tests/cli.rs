@@ -260,6 +260,80 @@ fn auto_bridges_follow_the_ovs_decision_and_show_it() {
     );
 }
 
+/// conlink 2.x's environment variables: `CONLINK_BRIDGE_MODE` is the default bridge
+/// mode (an option given wins), `VERBOSE` is `-v`.
+#[test]
+fn conlink_2x_environment_variables() {
+    let d = tempdir("env2x");
+    write(&d, "net.yaml", ROUTER);
+    let plan = |env: &[(&str, &str)], args: &[&str]| {
+        let out = conlink(d.path())
+            .envs(env.iter().copied())
+            .args(["--ovs", "no", "--project", "p", "plan", "-n", "net.yaml"])
+            .args(args)
+            .output()
+            .expect("run");
+        expect_code(&out, 0, "plan");
+        text(&out.stdout)
+    };
+    let linux = plan(&[], &[]);
+    let patch = plan(&[("CONLINK_BRIDGE_MODE", "patch")], &[]);
+    let given = plan(
+        &[("CONLINK_BRIDGE_MODE", "patch")],
+        &["--default-bridge-mode", "linux"],
+    );
+    let linux_given = plan(&[], &["--default-bridge-mode", "linux"]);
+    assert!(linux.contains("type bridge"), "{linux}");
+    assert_ne!(patch, linux);
+    assert!(!patch.contains("type bridge"), "{patch}");
+    assert_eq!(given, linux_given);
+
+    let summary = |env: &[(&str, &str)]| {
+        let out = conlink(d.path())
+            .envs(env.iter().copied())
+            .args([
+                "--project",
+                "p",
+                "validate",
+                "-n",
+                "net.yaml",
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("run");
+        expect_code(&out, 0, "validate");
+        text(&out.stderr)
+    };
+    assert!(summary(&[]).trim().is_empty());
+    assert!(!summary(&[("VERBOSE", "1")]).trim().is_empty());
+    assert!(summary(&[("VERBOSE", "0")]).trim().is_empty());
+}
+
+/// `run --config-schema FILE` (conlink 2.x's) is accepted, and said to be ignored.
+#[test]
+fn run_accepts_the_2x_schema_option_and_ignores_it() {
+    let d = tempdir("schema2x");
+    write(&d, "net.yaml", ROUTER);
+    let out = conlink(d.path())
+        .args([
+            "run",
+            "-n",
+            "net.yaml",
+            "--config-schema",
+            "/app/schema.yaml",
+        ])
+        .args(["--engine-socket", "/nonexistent/engine.sock"])
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--config-schema /app/schema.yaml is ignored"),
+        "{err}"
+    );
+    assert_ne!(out.status.code(), Some(2), "{err}");
+}
+
 #[test]
 fn the_schema_command_prints_json() {
     let out = conlink(Path::new(".")).arg("schema").output().expect("run");

@@ -17,6 +17,7 @@ const RUNTIME: &[&str] = &[
     "--no-wait",
     "--conlink-netns",
     "--engine-socket",
+    "--podman-socket",
 ];
 
 /// Each command's long options besides `--help`, by group: the table the option
@@ -67,7 +68,7 @@ fn table() -> Vec<(&'static str, Vec<&'static str>)> {
             "run",
             with(
                 &[SOURCES, CONFIG, RUNTIME],
-                &["--scale", "--project", "--verbose"],
+                &["--scale", "--config-schema", "--project", "--verbose"],
             ),
         ),
         (

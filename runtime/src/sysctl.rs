@@ -33,16 +33,101 @@ pub fn read(key: &str) -> io::Result<String> {
 }
 
 /// Writes `value` to `key` in the calling thread's namespace.
+///
+/// Where `/proc/sys` is mounted read-only (a container engine does that in every
+/// container that is not privileged, conlink's own `network` service included), the
+/// file is opened through a proc instance of conlink's own instead: mounted nowhere
+/// (`fsopen`/`fsmount`), so no mount of the machine or the container changes, and gone
+/// when conlink closes it. That needs CAP_SYS_ADMIN over the process id namespace
+/// (`pid: host` with a rootful engine); where it is refused, the error says how to give
+/// conlink's container a writable `/proc/sys`.
 pub fn write(key: &str, value: &str) -> io::Result<()> {
     let path = path(key)?;
     // No O_CREAT or O_TRUNC: sysctl files exist or the key is wrong, and the kernel
     // parses each write(2) as a whole value, so the value goes out in one call.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| explain(e, key, Some(value)))?;
+    let mut file = match std::fs::OpenOptions::new().write(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+            private_proc::open_for_writing(&path).map_err(|_| explain(e, key, Some(value)))?
+        }
+        Err(e) => return Err(explain(e, key, Some(value))),
+    };
     file.write_all(value.as_bytes())
         .map_err(|e| explain(e, key, Some(value)))
+}
+
+/// A proc filesystem of conlink's own, attached to no directory.
+mod private_proc {
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    /// `fsconfig(2)`'s command that creates the superblock.
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+
+    /// Opens `path` (under `/proc`) for writing through the private instance, made
+    /// once per process. The sysctl files under it belong to the network namespace of
+    /// the thread that opens them, as under `/proc/sys`.
+    pub fn open_for_writing(path: &Path) -> io::Result<File> {
+        static MOUNT: OnceLock<Result<OwnedFd, i32>> = OnceLock::new();
+        let mount = MOUNT
+            .get_or_init(|| detached_proc().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)))
+            .as_ref()
+            .map_err(|errno| io::Error::from_raw_os_error(*errno))?;
+        let relative = path
+            .strip_prefix("/proc")
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name = std::ffi::CString::new(relative.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: a valid directory fd and a NUL-terminated path; the result is
+        // checked before use and owned by the File.
+        let fd = unsafe {
+            libc::openat(
+                mount.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// A new proc filesystem as a detached mount: `fsopen("proc")`, create, `fsmount`.
+    fn detached_proc() -> io::Result<OwnedFd> {
+        let owned = |ret: libc::c_long| -> io::Result<OwnedFd> {
+            if ret < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                // SAFETY: the kernel returned a new descriptor that nothing else owns.
+                Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+            }
+        };
+        // SAFETY: plain system calls with a NUL-terminated name and null pointers
+        // where the calls take none.
+        let fs =
+            owned(unsafe { libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), FSOPEN_CLOEXEC) })?;
+        let created = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_CMD_CREATE,
+                std::ptr::null::<libc::c_char>(),
+                std::ptr::null::<libc::c_void>(),
+                0,
+            )
+        };
+        if created < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
+    }
 }
 
 /// Whether two sysctl values are the same setting: the kernel prints multi-value
@@ -116,13 +201,13 @@ fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
         (Some(libc::EISDIR), _) => format!("sysctl {key} is a directory, not a setting"),
         (Some(libc::EINVAL), Some(v)) => format!("sysctl {key} refused the value {v:?} ({e})"),
         // Container engines mount /proc/sys read-only in containers that are not
-        // privileged; the files still belong to whichever namespace opens them, so
-        // a writable /proc/sys in conlink's container is all that is needed.
+        // privileged, and conlink's own proc instance was refused too (`write`).
         (Some(libc::EROFS), Some(v)) => format!(
             "cannot set sysctl {key} to {v:?}: /proc/sys is read-only here, as in a \
-             container: give conlink's container a writable /proc/sys (Docker, compose: \
-             `security_opt: [systempaths=unconfined]`; Podman: `--security-opt \
-             unmask=/proc/sys`)"
+             container, and conlink may not mount a proc of its own (it needs `pid: host` \
+             and CAP_SYS_ADMIN with a rootful engine): give conlink's container a \
+             writable /proc/sys (Podman: `--security-opt unmask=/proc/sys`; Docker: \
+             `--security-opt systempaths=unconfined`, or `privileged: true` in compose)"
         ),
         (Some(libc::EACCES | libc::EPERM), Some(v)) => {
             format!("cannot set sysctl {key} to {v:?}: {e} (not allowed here)")
@@ -222,6 +307,47 @@ mod tests {
         });
         assert_eq!(read(key).unwrap(), root_before, "root namespace changed");
         // The value stays with the namespace, not with the thread that wrote it.
+        assert_eq!(ns.run(|| read(key)).unwrap(), "1");
+    }
+
+    /// As in a container: /proc/sys read-only (in a mount namespace of this thread's
+    /// own, so nothing else sees it). The write still reaches the namespace, through
+    /// conlink's private proc instance, and no mount is left behind.
+    #[test]
+    fn write_works_where_proc_sys_is_read_only() {
+        let test = "sysctl::write_works_where_proc_sys_is_read_only";
+        if !can_touch_kernel(test) {
+            return;
+        }
+        let ns = TempNetns::new("cl-sysctl-").unwrap();
+        let key = "net.ipv4.ip_forward";
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    use nix::mount::{mount, MsFlags};
+                    use nix::sched::{unshare, CloneFlags};
+                    unshare(CloneFlags::CLONE_FS | CloneFlags::CLONE_NEWNS).unwrap();
+                    let none: Option<&str> = None;
+                    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
+                    mount(Some("/proc/sys"), "/proc/sys", none, MsFlags::MS_BIND, none).unwrap();
+                    let ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+                    mount(none, "/proc/sys", none, ro, none).unwrap();
+                    let mounts_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+                    ns.run(|| {
+                        let direct = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(path(key).unwrap());
+                        assert_eq!(direct.unwrap_err().raw_os_error(), Some(libc::EROFS));
+                        assert_eq!(read(key).unwrap(), "0");
+                        write(key, "1").unwrap();
+                        assert_eq!(read(key).unwrap(), "1");
+                    });
+                    let mounts_after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+                    assert_eq!(mounts_before, mounts_after);
+                })
+                .join()
+                .unwrap();
+        });
         assert_eq!(ns.run(|| read(key)).unwrap(), "1");
     }
 

@@ -31,9 +31,10 @@ impl Engine {
         common: &Common,
         required: bool,
     ) -> Result<Option<Engine>, Outcome> {
-        let settings = EngineSettings::from_env(common.engine_socket.clone(), None);
+        let settings =
+            EngineSettings::from_env(common.engine_socket.clone(), common.podman_socket.clone());
         let connected = settings
-            .docker()
+            .choose(|p| p.exists())
             .map_err(|e| e.to_string())
             .and_then(|socket| DockerEngine::connect(&socket).map_err(|e| e.to_string()));
         let api = match connected {
@@ -197,8 +198,9 @@ pub fn prepare(
 
 /// The engine, if one answers, without a word when none does.
 fn quiet_engine(common: &Common) -> Option<Engine> {
-    let settings = EngineSettings::from_env(common.engine_socket.clone(), None);
-    let api = Arc::new(DockerEngine::connect(&settings.docker().ok()?).ok()?);
+    let settings =
+        EngineSettings::from_env(common.engine_socket.clone(), common.podman_socket.clone());
+    let api = Arc::new(DockerEngine::connect(&settings.choose(|p| p.exists()).ok()?).ok()?);
     let own = own_container(&*api, Path::new("/proc")).ok()?;
     Some(Engine { api, own })
 }

@@ -14,6 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(common: &Common, args: &RunArgs) -> Outcome {
+    if let Some(schema) = &args.config_schema {
+        eprintln!(
+            "conlink run: warning: --config-schema {} is ignored: conlink checks configuration against its built-in schema (`conlink schema` prints it)",
+            schema.display()
+        );
+    }
     let p = match containers::prepare("run", common, &args.sources, &args.scale, true) {
         Ok(p) => p,
         Err(o) => return o,

@@ -123,6 +123,28 @@ impl EngineSettings {
         }
     }
 
+    /// The one socket to use: one the user named (`--engine-socket`, then
+    /// `--podman-socket`, then `DOCKER_HOST`), else Docker's usual socket when it
+    /// exists, else Podman's when that exists, else Docker's (whose absence the
+    /// connection then reports). `exists` says whether a path is there.
+    pub fn choose(
+        &self,
+        exists: impl Fn(&std::path::Path) -> bool,
+    ) -> Result<SocketChoice, UnsupportedHost> {
+        if self.engine_socket.is_some() {
+            return self.docker();
+        }
+        if self.podman_socket.is_some() {
+            return Ok(self.podman());
+        }
+        let docker = self.docker()?;
+        if docker.is_explicit() || exists(&docker.path) {
+            return Ok(docker);
+        }
+        let podman = self.podman();
+        Ok(if exists(&podman.path) { podman } else { docker })
+    }
+
     /// The sockets to try, Docker's first.
     pub fn candidates(&self) -> Result<Vec<SocketChoice>, UnsupportedHost> {
         Ok(vec![self.docker()?, self.podman()])
@@ -155,6 +177,66 @@ fn unix_path(host: &str) -> Result<PathBuf, UnsupportedHost> {
 mod tests {
     use super::*;
     use crate::containers::error::EngineError;
+
+    #[test]
+    fn the_socket_chosen_is_the_named_one_else_the_engine_that_is_there() {
+        let there = |paths: &'static [&'static str]| {
+            move |p: &std::path::Path| paths.iter().any(|q| p == std::path::Path::new(q))
+        };
+        let both = there(&[DOCKER_DEFAULT_SOCKET, PODMAN_DEFAULT_SOCKET]);
+        let chosen = |s: EngineSettings, exists: &dyn Fn(&std::path::Path) -> bool| {
+            let c = s.choose(exists).unwrap();
+            (c.engine, c.path.display().to_string(), c.origin)
+        };
+        // Named: used whether or not it exists.
+        assert_eq!(
+            chosen(
+                settings(Some("/e.sock"), Some("/p.sock"), Some("unix:///h.sock")),
+                &both
+            ),
+            (
+                EngineKind::Docker,
+                "/e.sock".into(),
+                Origin::Option("--engine-socket")
+            )
+        );
+        assert_eq!(
+            chosen(
+                settings(None, Some("/p.sock"), Some("unix:///h.sock")),
+                &both
+            ),
+            (
+                EngineKind::Podman,
+                "/p.sock".into(),
+                Origin::Option("--podman-socket")
+            )
+        );
+        assert_eq!(
+            chosen(settings(None, None, Some("unix:///h.sock")), &there(&[])),
+            (EngineKind::Docker, "/h.sock".into(), Origin::DockerHost)
+        );
+        // Usual paths: Docker's when it is there, else Podman's, else Docker's.
+        assert_eq!(
+            chosen(settings(None, None, None), &both).0,
+            EngineKind::Docker
+        );
+        assert_eq!(
+            chosen(settings(None, None, None), &there(&[PODMAN_DEFAULT_SOCKET])),
+            (
+                EngineKind::Podman,
+                PODMAN_DEFAULT_SOCKET.into(),
+                Origin::Default
+            )
+        );
+        assert_eq!(
+            chosen(settings(None, None, None), &there(&[])),
+            (
+                EngineKind::Docker,
+                DOCKER_DEFAULT_SOCKET.into(),
+                Origin::Default
+            )
+        );
+    }
 
     fn settings(engine: Option<&str>, podman: Option<&str>, host: Option<&str>) -> EngineSettings {
         EngineSettings {
