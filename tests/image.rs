@@ -188,13 +188,14 @@ fn entries_of_2x(dockerd: &Dockerd) {
 
 /// As a compose `network` service (no network of its own, SYS_ADMIN and NET_ADMIN,
 /// the project directory mounted), the image's conlink applies a network of two
-/// nodes on a bridge in its own container, and they ping each other there.
+/// nodes on a bridge in its own container, and they ping each other there. A node's
+/// sysctl is set although Docker mounts /proc/sys read-only in the container.
 fn compose_network_service(dockerd: &Dockerd) {
     let project = dockerd.dir().join("project");
     fs::create_dir(&project).unwrap();
     fs::write(
         project.join("network.yaml"),
-        "nodes:\n  - name: h1\n  - name: h2\nlinks:\n  \
+        "nodes:\n  - {name: h1, sysctls: {net.ipv4.ip_forward: 1}}\n  - name: h2\nlinks:\n  \
          - {node: h1, bridge: s1, ip: 10.0.0.1/24}\n  \
          - {node: h2, bridge: s1, ip: 10.0.0.2/24}\n",
     )
@@ -271,6 +272,28 @@ fn compose_network_service(dockerd: &Dockerd) {
     );
     assert!(ping.status.success(), "ping h1 → h2: {}", both(&ping));
     assert!(text(&ping.stdout).contains("1 received"), "{}", both(&ping));
+    let read_only = exec(
+        &down,
+        &["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
+    );
+    assert!(
+        !read_only.status.success(),
+        "/proc/sys is writable in this container: the test shows nothing"
+    );
+    let forward = exec(
+        &down,
+        &[
+            "conlink",
+            "--project",
+            "imgtest",
+            "exec",
+            "h1",
+            "--",
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+        ],
+    );
+    assert_eq!(text(&forward.stdout).trim(), "1", "{}", both(&forward));
     drop(down);
 }
 
