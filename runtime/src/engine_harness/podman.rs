@@ -106,26 +106,7 @@ impl PodmanService {
 
     /// Makes the busybox image (once per service) and returns its tag.
     pub fn busybox_image(&self) -> Result<&'static str, String> {
-        let tar = self.base.busybox_tar()?;
-        let exists = self
-            .podman()
-            .args(["image", "exists", BUSYBOX_IMAGE])
-            .status()
-            .is_ok_and(|s| s.success());
-        if exists {
-            return Ok(BUSYBOX_IMAGE);
-        }
-        let out = self
-            .podman()
-            .args(["import", "--quiet", "--change", "CMD [\"/bin/sh\"]"])
-            .arg(&tar)
-            .arg(BUSYBOX_IMAGE)
-            .output()
-            .map_err(|e| format!("podman import: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("podman import: {}", text(&out)));
-        }
-        Ok(BUSYBOX_IMAGE)
+        import_busybox(&|| self.podman(), &self.base.busybox_tar()?)
     }
 }
 
@@ -138,6 +119,32 @@ impl Drop for PodmanService {
         );
         self.base.stop();
     }
+}
+
+/// Imports the busybox root filesystem `tar` as the test image with the `podman`
+/// commands `podman` makes (rootful or rootless), unless that storage has it already;
+/// returns its tag.
+pub(super) fn import_busybox(
+    podman: &dyn Fn() -> Command,
+    tar: &Path,
+) -> Result<&'static str, String> {
+    let exists = podman()
+        .args(["image", "exists", BUSYBOX_IMAGE])
+        .status()
+        .is_ok_and(|s| s.success());
+    if exists {
+        return Ok(BUSYBOX_IMAGE);
+    }
+    let out = podman()
+        .args(["import", "--quiet", "--change", "CMD [\"/bin/sh\"]"])
+        .arg(tar)
+        .arg(BUSYBOX_IMAGE)
+        .output()
+        .map_err(|e| format!("podman import: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("podman import: {}", text(&out)));
+    }
+    Ok(BUSYBOX_IMAGE)
 }
 
 fn podman_env(dir: &Path) -> Vec<(&'static str, PathBuf)> {

@@ -9,8 +9,8 @@
 //! `userdel` also removes its `/etc/subuid` and `/etc/subgid` lines.
 
 use super::base::Base;
-use super::busybox::BUSYBOX_IMAGE;
 use super::commands::{checked, run_with_timeout, text};
+use super::podman::import_busybox;
 use crate::testing::{skip, unique};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -223,22 +223,12 @@ impl RootlessPodman {
     pub fn busybox_image(&self) -> Result<&'static str, String> {
         let tar = self.base.busybox_tar()?;
         self.share(&tar)?;
-        let out = self
-            .podman()
-            .args(["import", "--quiet", "--change", "CMD [\"/bin/sh\"]"])
-            .arg(&tar)
-            .arg(BUSYBOX_IMAGE)
-            .output()
-            .map_err(|e| format!("podman import: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("rootless podman import: {}", text(&out)));
-        }
-        Ok(BUSYBOX_IMAGE)
+        import_busybox(&|| self.podman(), &tar)
     }
 
     /// Every process of the user's: its own uid, or a uid of its subordinate range.
     fn processes(&self) -> Vec<i32> {
-        let ranges = subordinate_ranges(&self.user);
+        let ranges = subordinate_ranges("/etc/subuid", &self.user);
         let Ok(entries) = fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -294,9 +284,10 @@ fn ids_of(user: &str) -> Option<(u32, u32)> {
     })
 }
 
-/// The subordinate uid ranges (start, count) of `user`.
-fn subordinate_ranges(user: &str) -> Vec<(u32, u32)> {
-    let text = fs::read_to_string("/etc/subuid").unwrap_or_default();
+/// The subordinate id ranges (start, count) of `user` in `file` (/etc/subuid or
+/// /etc/subgid).
+fn subordinate_ranges(file: &str, user: &str) -> Vec<(u32, u32)> {
+    let text = fs::read_to_string(file).unwrap_or_default();
     text.lines()
         .filter_map(|line| {
             let mut f = line.split(':');
@@ -310,13 +301,9 @@ fn subordinate_ranges(user: &str) -> Vec<(u32, u32)> {
 
 /// Whether `user` has ranges in both /etc/subuid and /etc/subgid.
 fn has_subordinate_ids(user: &str) -> bool {
-    let listed = |path: &str| {
-        fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.split(':').next() == Some(user))
-    };
-    listed("/etc/subuid") && listed("/etc/subgid")
+    ["/etc/subuid", "/etc/subgid"]
+        .iter()
+        .all(|file| !subordinate_ranges(file, user).is_empty())
 }
 
 /// The real uid of process `pid`.
