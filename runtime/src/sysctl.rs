@@ -47,9 +47,8 @@ pub fn write(key: &str, value: &str) -> io::Result<()> {
     // parses each write(2) as a whole value, so the value goes out in one call.
     let mut file = match std::fs::OpenOptions::new().write(true).open(&path) {
         Ok(file) => file,
-        Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
-            private_proc::open_for_writing(&path).map_err(|_| explain(e, key, Some(value)))?
-        }
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => private_proc::open_for_writing(&path)
+            .map_err(|refused| read_only(key, value, &refused))?,
         Err(e) => return Err(explain(e, key, Some(value))),
     };
     file.write_all(value.as_bytes())
@@ -193,6 +192,26 @@ fn as_path(key: &str) -> String {
     }
 }
 
+/// The error of a write to `key` where `/proc/sys` is read-only (container engines
+/// mount it so in containers that are not privileged) and conlink's own proc instance
+/// was refused too (`refused`, the kernel's answer to mounting it: EPERM without
+/// CAP_SYS_ADMIN over the process id namespace, as under rootless Podman, whose
+/// containers' user namespace does not own the host's process id namespace).
+fn read_only(key: &str, value: &str, refused: &io::Error) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ReadOnlyFilesystem,
+        format!(
+            "cannot set sysctl {key} to {value:?}: /proc/sys is read-only here, as in a \
+             container, and the kernel refused conlink a proc of its own ({refused}; that \
+             needs CAP_SYS_ADMIN over the host's process ids: `pid: host` with a rootful \
+             engine, and never under rootless Podman): give conlink's container a \
+             writable /proc/sys (Podman, rootful or rootless: `--security-opt \
+             unmask=/proc/sys`; Docker: `--security-opt systempaths=unconfined`, or \
+             `privileged: true` in compose)"
+        ),
+    )
+}
+
 /// Turns an errno from `/proc/sys` into a sentence naming the key (and value), keeping
 /// the error's kind so callers can still tell "missing" from "refused".
 fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
@@ -200,15 +219,6 @@ fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
         (Some(libc::ENOENT), _) => format!("no such sysctl {key} in this namespace"),
         (Some(libc::EISDIR), _) => format!("sysctl {key} is a directory, not a setting"),
         (Some(libc::EINVAL), Some(v)) => format!("sysctl {key} refused the value {v:?} ({e})"),
-        // Container engines mount /proc/sys read-only in containers that are not
-        // privileged, and conlink's own proc instance was refused too (`write`).
-        (Some(libc::EROFS), Some(v)) => format!(
-            "cannot set sysctl {key} to {v:?}: /proc/sys is read-only here, as in a \
-             container, and conlink may not mount a proc of its own (it needs `pid: host` \
-             and CAP_SYS_ADMIN with a rootful engine): give conlink's container a \
-             writable /proc/sys (Podman: `--security-opt unmask=/proc/sys`; Docker: \
-             `--security-opt systempaths=unconfined`, or `privileged: true` in compose)"
-        ),
         (Some(libc::EACCES | libc::EPERM), Some(v)) => {
             format!("cannot set sysctl {key} to {v:?}: {e} (not allowed here)")
         }
@@ -233,12 +243,18 @@ mod tests {
 
     #[test]
     fn a_read_only_proc_sys_says_how_to_make_it_writable() {
-        let e = explain(
-            io::Error::from_raw_os_error(libc::EROFS),
+        let e = read_only(
             "net.ipv4.ip_forward",
-            Some("1"),
+            "1",
+            &io::Error::from_raw_os_error(libc::EPERM),
         );
         let text = e.to_string();
+        assert!(
+            text.contains(
+                "refused conlink a proc of its own (Operation not permitted (os error 1);"
+            ),
+            "{text}"
+        );
         assert!(text.contains("net.ipv4.ip_forward"), "{text}");
         assert!(text.contains("systempaths=unconfined"), "{text}");
         assert!(text.contains("unmask=/proc/sys"), "{text}");

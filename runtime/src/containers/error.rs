@@ -78,6 +78,16 @@ pub enum EngineError {
         reason: String,
     },
 
+    /// The kernel refused to open the container's network namespace (its ptrace
+    /// access check; see `access`).
+    #[error("cannot open the network namespace of container {name} ({path}): {source}; {why}")]
+    NamespaceRefused {
+        name: String,
+        path: PathBuf,
+        source: io::Error,
+        why: String,
+    },
+
     /// Talking to the engine failed below the API (connection reset, malformed
     /// answer, timeout).
     #[error("{what}: {message}")]

@@ -7,8 +7,9 @@
 //! for tests. Around the trait: where the sockets are ([`socket`]), what a container
 //! is ([`model`]) and which compose replica it is ([`compose`]), which container
 //! conlink itself runs in ([`own`]), how to reach a container's network
-//! namespace ([`namespace`]), and which container a `container:`/`service:` symbol
-//! names ([`resolver`]). Errors are [`EngineError`]s.
+//! namespace ([`namespace`]) and why the kernel may refuse it (`access`), and which
+//! container a `container:`/`service:` symbol names ([`resolver`]). Errors are
+//! [`EngineError`]s.
 //!
 //! Every Engine API call conlink makes is in [`docker::DockerEngine`]'s implementation
 //! of the trait (version, list, inspect, events, exec and its inspection), so that
@@ -16,6 +17,7 @@
 //!
 //! The trait is blocking, like the rest of the runtime.
 
+mod access;
 pub mod commands;
 pub mod compose;
 mod convert;

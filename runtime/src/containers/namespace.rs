@@ -7,7 +7,11 @@
 //! process of conlink's own container with the same number. The second case is
 //! caught by checking whose container the process is in (its hostname mount, as in
 //! [`own`](super::own)) before its namespace is used.
+//!
+//! Opening the namespace file is a ptrace read check of the kernel's; when it is
+//! refused, `access` says what conlink's container lacks.
 
+use super::access;
 use super::error::EngineError;
 use super::model::Container;
 use super::own::id_from_mountinfo;
@@ -37,6 +41,16 @@ pub fn open_netns(container: &Container, proc: &Path) -> Result<File, EngineErro
             "its process {pid} does not exist in {}",
             proc.display()
         )),
+        io::ErrorKind::PermissionDenied => EngineError::NamespaceRefused {
+            name: container.name.clone(),
+            path: dir.join("ns/net"),
+            why: access::explain(
+                &container.name,
+                &fs::read_to_string(dir.join("status")).unwrap_or_default(),
+                &fs::read_to_string("/proc/self/status").unwrap_or_default(),
+            ),
+            source: e,
+        },
         _ => EngineError::io(format!("opening {}", dir.join("ns/net").display()), e),
     })?;
     // Checked after opening: if the pid is reused from here on, the file still
