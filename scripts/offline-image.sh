@@ -24,8 +24,15 @@
 #                   honoured as usual)
 #   BUSYBOX=PATH    the static busybox to use (default: /bin/busybox from Debian's
 #                   busybox-static)
+#   ROOTFS_TAR=PATH write the root filesystem to PATH (a tar) instead of importing
+#                   it, for an engine this script cannot run as (a rootless Podman
+#                   user's storage is that user's own). Import it as that user with
+#                   the image settings this script gives:
+#                     podman import --change 'ENTRYPOINT ["/usr/local/bin/conlink"]' \
+#                       --change 'ENV PATH=/usr/local/bin:/bin' PATH TAG
 #
-# Needs: cargo (unless CONLINK_BINARY is set), tar, ldd, a running engine.
+# Needs: cargo (unless CONLINK_BINARY is set), tar, ldd, a running engine (unless
+# ROOTFS_TAR is set).
 set -euo pipefail
 
 usage() { echo "usage: $0 TAG   (see the comment at the top of $0)" >&2; exit 2; }
@@ -89,6 +96,11 @@ if ! is_static "$binary"; then
         done
 fi
 
+if [ -n "${ROOTFS_TAR:-}" ]; then
+    tar --create --directory "$root" --numeric-owner --owner=0 --group=0 --file "$ROOTFS_TAR" .
+    echo "$ROOTFS_TAR"
+    exit 0
+fi
 tar --create --directory "$root" --numeric-owner --owner=0 --group=0 . |
     "$docker" import \
         --change 'ENTRYPOINT ["/usr/local/bin/conlink"]' \
