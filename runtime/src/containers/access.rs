@@ -4,11 +4,17 @@
 //! Opening another process's namespace file passes the kernel's ptrace read check
 //! (`ptrace_may_access`): the caller must run as the same user as the process and, in
 //! the same user namespace, hold every capability the process holds (its permitted
-//! set must be a subset of the caller's) — or hold CAP_SYS_PTRACE over the process's
-//! user namespace. A security module (AppArmor, SELinux) may refuse on top. The usual
-//! case that fails: a container started with a capability conlink's own container
-//! lacks (`--cap-add NET_RAW` under Podman, whose default set leaves NET_RAW out).
-//! [`explain`] compares the two processes' `status` files and names what differs.
+//! set must be a subset of the caller's effective set) — or hold CAP_SYS_PTRACE over
+//! the process's user namespace. A security module (AppArmor, SELinux) may refuse on
+//! top. The cases that fail in practice: a container started with a capability
+//! conlink's own container lacks (`--cap-add NET_RAW` under Podman, whose default set
+//! leaves NET_RAW out), and conlink's container in a user namespace of its own
+//! (Podman's `--userns=keep-id`), which holds no capability over the namespaces of
+//! the user's other containers. [`explain`] compares what `/proc` shows of the two processes
+//! and names what differs.
+
+use std::fs;
+use std::path::Path;
 
 /// Capability names by number (linux/capability.h), without the `CAP_` prefix, as
 /// `cap_add` and `--cap-add` take them.
@@ -56,14 +62,58 @@ const NAMES: [&str; 41] = [
     "CHECKPOINT_RESTORE",
 ];
 
+/// What the kernel shows of a process, as far as its check is concerned: the texts
+/// of `/proc/PID/status` and `/proc/PID/uid_map` (both readable without the access
+/// that was refused; empty when they could not be read).
+pub struct Seen {
+    pub status: String,
+    pub uid_map: String,
+}
+
+impl Seen {
+    /// Reads `DIR/status` and `DIR/uid_map` of a process directory under `/proc`.
+    pub fn read(dir: &Path) -> Seen {
+        let read = |file: &str| fs::read_to_string(dir.join(file)).unwrap_or_default();
+        Seen {
+            status: read("status"),
+            uid_map: read("uid_map"),
+        }
+    }
+}
+
 /// What conlink's container needs so that the kernel lets it open the namespace of
-/// container `name`, from the text of that container's process's `/proc/PID/status`
-/// (`theirs`) and of conlink's own (`ours`). A sentence to follow "the kernel refused
-/// it: ".
-pub fn explain(name: &str, theirs: &str, ours: &str) -> String {
+/// container `name`, from what is seen of that container's process (`theirs`) and of
+/// conlink's own (`ours`). A sentence to follow the refusal.
+pub fn explain(name: &str, theirs: &Seen, ours: &Seen) -> String {
     let ptrace = "or give conlink's container SYS_PTRACE (which lets it read any \
                   process it can see)";
-    let (Some(their_caps), Some(our_caps)) = (permitted(theirs), permitted(ours)) else {
+    // Processes of one user namespace see the same map (relative to the parent
+    // namespace); a process of another namespace shows its map relative to the
+    // reader's, which differs. conlink holds capabilities only in its own user
+    // namespace and those made from it, so a container it cannot open there is in a
+    // namespace that is neither: SYS_PTRACE would not reach it either.
+    if !theirs.uid_map.is_empty() && !ours.uid_map.is_empty() && theirs.uid_map != ours.uid_map {
+        return format!(
+            "container {name} runs in another user namespace than conlink's (their uid \
+             maps differ), and the kernel grants conlink capabilities only in its own user \
+             namespace and the ones made from it: run conlink's container in the user \
+             namespace the container's was made from (under rootless Podman: without \
+             `--userns`; containers with `--userns=keep-id` are then reachable too)"
+        );
+    }
+    if let (Some(t), Some(o)) = (uid(&theirs.status), uid(&ours.status)) {
+        if t != o {
+            return format!(
+                "container {name}'s process runs as uid {t}, conlink as uid {o}, and the \
+                 kernel lets a process open another user's namespace only with \
+                 SYS_PTRACE: give conlink's container SYS_PTRACE (which lets it read any \
+                 process it can see), or run the container's process as conlink's user"
+            );
+        }
+    }
+    let (Some(their_caps), Some(our_caps)) =
+        (caps(&theirs.status, "CapPrm"), caps(&ours.status, "CapEff"))
+    else {
         return format!(
             "conlink may open it when it runs as the same user as the container's \
              process and holds every capability that process holds; add the \
@@ -81,24 +131,18 @@ pub fn explain(name: &str, theirs: &str, ours: &str) -> String {
             names(lacking).join(","),
         );
     }
-    match (uid(theirs), uid(ours)) {
-        (Some(t), Some(o)) if t != o => format!(
-            "container {name}'s process runs as uid {t}, conlink as uid {o}, and the \
-             kernel lets a process open another user's namespace only with \
-             SYS_PTRACE: give conlink's container SYS_PTRACE (which lets it read any \
-             process it can see), or run the container's process as conlink's user"
-        ),
-        _ => format!(
-            "the usual checks pass (the same user, every capability of container \
-             {name}'s process), so a security module (AppArmor, SELinux) or a process \
-             that made itself undumpable refused it; {ptrace}"
-        ),
-    }
+    format!(
+        "the usual checks pass (the same user, every capability of container {name}'s \
+         process), so a security module (AppArmor, SELinux) or a process that made \
+         itself undumpable refused it; {ptrace}"
+    )
 }
 
-/// The permitted capability set in a `status` text.
-fn permitted(status: &str) -> Option<u64> {
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapPrm:"))?;
+/// A capability set (`CapPrm`, `CapEff`) in a `status` text.
+fn caps(status: &str, set: &str) -> Option<u64> {
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix(set)?.strip_prefix(':'))?;
     u64::from_str_radix(hex.trim(), 16).ok()
 }
 
@@ -123,9 +167,17 @@ fn names(set: u64) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// A `status` text with the fields [`explain`] reads.
-    fn status(uid: u32, permitted: u64) -> String {
-        format!("Name:\tsh\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nCapPrm:\t{permitted:016x}\n")
+    const ROOTLESS_MAP: &str =
+        "         0       1001          1\n         1     100000      65536\n";
+
+    /// What [`explain`] reads of a process of the rootless user namespace.
+    fn status(uid: u32, caps: u64) -> Seen {
+        Seen {
+            status: format!(
+                "Name:\tsh\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n"
+            ),
+            uid_map: ROOTLESS_MAP.into(),
+        }
     }
 
     /// Podman's default capabilities (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL,
@@ -178,12 +230,34 @@ mod tests {
     }
 
     #[test]
+    fn another_user_namespace_is_named() {
+        // `--userns=keep-id`: the user's own uid inside, no capabilities.
+        let keep_id = Seen {
+            uid_map: "         0          1       1001\n      1001          0          1\n".into(),
+            ..status(0, 0)
+        };
+        let text = explain("web", &keep_id, &status(0, SYS_ADMIN));
+        assert!(
+            text.contains("container web runs in another user namespace than conlink's"),
+            "{text}"
+        );
+        assert!(text.contains("without `--userns`"), "{text}");
+    }
+
+    #[test]
     fn nothing_visible_points_at_security_modules() {
-        let same = status(0, PODMAN_DEFAULT);
-        let text = explain("web", &same, &status(0, PODMAN_DEFAULT | SYS_ADMIN));
+        let text = explain(
+            "web",
+            &status(0, PODMAN_DEFAULT),
+            &status(0, PODMAN_DEFAULT | SYS_ADMIN),
+        );
         assert!(text.contains("AppArmor"), "{text}");
         // Unreadable status files: the rule itself.
-        let text = explain("web", "", "");
+        let nothing = Seen {
+            status: String::new(),
+            uid_map: String::new(),
+        };
+        let text = explain("web", &nothing, &nothing);
         assert!(
             text.contains("holds every capability that process holds"),
             "{text}"

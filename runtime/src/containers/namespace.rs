@@ -46,8 +46,8 @@ pub fn open_netns(container: &Container, proc: &Path) -> Result<File, EngineErro
             path: dir.join("ns/net"),
             why: access::explain(
                 &container.name,
-                &fs::read_to_string(dir.join("status")).unwrap_or_default(),
-                &fs::read_to_string("/proc/self/status").unwrap_or_default(),
+                &access::Seen::read(&dir),
+                &access::Seen::read(Path::new("/proc/self")),
             ),
             source: e,
         },
