@@ -113,10 +113,12 @@ fn retried(podman: &RootlessPodman, container: &str, cmd: &[&str]) -> Result<Str
     Err(last)
 }
 
-/// What conlink's container needs under rootless Podman besides the host's process
-/// ids and the socket (docs/security.md, "Rootless Podman"): two capabilities and a
-/// writable /proc/sys.
-const NEEDS: [&str; 4] = [
+/// What conlink's container needs under rootless Podman besides the socket
+/// (docs/security.md, "Rootless Podman"): the host's process ids, two capabilities
+/// and a writable /proc/sys.
+const NEEDS: [&str; 6] = [
+    "--pid",
+    "host",
     "--cap-add",
     "SYS_ADMIN,NET_ADMIN",
     "--security-opt",
@@ -124,8 +126,7 @@ const NEEDS: [&str; 4] = [
 ];
 
 /// Starts conlink's container (`conlink run` with network file `file` of directory
-/// `project`): the host's process ids, the user's Podman socket, and `options`. Its
-/// name.
+/// `project`): the user's Podman socket, and `options`. Its name.
 fn start_conlink(
     podman: &RootlessPodman,
     options: &[&str],
@@ -137,16 +138,7 @@ fn start_conlink(
     let project_volume = format!("{project}:/test:ro");
     let node_name = format!("NODE_NAME={node}");
     let file = format!("/test/{file}");
-    let mut args = vec![
-        "run",
-        "--detach",
-        "--name",
-        &name,
-        "--pid",
-        "host",
-        "--network",
-        "none",
-    ];
+    let mut args = vec!["run", "--detach", "--name", &name, "--network", "none"];
     args.extend_from_slice(options);
     args.extend_from_slice(&[
         "--volume",
@@ -254,11 +246,22 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
     // conlink's namespace; r0's would come later): the private proc conlink mounts
     // instead is refused too, as the host's process id namespace is not the user's.
     refused(
-        &["--cap-add", "SYS_ADMIN,NET_ADMIN,NET_RAW"],
+        &["--pid", "host", "--cap-add", "SYS_ADMIN,NET_ADMIN,NET_RAW"],
         "step network/1 failed in namespace conlink: cannot set sysctl \
          net.ipv6.conf.default.disable_ipv6 to \"1\": /proc/sys is read-only here, as in a \
          container, and the kernel refused conlink a proc of its own (Operation not \
          permitted (os error 1);",
+    );
+    // Without the host's process ids, the outside container's pid is none of
+    // conlink's.
+    refused(
+        &[
+            "--cap-add",
+            "SYS_ADMIN,NET_ADMIN,NET_RAW",
+            "--security-opt",
+            "unmask=/proc/sys",
+        ],
+        &format!("cannot reach the network namespace of container {node}: "),
     );
     // Without NET_RAW, which the outside container has: the kernel's ptrace check
     // refuses its namespace, and conlink names the capability.
