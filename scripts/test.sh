@@ -12,18 +12,23 @@ export CI=true INSTA_UPDATE=no
 # The kernel tests build networks as root and read them back with the usual tools:
 # ip/tc (iproute2), nft, ethtool, ping, socat, tcpdump, busybox (the commands of the
 # example nodes), nsenter and setpriv (util-linux). The engine tests
-# (runtime/tests/engines.rs, tests/offline_image.rs) start a private dockerd or
-# Podman service of their own (runtime::engine_harness) and make images from
-# busybox-static (no registry is needed); readelf (binutils) tells static binaries
-# from dynamic ones. tests/image.rs builds the Dockerfile with scripts/image.sh, whose
-# Debian base is made by debootstrap from the package mirror. Graphviz's `dot` checks
-# that `conlink graph` writes DOT it reads. Package, and a program it brings.
+# (runtime/tests/engines.rs, tests/offline_image.rs, tests/e2e/containers) start a
+# private dockerd or Podman service of their own (runtime::engine_harness; nothing
+# here starts an engine's service) and make images from busybox-static (no registry
+# is needed); readelf (binutils) tells static binaries from dynamic ones. The rootless
+# Podman tests add a user of their own (useradd) and need newuidmap and newgidmap
+# (uidmap) to map its subordinate ids; their containers have no network (no
+# slirp4netns or passt) and Podman keeps the user's images without fuse-overlayfs
+# (vfs, or its own overlay where the kernel lets it). tests/image.rs builds the
+# Dockerfile with scripts/image.sh, whose Debian base is made by debootstrap from the
+# package mirror. Graphviz's `dot` checks that `conlink graph` writes DOT it reads.
+# Package, and a program it brings.
 packages=(
     "iproute2 ip" "nftables nft" "ethtool ethtool" "iputils-ping ping" "socat socat"
     "busybox-static busybox" "tcpdump tcpdump" "util-linux setpriv"
     "docker.io dockerd" "docker-compose docker-compose" "containerd containerd"
-    "runc runc" "podman podman" "binutils readelf" "tar tar" "debootstrap debootstrap"
-    "graphviz dot"
+    "runc runc" "podman podman" "uidmap newuidmap" "binutils readelf" "tar tar"
+    "debootstrap debootstrap" "graphviz dot"
 )
 missing=()
 for entry in "${packages[@]}"; do
