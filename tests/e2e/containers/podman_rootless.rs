@@ -13,7 +13,7 @@ use crate::e2e::{can_run, poll, show, text};
 use runtime::engine_harness::RootlessPodman;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The conlink image's tag in the user's storage.
 const IMAGE: &str = "localhost/conlink-test/conlink:rootless";
@@ -276,8 +276,10 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
     // With all of them, and the outside container's NET_RAW.
     let mut options = NEEDS.to_vec();
     options.extend_from_slice(&["--cap-add", "NET_RAW"]);
+    let began = Instant::now();
     let network = start_conlink(&podman, &options, (&project, "net.yaml"), &node);
     let (code, log) = wait_for_conlink(&podman, &network);
+    let connected = began.elapsed();
     assert_eq!(code, None, "{log}");
     assert!(
         log.contains("All links connected: 5 unit(s), 1 container(s) wired"),
@@ -321,9 +323,17 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
 
     // SIGTERM (podman stop): conlink removes what it made and exits 0; the outside
     // container's interface is gone.
+    let began = Instant::now();
     podman.run(&["stop", "--time", "20", &network]);
+    let stopped = began.elapsed();
     let code = podman.run(&["inspect", "--format", "{{.State.ExitCode}}", &network]);
     let log = logs(&podman, &network);
+    eprintln!(
+        "{test}: `podman run` of conlink's container to \"All links connected\" seen: \
+         {:.2} s (its log polled); `podman stop`: {:.2} s",
+        connected.as_secs_f64(),
+        stopped.as_secs_f64()
+    );
     assert_eq!(code.trim(), "0", "{log}");
     let links = poll(Duration::from_secs(10), || {
         let links = links_of(&podman, &node);
