@@ -226,6 +226,35 @@ impl RootlessPodman {
         import_busybox(&|| self.podman(), &tar)
     }
 
+    /// Drops the engine (which removes the user and everything of it) and says what
+    /// is left of it all the same: the user's lines in the account files, its
+    /// directory, processes of its uid. Empty when nothing is.
+    pub fn remove(self) -> Vec<String> {
+        let (user, uid, dir) = (self.user.clone(), self.uid, self.base.dir.clone());
+        drop(self);
+        let mut left = Vec::new();
+        for file in ["/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"] {
+            let text = fs::read_to_string(file).unwrap_or_default();
+            if text
+                .lines()
+                .any(|l| l.split(':').next() == Some(user.as_str()))
+            {
+                left.push(format!("{user} in {file}"));
+            }
+        }
+        if dir.exists() {
+            left.push(format!("the directory {}", dir.display()));
+        }
+        if let Ok(entries) = fs::read_dir("/proc") {
+            for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+                if real_uid(pid) == Some(uid) {
+                    left.push(format!("process {pid} of uid {uid}"));
+                }
+            }
+        }
+        left
+    }
+
     /// Every process of the user's: its own uid, or a uid of its subordinate range.
     fn processes(&self) -> Vec<i32> {
         let ranges = subordinate_ranges("/etc/subuid", &self.user);
