@@ -388,6 +388,10 @@ pub struct RunArgs {
     /// schema is built in; `conlink schema` prints it).
     #[arg(long, value_name = "FILE")]
     pub config_schema: Option<PathBuf>,
+    /// Print the configuration as read, merged and interpolated (JSON, which reads back
+    /// as a network file), and exit: conlink 2.x's option. Needs no engine.
+    #[arg(long)]
+    pub show_config: bool,
     #[command(flatten)]
     pub project: ProjectOption,
     #[command(flatten)]
