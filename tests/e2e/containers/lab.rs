@@ -29,7 +29,17 @@ pub struct Lab {
 impl Lab {
     /// A daemon with both images, and an empty project directory.
     pub fn start(test: &str, project: &str) -> Option<Lab> {
-        let lab = Lab::without_conlink_image(test, project)?;
+        Lab::with_conlink_image(Lab::without_conlink_image(test, project)?)
+    }
+
+    /// [`Lab::start`] with a daemon that also has Docker's usual paths,
+    /// `/var/run/docker.sock` and `/var/lib/docker`, for compose files that mount
+    /// them (`Dockerd::start_at_usual_paths`).
+    pub fn start_at_usual_paths(test: &str, project: &str) -> Option<Lab> {
+        Lab::with_conlink_image(Lab::with_daemon(test, project, true)?)
+    }
+
+    fn with_conlink_image(lab: Lab) -> Option<Lab> {
         let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
             .arg(CONLINK_IMAGE)
             .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
@@ -42,10 +52,18 @@ impl Lab {
 
     /// A daemon with the busybox image only (conlink runs on the host).
     pub fn without_conlink_image(test: &str, project: &str) -> Option<Lab> {
+        Lab::with_daemon(test, project, false)
+    }
+
+    fn with_daemon(test: &str, project: &str, usual_paths: bool) -> Option<Lab> {
         if !can_run(test, &["docker-compose", "docker"]) {
             return None;
         }
-        let dockerd = Dockerd::start(test)?;
+        let dockerd = if usual_paths {
+            Dockerd::start_at_usual_paths(test)?
+        } else {
+            Dockerd::start(test)?
+        };
         if let Err(e) = dockerd.busybox_image() {
             runtime::testing::skip(test, &format!("no busybox image: {e}"));
             return None;

@@ -6,6 +6,8 @@
 mod bench;
 mod compose_router;
 mod compose_scale;
+// A conlink 2.x compose file with only its `image:` changed.
+mod dropin_2x;
 mod host;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
