@@ -165,9 +165,15 @@ impl Lab {
     /// `conlink --ovs no --project P --engine-socket S ARGS`, with a clean
     /// environment.
     pub fn host_conlink(&self, args: &[&str]) -> Command {
+        self.host_conlink_via(self.dockerd.socket(), args)
+    }
+
+    /// [`Lab::host_conlink`] with another engine socket (a proxy in front of the
+    /// daemon's).
+    pub fn host_conlink_via(&self, socket: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
         cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
-            .arg(self.dockerd.socket())
+            .arg(socket)
             .args(args)
             .env_clear()
             .env(

@@ -9,6 +9,8 @@ mod compose_scale;
 // A conlink 2.x compose file with only its `image:` changed.
 mod dropin_2x;
 mod host;
+// conlink through a proxy that allows only the calls docs/security.md lists.
+mod socket_proxy;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
 pub mod lab;
