@@ -39,23 +39,12 @@ cd "$(dirname "$0")/.."
 
 docker=${DOCKER:-docker}
 busybox=${BUSYBOX:-/bin/busybox}
-target=x86_64-unknown-linux-gnu
 
-is_static() { # no program interpreter = statically linked (also static-pie)
-    ! LC_ALL=C readelf --program-headers "$1" 2>/dev/null | grep -q 'INTERP'
-}
+# is_static, conlink_binary
+# shellcheck source=scripts/lib/binary.sh
+. scripts/lib/binary.sh
 
-if [ -n "${CONLINK_BINARY:-}" ]; then
-    binary=$CONLINK_BINARY
-else
-    echo "building a static release binary (target $target)…" >&2
-    RUSTFLAGS='-C target-feature=+crt-static' \
-        cargo build --release --locked --target "$target" --bin conlink >&2
-    binary=target/$target/release/conlink
-    is_static "$binary" || { echo "error: $binary is not statically linked" >&2; exit 1; }
-fi
-[ -x "$binary" ] || { echo "error: no executable at $binary" >&2; exit 1; }
-"$binary" --version >/dev/null || { echo "error: $binary does not run here" >&2; exit 1; }
+conlink_binary
 
 [ -x "$busybox" ] || { echo "error: no busybox at $busybox (install busybox-static)" >&2; exit 1; }
 is_static "$busybox" || {
