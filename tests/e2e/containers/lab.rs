@@ -4,7 +4,9 @@
 //! project in a directory under the daemon's (which goes with it).
 //!
 //! [`Lab::start`] records a visible skip and returns `None` when the engine or
-//! `docker-compose` is missing. Dropping a lab runs `docker-compose down` and stops
+//! `docker-compose` is missing; [`Lab::start_at_usual_paths`] gives the daemon
+//! Docker's usual `/var/run/docker.sock` and `/var/lib/docker` (for compose files that
+//! mount them, as conlink 2.x's do) without touching the machine's. Dropping a lab runs `docker-compose down` and stops
 //! the daemon; [`Lab::assert_nothing_left`] checks the machine afterwards. Tests that
 //! come after (the e2e scenarios of the container issue, the benchmark) build on
 //! [`Lab`] and [`compose_file`].
