@@ -29,24 +29,23 @@ use std::time::Duration;
 // ---------------------------------------------------------------------------------
 // The allowed list, from docs/security.md.
 
-/// One part of a path in the list: written as is, `{v}` (the API version, `v1.41`)
-/// or `{id}` (any one part).
+/// One part of a path in the list: written as is, or `{id}` (any one part).
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Literal(String),
-    Version,
     Id,
 }
 
 /// One row of the table: a method, a path, and the query parameters it may carry,
-/// each with the keys its JSON value may have (`filters={"label":[…]}`).
+/// each with the value written for it: `…` (any), a JSON object (the keys it may
+/// have: `filters={"label":[…]}`), or the one value allowed (`size=false`).
 #[derive(Debug, Clone)]
 struct Rule {
     /// The row as written, for messages.
     written: String,
     method: String,
     path: Vec<Part>,
-    params: Vec<(String, Vec<String>)>,
+    params: Vec<(String, String)>,
 }
 
 /// The rows of the table under "## Engine API calls": the first cell of each, in
@@ -77,7 +76,6 @@ fn parse_rule(written: &str) -> Rule {
         .split('/')
         .skip(1)
         .map(|p| match p {
-            "v{v}" => Part::Version,
             "{id}" => Part::Id,
             other => Part::Literal(other.to_string()),
         })
@@ -89,7 +87,7 @@ fn parse_rule(written: &str) -> Rule {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (name, value) = p.split_once('=').unwrap_or((p, ""));
-            (name.to_string(), json_keys(value))
+            (name.to_string(), value.to_string())
         })
         .collect();
     Rule {
@@ -102,9 +100,6 @@ fn parse_rule(written: &str) -> Rule {
 
 /// The keys of a JSON object written in the table (`{"label":[…]}` → `label`).
 fn json_keys(value: &str) -> Vec<String> {
-    if !value.starts_with('{') {
-        return Vec::new();
-    }
     // Inside quotes are the odd pieces; a key is one followed by `:`.
     let pieces: Vec<&str> = value.split('"').collect();
     pieces
@@ -138,21 +133,35 @@ impl Rule {
         let path_ok = parts.iter().zip(&self.path).all(|(p, rule)| match rule {
             Part::Literal(l) => p == l,
             Part::Id => !p.is_empty(),
-            Part::Version => is_api_version(p),
         });
         path_ok
-            && query.split('&').filter(|p| !p.is_empty()).all(|p| {
-                let (name, value) = p.split_once('=').unwrap_or((p, ""));
-                self.params.iter().any(|(n, keys)| {
-                    n == name
-                        && (keys.is_empty() || {
-                            let v: serde_json::Value =
-                                serde_json::from_str(&percent_decode(value)).unwrap_or_default();
-                            v.as_object()
-                                .is_some_and(|o| o.keys().all(|k| keys.contains(k)))
-                        })
-                })
-            })
+            && query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .all(|p| self.allows_parameter(p))
+    }
+
+    /// Whether `name=value` is one of the row's parameters with a value the row
+    /// allows.
+    fn allows_parameter(&self, parameter: &str) -> bool {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        let value = percent_decode(value);
+        self.params.iter().any(|(n, written)| {
+            if n != name {
+                return false;
+            }
+            if written == "…" {
+                return true;
+            }
+            if written.starts_with('{') {
+                let keys = json_keys(written);
+                let v: serde_json::Value = serde_json::from_str(&value).unwrap_or_default();
+                return v
+                    .as_object()
+                    .is_some_and(|o| o.keys().all(|k| keys.contains(k)));
+            }
+            value == *written
+        })
     }
 }
 
@@ -529,6 +538,7 @@ fn the_proxy_reads_the_table_as_written() {
         "DELETE /containers/3f1c",
         "GET /images/json",
         "GET /containers/json?all=true&filters=%7B%22name%22%3A%5B%22x%22%5D%7D",
+        "GET /containers/json?all=true&size=true",
         "GET /events?since=1&type=image",
         "GET /containers/3f1c/json/extra",
         "GET /vx/containers/3f1c/json",
