@@ -39,7 +39,6 @@ cd "$(dirname "$0")/.."
 
 docker=${DOCKER:-docker}
 cache=${CONLINK_IMAGE_CACHE:-/var/cache/conlink-image}
-target=x86_64-unknown-linux-gnu
 
 # shellcheck disable=SC1091
 release=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
@@ -63,9 +62,9 @@ host_mirror() {
 mirror=${MIRROR:-$(host_mirror 2>/dev/null | head -n 1 || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 
-is_static() { # no program interpreter = statically linked (also static-pie)
-    ! LC_ALL=C readelf --program-headers "$1" 2>/dev/null | grep -q 'INTERP'
-}
+# is_static, conlink_binary
+# shellcheck source=scripts/lib/binary.sh
+. scripts/lib/binary.sh
 
 # 1. The base image.
 base_tar=$cache/debian-$release-minbase.tar
@@ -117,17 +116,7 @@ if ! "$docker" image inspect "$base_image" >/dev/null 2>&1; then
 fi
 
 # 2. The binary.
-if [ -n "${CONLINK_BINARY:-}" ]; then
-    binary=$CONLINK_BINARY
-else
-    echo "building a static release binary (target $target)…" >&2
-    RUSTFLAGS='-C target-feature=+crt-static' \
-        cargo build --release --locked --target "$target" --bin conlink >&2
-    binary=target/$target/release/conlink
-    is_static "$binary" || { echo "error: $binary is not statically linked" >&2; exit 1; }
-fi
-[ -x "$binary" ] || { echo "error: no executable at $binary" >&2; exit 1; }
-"$binary" --version >/dev/null || { echo "error: $binary does not run here" >&2; exit 1; }
+conlink_binary
 
 # 3. The image: a build context of just what the `prebuilt` target reads.
 context=$(mktemp -d)

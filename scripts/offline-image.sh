@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # offline-image.sh TAG — build a minimal conlink image without any registry.
 #
-# The image holds conlink at /usr/local/bin/conlink (its entrypoint) and the host's
-# static busybox at /bin/busybox with a link for each applet (sh, ip, ping, …), and
-# nothing else. It is made with `docker import` of a root filesystem assembled here,
+# The image holds conlink at /usr/local/bin/conlink, the host's static busybox at
+# /bin/busybox with a link for each applet (sh, ip, ping, …), and the small scripts
+# of image/ that the Dockerfile's image has at the same paths: the entrypoint
+# (/usr/local/bin/conlink-entrypoint: conlink's arguments, or a command given as an
+# absolute path) and conlink 2.x's paths, /app/build/conlink.js (`conlink run`) and
+# /utils/wait, /utils/wait.sh, /utils/conlink (`conlink wait`), so that a 2.x compose
+# file runs with it unchanged but for `image:` (docs/migration.md). Nothing else. It is made with `docker import` of a root filesystem assembled here,
 # so no base image is pulled: this is the image the container tests use on machines
 # that reach no registry. (Dockerfile builds the full image.)
 #
@@ -42,23 +46,12 @@ cd "$(dirname "$0")/.."
 
 docker=${DOCKER:-docker}
 busybox=${BUSYBOX:-/bin/busybox}
-target=x86_64-unknown-linux-gnu
 
-is_static() { # no program interpreter = statically linked (also static-pie)
-    ! LC_ALL=C readelf --program-headers "$1" 2>/dev/null | grep -q 'INTERP'
-}
+# is_static, conlink_binary
+# shellcheck source=scripts/lib/binary.sh
+. scripts/lib/binary.sh
 
-if [ -n "${CONLINK_BINARY:-}" ]; then
-    binary=$CONLINK_BINARY
-else
-    echo "building a static release binary (target $target)…" >&2
-    RUSTFLAGS='-C target-feature=+crt-static' \
-        cargo build --release --locked --target "$target" --bin conlink >&2
-    binary=target/$target/release/conlink
-    is_static "$binary" || { echo "error: $binary is not statically linked" >&2; exit 1; }
-fi
-[ -x "$binary" ] || { echo "error: no executable at $binary" >&2; exit 1; }
-"$binary" --version >/dev/null || { echo "error: $binary does not run here" >&2; exit 1; }
+conlink_binary
 
 [ -x "$busybox" ] || { echo "error: no busybox at $busybox (install busybox-static)" >&2; exit 1; }
 is_static "$busybox" || {
@@ -86,6 +79,13 @@ for applet in $("$busybox" --list); do
 done
 
 cp "$binary" "$root/usr/local/bin/conlink"
+# The same scripts at the same paths as in the Dockerfile's image.
+install -m 0755 image/entrypoint "$root/usr/local/bin/conlink-entrypoint"
+mkdir -p "$root/app/build" "$root/utils"
+install -m 0755 image/conlink.js "$root/app/build/conlink.js"
+install -m 0755 image/wait "$root/utils/wait"
+ln -s wait "$root/utils/wait.sh"
+ln -s ../usr/local/bin/conlink "$root/utils/conlink"
 if ! is_static "$binary"; then
     # Each library ldd names (lines "name => /path (addr)" and the loader's
     # "/path (addr)"), copied to the same path.
@@ -103,7 +103,7 @@ if [ -n "${ROOTFS_TAR:-}" ]; then
 fi
 tar --create --directory "$root" --numeric-owner --owner=0 --group=0 . |
     "$docker" import \
-        --change 'ENTRYPOINT ["/usr/local/bin/conlink"]' \
+        --change 'ENTRYPOINT ["/usr/local/bin/conlink-entrypoint"]' \
         --change 'ENV PATH=/usr/local/bin:/bin' \
         - "$tag" >/dev/null
 echo "$tag"

@@ -365,6 +365,14 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,
     #[command(flatten)]
+    pub groups: LiveGroups,
+}
+
+/// The option groups of the commands that compile the configuration and work on the
+/// live system (`apply`, `status`, `run`), after their own options.
+#[derive(ClapArgs, Debug)]
+pub struct LiveGroups {
+    #[command(flatten)]
     pub project: ProjectOption,
     #[command(flatten)]
     pub verbose: VerboseOption,
@@ -388,14 +396,12 @@ pub struct RunArgs {
     /// schema is built in; `conlink schema` prints it).
     #[arg(long, value_name = "FILE")]
     pub config_schema: Option<PathBuf>,
+    /// Print the configuration as read, merged and interpolated (JSON, which reads back
+    /// as a network file), and exit: conlink 2.x's option. Needs no engine.
+    #[arg(long)]
+    pub show_config: bool,
     #[command(flatten)]
-    pub project: ProjectOption,
-    #[command(flatten)]
-    pub verbose: VerboseOption,
-    #[command(flatten)]
-    pub config: ConfigOptions,
-    #[command(flatten)]
-    pub runtime: RuntimeOptions,
+    pub groups: LiveGroups,
 }
 
 /// Commands that need only the project name: `--project`, or the same sources

@@ -68,7 +68,13 @@ fn table() -> Vec<(&'static str, Vec<&'static str>)> {
             "run",
             with(
                 &[SOURCES, CONFIG, RUNTIME],
-                &["--scale", "--config-schema", "--project", "--verbose"],
+                &[
+                    "--scale",
+                    "--config-schema",
+                    "--show-config",
+                    "--project",
+                    "--verbose",
+                ],
             ),
         ),
         (

@@ -1,6 +1,7 @@
 //! scripts/offline-image.sh builds a working conlink image with no registry: built
 //! with a private `dockerd` (runtime::engine_harness), then `conlink --version` and
-//! `conlink plan -n …` run inside it and print what they print on the host.
+//! `conlink plan -n …` run inside it and print what they print on the host, and
+//! conlink 2.x's command and tool paths answer.
 //!
 //! The image is made from this test run's binary (`CONLINK_BINARY`), a dynamically
 //! linked debug build, so the script's copying of the libraries `ldd` lists is what
@@ -32,9 +33,19 @@ fn offline_image_runs_conlink() {
     );
     assert_eq!(text(&built.stdout).trim(), tag);
 
-    // The entrypoint is conlink.
+    // The entrypoint hands conlink its arguments.
     let version = dockerd.run(&["run", "--rm", "--network", "none", tag, "--version"]);
     assert!(version.starts_with("conlink "), "{version}");
+    // conlink 2.x's paths, as in the Dockerfile's image: its command is `conlink
+    // run`, its wait tool `conlink wait`.
+    for (path, usage) in [
+        ("/app/build/conlink.js", "Usage: conlink run"),
+        ("/utils/wait", "Usage: conlink wait"),
+        ("/utils/wait.sh", "Usage: conlink wait"),
+    ] {
+        let help = dockerd.run(&["run", "--rm", "--network", "none", tag, path, "--help"]);
+        assert!(help.contains(usage), "{path}: {help}");
+    }
 
     // The same plan inside as on the host: the examples are mounted at the same
     // path, and where conlink's namespace is is said explicitly (`auto` depends on

@@ -108,16 +108,7 @@ fn compile_keeping<T>(
     opts: &Options,
     keep: impl FnOnce(&check::Checked, &Plan) -> T,
 ) -> (Compilation, Option<T>) {
-    let mut sources = SourceMap::new();
-    let mut ordered: Vec<SourceFile> = Vec::with_capacity(files.len());
-    let (compose, network): (Vec<_>, Vec<_>) = files
-        .into_iter()
-        .partition(|f| f.kind == SourceKind::Compose);
-    ordered.extend(compose);
-    ordered.extend(network);
-    for f in ordered {
-        sources.add(f);
-    }
+    let sources = in_merge_order(files);
     let mut diags = Diagnostics::default();
     let stages = run(&sources, env, opts, &mut diags);
     load::fill_pointers(&sources, &mut diags);
@@ -135,6 +126,44 @@ fn compile_keeping<T>(
         plan,
     };
     (compilation, kept)
+}
+
+/// The configuration the sources give, loaded and merged: interpolated, schema-valid,
+/// not checked any further (`conlink run --show-config`). There is a configuration
+/// exactly when loading found no error.
+pub struct Merged {
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+    pub config: Option<model::Config>,
+}
+
+/// Runs the first two stages, [`load`] and [`merge`], on sources given in any order, as
+/// [`compile`] does.
+pub fn load_merged(files: Vec<SourceFile>, env: &Env) -> Merged {
+    let sources = in_merge_order(files);
+    let mut diags = Diagnostics::default();
+    let loaded = gate(&mut diags, load::load(&sources, env));
+    let config = loaded.map(|l| merge::merge(l.fragments));
+    load::fill_pointers(&sources, &mut diags);
+    diags.sort();
+    Merged {
+        sources,
+        diagnostics: diags,
+        config,
+    }
+}
+
+/// The files in a source map, compose files first, each kind in the order given
+/// (docs/configuration.md, "Sources and merging").
+fn in_merge_order(files: Vec<SourceFile>) -> SourceMap {
+    let mut sources = SourceMap::new();
+    let (compose, network): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| f.kind == SourceKind::Compose);
+    for f in compose.into_iter().chain(network) {
+        sources.add(f);
+    }
+    sources
 }
 
 /// The stages, in order; the checked configuration comes back with the plan.

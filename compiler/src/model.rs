@@ -9,33 +9,37 @@
 //! They describe what the user wrote, after interpolation and merging, before any
 //! checking beyond the schema: strings such as addresses and routes stay strings
 //! here and are parsed by the checks, which can then report every error at once.
+//!
+//! They also serialize, with the names the user writes (`conlink run --show-config`,
+//! docs/cli.md, "conlink run"): what is printed reads back as a network file that
+//! plans the same. Properties not given are left out, as they were in the source.
 
 pub use crate::plan::{BridgeMode, CommandLine, TunnelKind};
 use crate::plan::{IpvlanMode, MacvlanMode};
 use crate::source::Spanned;
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 
 /// conlink network configuration: links, bridges, tunnels, commands and nodes.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Interfaces to create inside targets (services, containers or nodes).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Spanned<Link>>,
     /// Bridges (broadcast domains) that veth links and tunnels join. Every bridge named
     /// by a link or tunnel exists whether or not it is listed here.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bridges: Vec<Bridge>,
     /// Overlay tunnels joining a bridge to the same bridge on another host.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tunnels: Vec<Tunnel>,
     /// Commands run inside targets once all their links are up.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<Spanned<Command>>,
     /// Network namespaces that conlink creates and owns (no container engine needed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeDef>,
 }
 
@@ -230,66 +234,85 @@ pub enum OuterDev {
 }
 
 /// A link: one interface inside one target.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Link {
     /// Interface kind (default `veth`).
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Spanned<LinkKind>>,
     /// Target: every replica of this compose service.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<Spanned<String>>,
     /// Target: one container, by its exact name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Spanned<String>>,
     /// Target: a conlink node (a network namespace listed under `nodes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<Spanned<String>>,
     /// Bridge the outer end of a veth link joins (required for veth, forbidden otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bridge: Option<Spanned<String>>,
     /// Interface name inside the target (default `eth0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<Spanned<String>>,
     /// veth: name of the outer end (generated when absent). vlan/ipvlan/macvlan/ipvtap/
     /// macvtap: the parent interface in the host namespace (required).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_dev: Option<Spanned<String>>,
     /// Address(es) of `dev` in CIDR form (IPv4 or IPv6); a replica `i` of a service gets
     /// each address + (i-1).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<StrList>,
     /// MAC address of `dev` (`xx:xx:xx:xx:xx:xx`); derived from the link's identity when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Spanned<String>>,
     /// MTU of `dev` (veth: both ends), 68-65535. Default 65535 for veth and dummy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<Spanned<Mtu>>,
     /// Route(s) via `dev`, in `ip route add` syntax, e.g. `default via 10.0.0.1`; a `dev`
     /// in the route may only name the link's own `dev`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<StrList>,
     /// Stateless 1:1 NAT: traffic arriving on `dev` is DNATed to this IPv4 address, traffic
     /// leaving `dev` is SNATed to the link's own address. Needs an IPv4 `ip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nat: Option<Spanned<String>>,
     /// `tc qdisc … netem` options on `dev`, e.g. `delay 40ms loss 1%`; list items are joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub netem: Option<StrList>,
     /// ethtool settings on `dev` as ethtool arguments without the device, e.g. `-K tx off`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ethtool: Option<StrList>,
     /// macvlan/macvtap mode (private, vepa, bridge, passthru, source) or ipvlan/ipvtap mode
     /// (l2, l3, l3s).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Spanned<String>>,
     /// VLAN id 1-4094 (vlan links only, required there).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vlanid: Option<Spanned<VlanId>>,
     /// Port forward(s) `EXTERNAL:INTERNAL/tcp|udp` from conlink's external interface to this
     /// link's address (veth links with `ip` on a linux or ovs bridge).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub forward: Option<StrList>,
 }
 
 /// A bridge.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bridge {
     /// Bridge name (an interface name in conlink's namespace).
     pub bridge: Spanned<String>,
     /// `auto` (default: the `--default-bridge-mode` option), `linux`, `ovs` or `patch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Spanned<BridgeMode>>,
     /// MTU of the bridge device (extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<Spanned<Mtu>>,
 }
 
 /// An overlay tunnel to another host, joined to a bridge.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tunnel {
     /// `geneve` or `vxlan`.
@@ -302,39 +325,47 @@ pub struct Tunnel {
     /// Virtual network identifier, 0-16777215.
     pub vni: Spanned<Vni>,
     /// `tc qdisc … netem` options on the tunnel interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub netem: Option<StrList>,
     /// UDP destination port (default 6081 for geneve, 4789 for vxlan).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dstport: Option<Spanned<Port>>,
     /// MTU of the tunnel interface (extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<Spanned<Mtu>>,
     /// Address(es) on the tunnel interface (extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<StrList>,
     /// MAC address of the tunnel interface (extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Spanned<String>>,
 }
 
 /// A command to run inside a target.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Command {
     /// Target: every replica of this compose service.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<Spanned<String>>,
     /// Target: one container, by its exact name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Spanned<String>>,
     /// Target: a conlink node.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<Spanned<String>>,
     /// A string runs as `sh -c STRING`; a list runs directly as argv.
     pub command: Spanned<CommandLine>,
 }
 
 /// A node: a network namespace conlink creates, names, owns and removes.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeDef {
     /// Node name; links and commands target it with `node: NAME`.
     pub name: Spanned<String>,
     /// sysctls set inside the node's namespace, e.g. `net.ipv4.ip_forward: 1`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Sysctls::is_empty")]
     pub sysctls: Sysctls,
 }
 
@@ -344,6 +375,10 @@ pub struct NodeDef {
 pub struct Sysctls(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
 
 impl Sysctls {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Sets `key`, replacing an earlier value of the same name (merging:
     /// docs/configuration.md, "Sources and merging").
     pub fn set(&mut self, key: Spanned<String>, value: Spanned<SysctlValue>) {
@@ -377,6 +412,17 @@ impl<'de> Deserialize<'de> for Sysctls {
     }
 }
 
+impl Serialize for Sysctls {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(&k.value, &v.value)?;
+        }
+        map.end()
+    }
+}
+
 impl JsonSchema for Sysctls {
     fn schema_name() -> Cow<'static, str> {
         "Sysctls".into()
@@ -403,6 +449,17 @@ enum SysctlValueSchema {
     Int(i64),
     Bool(bool),
     Str(String),
+}
+
+/// A whole number as a number (`1`, as such values are usually written), anything
+/// else as the string it is; `true` was read as `1` and is printed so.
+impl Serialize for SysctlValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.parse::<i64>() {
+            Ok(i) if i.to_string() == self.0 => s.serialize_i64(i),
+            _ => s.serialize_str(&self.0),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for SysctlValue {
@@ -450,6 +507,16 @@ impl<'de> Deserialize<'de> for StrList {
             OneOrMany::One(s) => StrList(vec![Spanned::new(s, outer.span)], Written::String),
             OneOrMany::Many(list) => StrList(list, Written::List),
         })
+    }
+}
+
+/// As it was written: one string, or a list.
+impl Serialize for StrList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.1, self.0.as_slice()) {
+            (Written::String, [one]) => one.value.serialize(s),
+            _ => s.collect_seq(self.0.iter().map(|i| &i.value)),
+        }
     }
 }
 
@@ -519,6 +586,12 @@ macro_rules! ranged_int {
         impl $name {
             pub const MIN: $ty = $min;
             pub const MAX: $ty = $max;
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
         }
 
         impl<'de> Deserialize<'de> for $name {

@@ -10,6 +10,7 @@ pub mod run;
 pub mod runtime;
 pub mod schema;
 pub mod shell;
+pub mod show_config;
 pub mod validate;
 pub mod wait;
 

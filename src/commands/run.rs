@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(common: &Common, args: &RunArgs) -> Outcome {
+    if args.show_config {
+        return crate::commands::show_config::run(common, &args.sources);
+    }
     if let Some(schema) = &args.config_schema {
         eprintln!(
             "conlink run: warning: --config-schema {} is ignored: conlink checks configuration against its built-in schema (`conlink schema` prints it)",

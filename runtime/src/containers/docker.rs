@@ -129,7 +129,9 @@ impl DockerEngine {
             .await
             .map_err(|e| {
                 api_error(
-                    format!("inspecting container {id_or_name}"),
+                    format!(
+                        "inspecting container {id_or_name} (GET /containers/{id_or_name}/json)"
+                    ),
                     Some(id_or_name),
                     e,
                 )
@@ -146,7 +148,7 @@ impl ContainerEngine for DockerEngine {
         let v = self
             .runtime
             .block_on(self.api.version())
-            .map_err(|e| api_error("asking the engine's version".into(), None, e))?;
+            .map_err(|e| api_error("asking the engine's version (GET /version)".into(), None, e))?;
         Ok(convert::version(v))
     }
 
@@ -160,11 +162,9 @@ impl ContainerEngine for DockerEngine {
             .filters(&filters)
             .build();
         self.runtime.block_on(async {
-            let summaries = self
-                .api
-                .list_containers(Some(options))
-                .await
-                .map_err(|e| api_error("listing containers".into(), None, e))?;
+            let summaries = self.api.list_containers(Some(options)).await.map_err(|e| {
+                api_error("listing containers (GET /containers/json)".into(), None, e)
+            })?;
             // The list answer has neither process ids nor start times: inspect each
             // container, all at once.
             let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
@@ -216,7 +216,7 @@ impl ContainerEngine for DockerEngine {
                         Some(Err(EngineError::EventDecode(e.to_string())))
                     }
                     Err(e) => Some(Err(api_error(
-                        "following the engine's events".into(),
+                        "following the engine's events (GET /events)".into(),
                         None,
                         e,
                     ))),
@@ -253,11 +253,17 @@ impl ContainerEngine for DockerEngine {
                 .await
             {
                 Ok(created) => created,
-                Err(e) => return Err(self.exec_error(&what, container, e).await),
+                Err(e) => {
+                    let what = format!("{what} (POST /containers/{container}/exec)");
+                    return Err(self.exec_error(&what, container, e).await);
+                }
             };
             let started = match self.api.start_exec(&created.id, None).await {
                 Ok(started) => started,
-                Err(e) => return Err(self.exec_error(&what, container, e).await),
+                Err(e) => {
+                    let what = format!("{what} (POST /exec/{}/start)", created.id);
+                    return Err(self.exec_error(&what, container, e).await);
+                }
             };
             if let StartExecResults::Attached {
                 output: mut stream,
@@ -283,11 +289,10 @@ impl ContainerEngine for DockerEngine {
             // The output ends when the process closes it; the engine may take a moment
             // more to record the exit code.
             for _ in 0..250 {
-                let info = self
-                    .api
-                    .inspect_exec(&created.id)
-                    .await
-                    .map_err(|e| api_error(what.clone(), None, e))?;
+                let info = self.api.inspect_exec(&created.id).await.map_err(|e| {
+                    let what = format!("{what} (GET /exec/{}/json)", created.id);
+                    api_error(what, None, e)
+                })?;
                 if info.running != Some(true) {
                     if let Some(code) = info.exit_code {
                         return Ok(code);
@@ -319,7 +324,9 @@ fn is_decode_error(e: &bollard::errors::Error) -> bool {
     )
 }
 
-/// An error of a request, with a 404 about `target` as "no such container".
+/// An error of a request, with a 404 about `target` as "no such container". `what`
+/// names the Engine API call after what it was for (`docs/security.md`, "Engine API
+/// calls"), so a call a filtering proxy refuses is named in the error.
 fn api_error(what: String, target: Option<&str>, e: bollard::errors::Error) -> EngineError {
     match e {
         bollard::errors::Error::DockerResponseServerError {

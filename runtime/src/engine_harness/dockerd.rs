@@ -12,13 +12,35 @@ use std::time::Duration;
 /// A private Docker daemon.
 pub struct Dockerd {
     base: Base,
+    /// Whether it also answers at Docker's usual paths ([`Dockerd::start_at_usual_paths`]).
+    usual_paths: bool,
 }
 
 impl Dockerd {
     /// Starts a private `dockerd`, or records why it cannot run here and returns
     /// `None`.
     pub fn start(test: &str) -> Option<Dockerd> {
-        let base = Base::prepare(test, "dockerd", &["dockerd", "docker"], &[])?;
+        Dockerd::start_with(test, false)
+    }
+
+    /// Starts a private `dockerd` that also answers at `/var/run/docker.sock` and has
+    /// a `/var/lib/docker`, as the machine's Docker would, for compose files that
+    /// mount those host paths into a container (conlink 2.x's files do). The daemon
+    /// runs in a mount namespace of its own with fresh, empty `/run` and `/var/lib`
+    /// (tmpfs), so the paths exist for it and for the containers it makes, while the
+    /// machine's `/run` and `/var/lib` stay untouched and other tests never see a
+    /// Docker socket at the usual place.
+    pub fn start_at_usual_paths(test: &str) -> Option<Dockerd> {
+        Dockerd::start_with(test, true)
+    }
+
+    fn start_with(test: &str, usual_paths: bool) -> Option<Dockerd> {
+        let tools: &[&str] = if usual_paths {
+            &["dockerd", "docker", "unshare"]
+        } else {
+            &["dockerd", "docker"]
+        };
+        let base = Base::prepare(test, "dockerd", tools, &[])?;
         let dir = base.dir.clone();
         // An empty configuration file, so the machine's /etc/docker/daemon.json
         // (if any) does not change the daemon.
@@ -27,11 +49,11 @@ impl Dockerd {
             return None;
         }
         let mut base = base;
-        if let Err(e) = base.spawn(dockerd_command(&base)) {
+        if let Err(e) = base.spawn(dockerd_command(&base, usual_paths)) {
             skip(test, &e);
             return None; // dropped: cleaned up
         }
-        let mut d = Dockerd { base };
+        let mut d = Dockerd { base, usual_paths };
         if let Err(e) = d.base.wait_ready() {
             skip(test, &format!("dockerd did not start: {e}"));
             return None; // dropped: cleaned up
@@ -43,7 +65,8 @@ impl Dockerd {
     /// same state and socket, as a reboot or an upgrade of the engine would.
     pub fn restart(&mut self) -> Result<(), String> {
         self.base.stop_daemon();
-        self.base.spawn(dockerd_command(&self.base))?;
+        self.base
+            .spawn(dockerd_command(&self.base, self.usual_paths))?;
         self.base.wait_ready()
     }
 
@@ -159,10 +182,33 @@ impl Dockerd {
 }
 
 /// The daemon with all its state under the engine's directory and no networking
-/// of its own (no bridge, no iptables, no forwarding).
-fn dockerd_command(base: &Base) -> Command {
+/// of its own (no bridge, no iptables, no forwarding). With `usual_paths`, started
+/// through `unshare` in a private mount namespace where `/run` and `/var/lib` are
+/// empty tmpfs, and listening at `/var/run/docker.sock` too
+/// ([`Dockerd::start_at_usual_paths`]); `sh` mounts them and then becomes the daemon
+/// (`exec`), which keeps the daemon's pid the one the harness started. The mounts
+/// and the namespace go when its last process ends.
+fn dockerd_command(base: &Base, usual_paths: bool) -> Command {
     let dir = &base.dir;
-    let mut cmd = Command::new("dockerd");
+    let mut cmd = if usual_paths {
+        let mut c = Command::new("unshare");
+        c.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o mode=0755 conlink-test /run && \
+             mount -t tmpfs -o mode=0755 conlink-test /var/lib && exec dockerd \"$@\"",
+            "sh",
+            "--host",
+            "unix:///var/run/docker.sock",
+        ]);
+        c
+    } else {
+        Command::new("dockerd")
+    };
     // containerd writes stack dumps (`containerd.PID.stacks.log`) to the temporary
     // directory; keep them in the engine's directory, which is removed with it.
     let tmp = dir.join("tmp");

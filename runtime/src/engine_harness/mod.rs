@@ -12,6 +12,9 @@
 //! directories every daemon on the machine shares (`/run/docker/plugins`,
 //! `/run/containerd/s`), which another daemon may be using.
 //!
+//! [`Dockerd::start_at_usual_paths`] also gives the daemon Docker's usual socket and
+//! data paths, in a mount namespace of its own, for compose files that mount them.
+//!
 //! When the engine is not installed or cannot start here, [`Dockerd::start`] and
 //! [`PodmanService::start`] and [`RootlessPodman::start`] record a visible skip (`testing::skip`) and return `None`.
 //!

@@ -4,7 +4,9 @@
 //! project in a directory under the daemon's (which goes with it).
 //!
 //! [`Lab::start`] records a visible skip and returns `None` when the engine or
-//! `docker-compose` is missing. Dropping a lab runs `docker-compose down` and stops
+//! `docker-compose` is missing; [`Lab::start_at_usual_paths`] gives the daemon
+//! Docker's usual `/var/run/docker.sock` and `/var/lib/docker` (for compose files that
+//! mount them, as conlink 2.x's do) without touching the machine's. Dropping a lab runs `docker-compose down` and stops
 //! the daemon; [`Lab::assert_nothing_left`] checks the machine afterwards. Tests that
 //! come after (the e2e scenarios of the container issue, the benchmark) build on
 //! [`Lab`] and [`compose_file`].
@@ -29,7 +31,17 @@ pub struct Lab {
 impl Lab {
     /// A daemon with both images, and an empty project directory.
     pub fn start(test: &str, project: &str) -> Option<Lab> {
-        let lab = Lab::without_conlink_image(test, project)?;
+        Lab::with_conlink_image(Lab::without_conlink_image(test, project)?)
+    }
+
+    /// [`Lab::start`] with a daemon that also has Docker's usual paths,
+    /// `/var/run/docker.sock` and `/var/lib/docker`, for compose files that mount
+    /// them (`Dockerd::start_at_usual_paths`).
+    pub fn start_at_usual_paths(test: &str, project: &str) -> Option<Lab> {
+        Lab::with_conlink_image(Lab::with_daemon(test, project, true)?)
+    }
+
+    fn with_conlink_image(lab: Lab) -> Option<Lab> {
         let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
             .arg(CONLINK_IMAGE)
             .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
@@ -42,10 +54,18 @@ impl Lab {
 
     /// A daemon with the busybox image only (conlink runs on the host).
     pub fn without_conlink_image(test: &str, project: &str) -> Option<Lab> {
+        Lab::with_daemon(test, project, false)
+    }
+
+    fn with_daemon(test: &str, project: &str, usual_paths: bool) -> Option<Lab> {
         if !can_run(test, &["docker-compose", "docker"]) {
             return None;
         }
-        let dockerd = Dockerd::start(test)?;
+        let dockerd = if usual_paths {
+            Dockerd::start_at_usual_paths(test)?
+        } else {
+            Dockerd::start(test)?
+        };
         if let Err(e) = dockerd.busybox_image() {
             runtime::testing::skip(test, &format!("no busybox image: {e}"));
             return None;
@@ -147,9 +167,15 @@ impl Lab {
     /// `conlink --ovs no --project P --engine-socket S ARGS`, with a clean
     /// environment.
     pub fn host_conlink(&self, args: &[&str]) -> Command {
+        self.host_conlink_via(self.dockerd.socket(), args)
+    }
+
+    /// [`Lab::host_conlink`] with another engine socket (a proxy in front of the
+    /// daemon's).
+    pub fn host_conlink_via(&self, socket: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
         cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
-            .arg(self.dockerd.socket())
+            .arg(socket)
             .args(args)
             .env_clear()
             .env(

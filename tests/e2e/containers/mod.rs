@@ -6,8 +6,12 @@
 mod bench;
 mod compose_router;
 mod compose_scale;
+// A conlink 2.x compose file with only its `image:` changed.
+mod dropin_2x;
 mod host;
 mod podman_rootless;
+// conlink through a proxy that allows only the calls docs/security.md lists.
+mod socket_proxy;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
 pub mod lab;
