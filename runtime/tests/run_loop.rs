@@ -6,17 +6,18 @@
 //! followed at once by a start (a restart) ends wired into the new namespace (one
 //! container's events in order); a change the run never hears of (a container
 //! replaced while the event stream is down) is found by the reconciliation after the
-//! reconnection; the readiness line comes once per settled change; stopping removes
+//! reconnection; the readiness line comes once per settled change (also for a
+//! scale-up whose replicas the engine starts one after the other); stopping removes
 //! everything. Needs root; records a skip otherwise.
 
 use compiler::source::{SourceFile, SourceKind};
-use runtime::containers::fake::{container, FakeEngine};
+use runtime::containers::fake::{compose_container, container, FakeEngine};
 use runtime::containers::resolver::{Containers, View};
 use runtime::context::Settings;
 use runtime::lock::Wait;
 use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
-use runtime::run::{run, Options, READY_LINE};
+use runtime::run::{run, Options, READY_LINE, SETTLE};
 use runtime::testing::{can_touch_kernel, unique, TempDir};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
@@ -220,4 +221,114 @@ fn starts_restarts_missed_changes_and_stop() {
         ended.cleanup,
         lines.text()
     );
+}
+
+const SCALED: &str = "
+bridges:
+  - {bridge: s1, mode: linux}
+links:
+  - {service: node, bridge: s1, ip: 10.42.0.1/24}
+";
+
+/// The plan of [`SCALED`] for project `project` with `node` scaled to `n`.
+fn scaled_plan(project: &str, n: u32) -> Result<compiler::plan::Plan, String> {
+    let files = vec![SourceFile::new("net.yaml", SCALED, SourceKind::Network)];
+    let opts = compiler::Options {
+        project: Some(project.to_string()),
+        scale: vec![("node".to_string(), n)],
+        ..Default::default()
+    };
+    compiler::compile(files, &Default::default(), &opts)
+        .plan
+        .ok_or_else(|| "does not compile".to_string())
+}
+
+/// A scale-up from 2 to 5 whose replicas compose created at once and the engine
+/// starts one after the other, each a while after the last was wired (longer than
+/// [`SETTLE`]): the readiness line comes once, when all five are wired, not once per
+/// replica (the replicas created but not started are seen before the line).
+#[test]
+fn readiness_once_per_scale_up() {
+    let test = "run_loop::readiness_once_per_scale_up";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let project = unique("rs");
+    let plan = scaled_plan(&project, 2).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    let mut procs = Vec::new();
+    for i in 1..=2 {
+        engine.add(compose_container(&project, "node", i));
+        let p = Proc::new();
+        engine.start(&format!("{project}-node-{i}"), p.pid());
+        procs.push(p);
+    }
+    let state = TempDir::new("conlink-run-scale-");
+    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
+    let settings = Settings {
+        state_dir: state.path().to_path_buf(),
+        netns_dir: runtime::netns::netns_dir(),
+        conlink_ns: ConlinkNs::Own,
+        wait: Wait::Yes,
+        containers: Some(containers),
+    };
+    let said = Arc::new(Mutex::new(Vec::new()));
+    let lines = Lines(said.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let replan_project = project.clone();
+    let options = Options {
+        settings,
+        engine: engine.clone(),
+        replan: Some(Box::new(move |counts| {
+            scaled_plan(&replan_project, counts.get("node").copied().unwrap_or(1))
+        })),
+        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
+        own_container: None,
+        stop: stop.clone(),
+        reconcile_every: Duration::from_secs(2),
+    };
+    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    lines.wait(READY_LINE, 1);
+    assert!(
+        lines.text().contains("All links connected: 3 unit(s), 2 container(s)"),
+        "{}",
+        lines.text()
+    );
+
+    // Scaled to 5: compose creates the three new replicas, then starts them.
+    for i in 3..=5 {
+        engine.add(compose_container(&project, "node", i));
+    }
+    for i in 3..=5 {
+        let p = Proc::new();
+        engine.start(&format!("{project}-node-{i}"), p.pid());
+        procs.push(p);
+        lines.wait(&format!("wired service:node#{i} "), 1);
+        std::thread::sleep(SETTLE * 3);
+        if i < 5 {
+            assert_eq!(lines.count(READY_LINE), 1, "{}", lines.text());
+        }
+    }
+    lines.wait(READY_LINE, 2);
+    std::thread::sleep(SETTLE * 3);
+    assert_eq!(lines.count(READY_LINE), 2, "{}", lines.text());
+    assert!(
+        lines.text().contains("All links connected: 6 unit(s), 5 container(s)"),
+        "{}",
+        lines.text()
+    );
+    for p in &procs {
+        assert!(p.links().contains("eth0@"), "{}", p.links());
+    }
+
+    stop.store(true, Ordering::SeqCst);
+    let ended = runner.join().expect("run thread").expect("run");
+    assert!(
+        ended.removed.problems.is_empty(),
+        "{:?}",
+        ended.removed.problems
+    );
+    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
+    assert!(!pinned.exists(), "{} is left", pinned.display());
+    eprintln!("{test}:\n{}", lines.text());
 }

@@ -7,7 +7,8 @@
 //!
 //! * this module: the first apply, the event loop (a start wires the container's unit,
 //!   a die unwires it), readiness (`All links connected`, once every unit of the plan
-//!   is wired and no event is being handled), the stop;
+//!   is wired, no event is being handled, the events have paused for [`SETTLE`], and
+//!   the engine has no replica that the plan lacks), the stop;
 //! * [`follow`]: the event stream, reconnected with backoff when the engine goes away,
 //!   and the reconciliation with the container list after each (re)connection and
 //!   while something waits, so no start or die is missed;
@@ -45,6 +46,11 @@ pub type Replan = Box<dyn Fn(&BTreeMap<String, u32>) -> Result<Plan, String> + S
 
 /// The line 2.x users' scripts wait for.
 pub const READY_LINE: &str = "All links connected";
+
+/// How long no event must have come before the readiness line is logged. The starts of
+/// one change (the replicas of a scale-up, which compose starts side by side) come
+/// close together, and the line is for the change as a whole, not for each replica.
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// What a run needs besides the plan.
 pub struct Options {
@@ -163,10 +169,12 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut workers = workers::Workers::new(shared.clone());
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
+    let mut last_event = Instant::now();
     let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
     while !stop() {
         match follower.next(Duration::from_millis(100), &stop, &*log) {
             follow::Next::Event(event, received) => {
+                last_event = received;
                 let gone = follow::update_view(&*opts.engine, &containers, &event.id);
                 if let Some(service) = gone {
                     planner.removed(&service);
@@ -231,28 +239,18 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 plan.units.iter().any(|u| !wired.contains_key(&u.id))
             };
             if something_waits {
-                let before = replicas_by_id(&containers.read());
-                if refresh(&*opts.engine, &containers, &shared.plan()).is_ok() {
-                    let view = containers.read();
-                    let removed: Vec<String> = before
-                        .iter()
-                        .filter(|(id, _)| view.get(id).is_none())
-                        .map(|(_, service)| service.clone())
-                        .collect();
-                    drop(view);
-                    for service in removed {
-                        planner.removed(&service);
-                    }
-                    let plan = shared.plan();
-                    let adjusted = planner.adjust((*plan).clone(), &containers.read(), &log);
-                    if adjusted.services != plan.services {
-                        set_plan(&shared, adjusted);
-                    }
-                    reconcile(&shared, &mut workers);
-                }
+                let _ = look_again(&*opts.engine, &shared, &mut planner, &mut workers);
             }
         }
-        readiness(&shared);
+        if last_event.elapsed() >= SETTLE && may_be_ready(&shared) {
+            // Replicas that the engine has created but not started yet (the rest of
+            // a scale-up) are in no event so far: ask for the containers once more,
+            // so that the plan takes them in and the line waits for them.
+            if let Err(e) = look_again(&*opts.engine, &shared, &mut planner, &mut workers) {
+                log(&format!("cannot list the containers: {e}"));
+            }
+            readiness(&shared);
+        }
     }
 
     // Stop: drop what is queued, let each worker finish its unit, remove everything.
@@ -305,6 +303,36 @@ fn refresh(
     Ok(())
 }
 
+/// Reads the containers again, plans again if their replica counts changed (removed
+/// replicas lower the floor), and gives the workers what differs ([`reconcile`]).
+fn look_again(
+    engine: &dyn ContainerEngine,
+    shared: &Shared,
+    planner: &mut Planner,
+    workers: &mut workers::Workers,
+) -> Result<(), EngineError> {
+    let containers = &shared.containers;
+    let before = replicas_by_id(&containers.read());
+    refresh(engine, containers, &shared.plan())?;
+    let view = containers.read();
+    let removed: Vec<String> = before
+        .iter()
+        .filter(|(id, _)| view.get(id).is_none())
+        .map(|(_, service)| service.clone())
+        .collect();
+    drop(view);
+    for service in removed {
+        planner.removed(&service);
+    }
+    let plan = shared.plan();
+    let adjusted = planner.adjust((*plan).clone(), &containers.read(), &shared.log);
+    if adjusted.services != plan.services {
+        set_plan(shared, adjusted);
+    }
+    reconcile(shared, workers);
+    Ok(())
+}
+
 fn set_plan(shared: &Shared, plan: Plan) {
     *shared.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plan);
     shared.changed.store(true, Ordering::SeqCst);
@@ -345,18 +373,25 @@ fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
     }
 }
 
-/// Logs the readiness line when every unit of the plan is wired, no job is pending,
-/// and wiring changed since the line was last logged.
-fn readiness(shared: &Shared) {
+/// Whether wiring changed since the readiness line was last logged, no job is pending,
+/// and every unit of the plan is wired.
+fn may_be_ready(shared: &Shared) -> bool {
     if shared.pending.load(Ordering::SeqCst) > 0 || !shared.changed.load(Ordering::SeqCst) {
+        return false;
+    }
+    let plan = shared.plan();
+    let wired = shared.wired();
+    plan.units.iter().all(|u| wired.contains_key(&u.id))
+}
+
+/// Logs the readiness line when [`may_be_ready`] holds (the caller has just compared
+/// the plan and the wiring with the engine's containers).
+fn readiness(shared: &Shared) {
+    if !may_be_ready(shared) {
         return;
     }
     let plan = shared.plan();
     let wired = shared.wired();
-    let all = plan.units.iter().all(|u| wired.contains_key(&u.id));
-    if !all {
-        return;
-    }
     let containers = wired.values().filter(|w| w.is_some()).count();
     drop(wired);
     shared.changed.store(false, Ordering::SeqCst);
