@@ -290,7 +290,9 @@ fn readiness_once_per_scale_up() {
     let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
     lines.wait(READY_LINE, 1);
     assert!(
-        lines.text().contains("All links connected: 3 unit(s), 2 container(s)"),
+        lines
+            .text()
+            .contains("All links connected: 3 unit(s), 2 container(s)"),
         "{}",
         lines.text()
     );
@@ -313,7 +315,9 @@ fn readiness_once_per_scale_up() {
     std::thread::sleep(SETTLE * 3);
     assert_eq!(lines.count(READY_LINE), 2, "{}", lines.text());
     assert!(
-        lines.text().contains("All links connected: 6 unit(s), 5 container(s)"),
+        lines
+            .text()
+            .contains("All links connected: 6 unit(s), 5 container(s)"),
         "{}",
         lines.text()
     );

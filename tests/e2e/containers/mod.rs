@@ -4,9 +4,12 @@
 //! kernel-test lock.
 
 mod bench;
+mod compose_modes;
 mod compose_router;
 mod compose_scale;
 mod host;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
 pub mod lab;
+// Helpers of the scenarios of bridge modes, read-back, wait and health.
+mod scenario;
