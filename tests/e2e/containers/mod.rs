@@ -5,8 +5,10 @@
 
 mod bench;
 mod compose_modes;
+mod compose_readback;
 mod compose_router;
 mod compose_scale;
+mod compose_wait;
 mod host;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
