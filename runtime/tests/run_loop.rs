@@ -7,8 +7,9 @@
 //! container's events in order); a change the run never hears of (a container
 //! replaced while the event stream is down) is found by the reconciliation after the
 //! reconnection; the readiness line comes once per settled change (also for a
-//! scale-up whose replicas the engine starts one after the other); stopping removes
-//! everything. Needs root; records a skip otherwise.
+//! scale-up whose replicas the engine starts one after the other); a unit that cannot
+//! be wired is tried again when its container runs again, not at every comparison
+//! with the container list; stopping removes everything. Needs root; records a skip otherwise.
 
 use compiler::source::{SourceFile, SourceKind};
 use runtime::containers::fake::{compose_container, container, FakeEngine};
@@ -38,8 +39,28 @@ struct Proc(Child);
 
 impl Proc {
     fn new() -> Proc {
+        Proc::running(&["sleep", "600"])
+    }
+
+    /// A process whose namespace already has an `eth0` (a veth), which conlink
+    /// refuses to wire over.
+    fn with_eth0() -> Proc {
+        let p = Proc::running(&["sleep", "600"]);
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", p.pid()))
+            .args([
+                "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+            ])
+            .output()
+            .expect("nsenter");
+        assert!(out.status.success(), "{out:?}");
+        p
+    }
+
+    fn running(cmd: &[&str]) -> Proc {
         let child = Command::new("unshare")
-            .args(["--net", "sleep", "600"])
+            .arg("--net")
+            .args(cmd)
             .stdin(Stdio::null())
             .spawn()
             .expect("unshare");
@@ -324,6 +345,87 @@ fn readiness_once_per_scale_up() {
     for p in &procs {
         assert!(p.links().contains("eth0@"), "{}", p.links());
     }
+
+    stop.store(true, Ordering::SeqCst);
+    let ended = runner.join().expect("run thread").expect("run");
+    assert!(
+        ended.removed.problems.is_empty(),
+        "{:?}",
+        ended.removed.problems
+    );
+    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
+    assert!(!pinned.exists(), "{} is left", pinned.display());
+    eprintln!("{test}:\n{}", lines.text());
+}
+
+/// A container that cannot be wired (its namespace has an `eth0` already) is tried
+/// once per run of it: the comparisons with the container list (every 300 ms here,
+/// while its unit waits) do not try it again; its restart does, and wires it.
+#[test]
+fn a_failed_unit_waits_for_its_next_start() {
+    let test = "run_loop::a_failed_unit_waits_for_its_next_start";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let project = unique("rf");
+    let files = vec![SourceFile::new("net.yaml", CONFIG, SourceKind::Network)];
+    let opts = compiler::Options {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let plan = compiler::compile(files, &Default::default(), &opts)
+        .plan
+        .expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    engine.add(container("one"));
+    engine.add(container("two"));
+    let p1 = Proc::new();
+    engine.start("one", p1.pid());
+
+    let state = TempDir::new("conlink-run-failed-");
+    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
+    let settings = Settings {
+        state_dir: state.path().to_path_buf(),
+        netns_dir: runtime::netns::netns_dir(),
+        conlink_ns: ConlinkNs::Own,
+        wait: Wait::Yes,
+        containers: Some(containers),
+    };
+    let said = Arc::new(Mutex::new(Vec::new()));
+    let lines = Lines(said.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = Options {
+        settings,
+        engine: engine.clone(),
+        replan: None,
+        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
+        own_container: None,
+        stop: stop.clone(),
+        reconcile_every: Duration::from_millis(300),
+    };
+    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    lines.wait("container:two: waiting for container two", 1);
+
+    let bad = Proc::with_eth0();
+    engine.start("two", bad.pid());
+    lines.wait("cannot wire container:two", 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        lines.count("cannot wire container:two"),
+        1,
+        "{}",
+        lines.text()
+    );
+    assert_eq!(lines.count(READY_LINE), 0, "{}", lines.text());
+
+    // Restarted in a namespace without the stray eth0: wired.
+    let good = Proc::new();
+    engine.die("two", 0);
+    engine.start("two", good.pid());
+    lines.wait("wired container:two (two)", 1);
+    lines.wait(READY_LINE, 1);
+    assert!(good.links().contains("eth0@"), "{}", good.links());
+    drop(bad);
 
     stop.store(true, Ordering::SeqCst);
     let ended = runner.join().expect("run thread").expect("run");

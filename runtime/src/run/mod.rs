@@ -159,7 +159,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         containers: containers.clone(),
         state: Mutex::new(st),
         wired: Mutex::new(wired),
-        failed: Mutex::new(BTreeSet::new()),
+        failed: Mutex::new(BTreeMap::new()),
         pending: AtomicUsize::new(0),
         changed: AtomicBool::new(true),
         stopping: AtomicBool::new(false),
@@ -340,13 +340,14 @@ fn set_plan(shared: &Shared, plan: Plan) {
 
 /// Compares what is wired with the containers the view shows, and gives the workers
 /// what differs: a running target not wired (or wired into an earlier run of it) is
-/// wired, a wired unit whose container does not run (or that the plan no longer has)
-/// is unwired.
+/// wired, unless wiring failed in this very run of it; a wired unit whose container
+/// does not run (or that the plan no longer has) is unwired.
 fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
     let plan = shared.plan();
     let now = Instant::now();
     let view = shared.containers.read();
     let wired = shared.wired().clone();
+    let failed = shared.failed().clone();
     let planned: BTreeSet<&str> = plan.units.iter().map(|u| u.id.as_str()).collect();
     for (unit, into) in &wired {
         if into.is_some() && !planned.contains(unit.as_str()) {
@@ -366,6 +367,7 @@ fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
             });
         match (wired.get(&unit.id), running) {
             (Some(Some(w)), Some(r)) if *w == r => {}
+            (_, Some(r)) if failed.get(&unit.id) == Some(&r) => {}
             (_, Some(_)) => workers.send(&unit.id, workers::Job::Wire { received: now }),
             (Some(_), None) => workers.send(&unit.id, workers::Job::Unwire),
             (None, None) => {}
