@@ -11,6 +11,7 @@
 //! be wired is tried again when its container runs again, not at every comparison
 //! with the container list; stopping removes everything. Needs root; records a skip otherwise.
 
+use compiler::plan::Plan;
 use compiler::source::{SourceFile, SourceKind};
 use runtime::containers::fake::{compose_container, container, FakeEngine};
 use runtime::containers::resolver::{Containers, View};
@@ -18,7 +19,7 @@ use runtime::context::Settings;
 use runtime::lock::Wait;
 use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
-use runtime::run::{run, Options, READY_LINE, SETTLE};
+use runtime::run::{run, Ended, Options, Replan, RunError, READY_LINE, SETTLE};
 use runtime::testing::{can_touch_kernel, unique, TempDir};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
@@ -134,50 +135,106 @@ impl Lines {
     }
 }
 
+/// The plan of `config` for `project`, with `scale` as `--scale`.
+fn plan_of(config: &str, project: &str, scale: &[(&str, u32)]) -> Result<Plan, String> {
+    let files = vec![SourceFile::new("net.yaml", config, SourceKind::Network)];
+    let opts = compiler::Options {
+        project: Some(project.to_string()),
+        scale: scale.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        ..Default::default()
+    };
+    compiler::compile(files, &Default::default(), &opts)
+        .plan
+        .ok_or_else(|| "does not compile".to_string())
+}
+
+/// A `conlink run` of a plan against the fake engine, on a thread of its own, with its
+/// lines collected and its state in a temporary directory.
+struct Run {
+    lines: Lines,
+    stop: Arc<AtomicBool>,
+    runner: std::thread::JoinHandle<Result<Ended, RunError>>,
+    project: String,
+    _state: TempDir,
+}
+
+impl Run {
+    fn start(
+        plan: Plan,
+        engine: &Arc<FakeEngine>,
+        replan: Option<Replan>,
+        reconcile_every: Duration,
+    ) -> Run {
+        let project = plan.project.clone();
+        let state = TempDir::new("conlink-run-loop-");
+        let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
+        let settings = Settings {
+            state_dir: state.path().to_path_buf(),
+            netns_dir: runtime::netns::netns_dir(),
+            conlink_ns: ConlinkNs::Own,
+            wait: Wait::Yes,
+            containers: Some(containers),
+        };
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let lines = Lines(said.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let options = Options {
+            settings,
+            engine: engine.clone(),
+            replan,
+            log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
+            own_container: None,
+            stop: stop.clone(),
+            reconcile_every,
+        };
+        let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+        Run {
+            lines,
+            stop,
+            runner,
+            project,
+            _state: state,
+        }
+    }
+
+    /// Stops the run as a signal would: it removed everything without a problem and
+    /// its pinned namespace is gone. How long the removal took.
+    fn finish(self) -> Duration {
+        self.stop.store(true, Ordering::SeqCst);
+        let ended = self.runner.join().expect("run thread").expect("run");
+        assert!(
+            ended.removed.problems.is_empty(),
+            "{:?}",
+            ended.removed.problems
+        );
+        let pinned = runtime::netns::netns_dir().join(format!("conlink.{}", self.project));
+        assert!(!pinned.exists(), "{} is left", pinned.display());
+        ended.cleanup
+    }
+}
+
+/// A run of [`CONFIG`] (project named from `prefix`) whose containers `one` runs (in
+/// the process returned) and `two` is created, comparing with the container list
+/// every 300 ms while a unit waits.
+fn one_runs_two_is_created(prefix: &str) -> (Arc<FakeEngine>, Proc, Run) {
+    let plan = plan_of(CONFIG, &unique(prefix), &[]).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    engine.add(container("one"));
+    engine.add(container("two"));
+    let p1 = Proc::new();
+    engine.start("one", p1.pid());
+    let run = Run::start(plan, &engine, None, Duration::from_millis(300));
+    (engine, p1, run)
+}
+
 #[test]
 fn starts_restarts_missed_changes_and_stop() {
     let test = "run_loop::starts_restarts_missed_changes_and_stop";
     if !can_touch_kernel(test) {
         return;
     }
-    let project = unique("rl");
-    let files = vec![SourceFile::new("net.yaml", CONFIG, SourceKind::Network)];
-    let opts = compiler::Options {
-        project: Some(project.clone()),
-        ..Default::default()
-    };
-    let plan = compiler::compile(files, &Default::default(), &opts)
-        .plan
-        .expect("compiles");
-
-    let engine = Arc::new(FakeEngine::new());
-    engine.add(container("one"));
-    engine.add(container("two"));
-    let p1 = Proc::new();
-    engine.start("one", p1.pid());
-
-    let state = TempDir::new("conlink-run-loop-");
-    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
-    let settings = Settings {
-        state_dir: state.path().to_path_buf(),
-        netns_dir: runtime::netns::netns_dir(),
-        conlink_ns: ConlinkNs::Own,
-        wait: Wait::Yes,
-        containers: Some(containers),
-    };
-    let said = Arc::new(Mutex::new(Vec::new()));
-    let lines = Lines(said.clone());
-    let stop = Arc::new(AtomicBool::new(false));
-    let options = Options {
-        settings,
-        engine: engine.clone(),
-        replan: None,
-        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
-        own_container: None,
-        stop: stop.clone(),
-        reconcile_every: Duration::from_millis(300),
-    };
-    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    let (engine, p1, run) = one_runs_two_is_created("rl");
+    let lines = &run.lines;
 
     // The first apply wires one; two waits; no readiness line yet.
     lines.wait("container:two: waiting for container two", 1);
@@ -216,13 +273,8 @@ fn starts_restarts_missed_changes_and_stop() {
     assert!(p2b.links().contains("eth0@"), "{}", p2b.links());
 
     // Stop: everything goes.
-    stop.store(true, Ordering::SeqCst);
-    let ended = runner.join().expect("run thread").expect("run");
-    assert!(
-        ended.removed.problems.is_empty(),
-        "{:?}",
-        ended.removed.problems
-    );
+    let text = lines.text();
+    let cleanup = run.finish();
     // The containers' ends go with the outer ends, when the kernel has torn down
     // conlink's namespace (it does so a moment after its last reference goes).
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -235,13 +287,7 @@ fn starts_restarts_missed_changes_and_stop() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
-    assert!(!pinned.exists(), "{} is left", pinned.display());
-    eprintln!(
-        "{test}: stop removed everything in {:?}\n{}",
-        ended.cleanup,
-        lines.text()
-    );
+    eprintln!("{test}: stop removed everything in {cleanup:?}\n{text}");
 }
 
 const SCALED: &str = "
@@ -250,19 +296,6 @@ bridges:
 links:
   - {service: node, bridge: s1, ip: 10.42.0.1/24}
 ";
-
-/// The plan of [`SCALED`] for project `project` with `node` scaled to `n`.
-fn scaled_plan(project: &str, n: u32) -> Result<compiler::plan::Plan, String> {
-    let files = vec![SourceFile::new("net.yaml", SCALED, SourceKind::Network)];
-    let opts = compiler::Options {
-        project: Some(project.to_string()),
-        scale: vec![("node".to_string(), n)],
-        ..Default::default()
-    };
-    compiler::compile(files, &Default::default(), &opts)
-        .plan
-        .ok_or_else(|| "does not compile".to_string())
-}
 
 /// A scale-up from 2 to 5 whose replicas compose created at once and the engine
 /// starts one after the other, each a while after the last was wired (longer than
@@ -275,7 +308,7 @@ fn readiness_once_per_scale_up() {
         return;
     }
     let project = unique("rs");
-    let plan = scaled_plan(&project, 2).expect("compiles");
+    let plan = plan_of(SCALED, &project, &[("node", 2)]).expect("compiles");
     let engine = Arc::new(FakeEngine::new());
     let mut procs = Vec::new();
     for i in 1..=2 {
@@ -284,31 +317,13 @@ fn readiness_once_per_scale_up() {
         engine.start(&format!("{project}-node-{i}"), p.pid());
         procs.push(p);
     }
-    let state = TempDir::new("conlink-run-scale-");
-    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
-    let settings = Settings {
-        state_dir: state.path().to_path_buf(),
-        netns_dir: runtime::netns::netns_dir(),
-        conlink_ns: ConlinkNs::Own,
-        wait: Wait::Yes,
-        containers: Some(containers),
-    };
-    let said = Arc::new(Mutex::new(Vec::new()));
-    let lines = Lines(said.clone());
-    let stop = Arc::new(AtomicBool::new(false));
     let replan_project = project.clone();
-    let options = Options {
-        settings,
-        engine: engine.clone(),
-        replan: Some(Box::new(move |counts| {
-            scaled_plan(&replan_project, counts.get("node").copied().unwrap_or(1))
-        })),
-        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
-        own_container: None,
-        stop: stop.clone(),
-        reconcile_every: Duration::from_secs(2),
-    };
-    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    let replan: Replan = Box::new(move |counts| {
+        let n = counts.get("node").copied().unwrap_or(1);
+        plan_of(SCALED, &replan_project, &[("node", n)])
+    });
+    let run = Run::start(plan, &engine, Some(replan), Duration::from_secs(2));
+    let lines = &run.lines;
     lines.wait(READY_LINE, 1);
     assert!(
         lines
@@ -345,17 +360,9 @@ fn readiness_once_per_scale_up() {
     for p in &procs {
         assert!(p.links().contains("eth0@"), "{}", p.links());
     }
-
-    stop.store(true, Ordering::SeqCst);
-    let ended = runner.join().expect("run thread").expect("run");
-    assert!(
-        ended.removed.problems.is_empty(),
-        "{:?}",
-        ended.removed.problems
-    );
-    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
-    assert!(!pinned.exists(), "{} is left", pinned.display());
-    eprintln!("{test}:\n{}", lines.text());
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
 }
 
 /// A container that cannot be wired (its namespace has an `eth0` already) is tried
@@ -367,43 +374,9 @@ fn a_failed_unit_waits_for_its_next_start() {
     if !can_touch_kernel(test) {
         return;
     }
-    let project = unique("rf");
-    let files = vec![SourceFile::new("net.yaml", CONFIG, SourceKind::Network)];
-    let opts = compiler::Options {
-        project: Some(project.clone()),
-        ..Default::default()
-    };
-    let plan = compiler::compile(files, &Default::default(), &opts)
-        .plan
-        .expect("compiles");
-    let engine = Arc::new(FakeEngine::new());
-    engine.add(container("one"));
-    engine.add(container("two"));
-    let p1 = Proc::new();
-    engine.start("one", p1.pid());
-
-    let state = TempDir::new("conlink-run-failed-");
-    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
-    let settings = Settings {
-        state_dir: state.path().to_path_buf(),
-        netns_dir: runtime::netns::netns_dir(),
-        conlink_ns: ConlinkNs::Own,
-        wait: Wait::Yes,
-        containers: Some(containers),
-    };
-    let said = Arc::new(Mutex::new(Vec::new()));
-    let lines = Lines(said.clone());
-    let stop = Arc::new(AtomicBool::new(false));
-    let options = Options {
-        settings,
-        engine: engine.clone(),
-        replan: None,
-        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
-        own_container: None,
-        stop: stop.clone(),
-        reconcile_every: Duration::from_millis(300),
-    };
-    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    // `one` runs in `_p1` until the end.
+    let (engine, _p1, run) = one_runs_two_is_created("rf");
+    let lines = &run.lines;
     lines.wait("container:two: waiting for container two", 1);
 
     let bad = Proc::with_eth0();
@@ -426,15 +399,7 @@ fn a_failed_unit_waits_for_its_next_start() {
     lines.wait(READY_LINE, 1);
     assert!(good.links().contains("eth0@"), "{}", good.links());
     drop(bad);
-
-    stop.store(true, Ordering::SeqCst);
-    let ended = runner.join().expect("run thread").expect("run");
-    assert!(
-        ended.removed.problems.is_empty(),
-        "{:?}",
-        ended.removed.problems
-    );
-    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
-    assert!(!pinned.exists(), "{} is left", pinned.display());
-    eprintln!("{test}:\n{}", lines.text());
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
 }
