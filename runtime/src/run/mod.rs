@@ -114,7 +114,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut planner = Planner::new(&plan, opts.replan);
     let plan = planner.adjust(plan, &containers.read(), &log);
 
-    let report = apply::apply_locked(&plan, &opts.settings, &Hooks::default(), progress, &lock)?;
+    let (report, failed) = first_apply(&plan, &opts.settings, progress, &lock, &log)?;
     // `apply` put the signal handlers back as they were before it: ours.
     drop(guard);
     let _guard = interrupt::Guard::install();
@@ -141,7 +141,9 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         report.waiting.len()
     ));
     for (unit, why) in &report.waiting {
-        log(&format!("{unit}: {why}"));
+        if !failed.contains_key(unit) {
+            log(&format!("{unit}: {why}"));
+        }
     }
     let st = state::load(&opts.settings.state_dir, &plan.project)
         .map_err(Error::from)?
@@ -159,7 +161,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         containers: containers.clone(),
         state: Mutex::new(st),
         wired: Mutex::new(wired),
-        failed: Mutex::new(BTreeMap::new()),
+        failed: Mutex::new(failed),
         pending: AtomicUsize::new(0),
         changed: AtomicBool::new(true),
         stopping: AtomicBool::new(false),
@@ -278,6 +280,63 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         log(&format!("cleanup problem: {p}"));
     }
     Ok(Ended { removed, cleanup })
+}
+
+/// The first apply of a run. A step that fails in a running container's unit rolls the
+/// apply back, as always; then the container is left out (its unit waits, as if it
+/// did not run) and the plan is applied again, so that one container that cannot be
+/// wired (an interface of the engine's in the way, IPv6 turned off) does not stop
+/// the network of all the others. Its unit is tried again when it runs again, as
+/// after a failure while the run follows the events. Returns the report and the
+/// units left out, each with the run of its container.
+fn first_apply(
+    plan: &Plan,
+    settings: &Settings,
+    progress: &mut dyn Progress,
+    lock: &ProjectLock,
+    log: &Log,
+) -> Result<(apply::Report, BTreeMap<String, WiredInto>), RunError> {
+    let containers = settings
+        .containers
+        .as_ref()
+        .expect("conlink run has a container view");
+    let mut left_out: BTreeMap<String, WiredInto> = BTreeMap::new();
+    loop {
+        let mut settings = settings.clone();
+        if !left_out.is_empty() {
+            let ids = left_out.values().map(|w| w.id.clone()).collect();
+            settings.containers = Some(containers.without(&ids));
+        }
+        let failure = match apply::apply_locked(plan, &settings, &Hooks::default(), progress, lock)
+        {
+            Ok(report) => return Ok((report, left_out)),
+            Err(ApplyError::Failed(f)) => f,
+            Err(e) => return Err(e.into()),
+        };
+        let unit = failure.step_id.rsplit_once('/').map(|(u, _)| u.to_string());
+        let running = unit
+            .as_deref()
+            .and_then(|u| plan.units.iter().find(|x| x.id == u))
+            .and_then(target_of)
+            .and_then(|ns| {
+                let view = containers.read();
+                view.target(ns)
+                    .filter(|c| c.is_running())
+                    .map(|c| WiredInto {
+                        id: c.id.clone(),
+                        pid: c.pid,
+                    })
+            });
+        match (unit, running) {
+            (Some(unit), Some(into)) if !left_out.contains_key(&unit) => {
+                log(&format!(
+                    "cannot wire {unit}: {failure}; rolled back, it is tried again when its container starts again; applying the rest without it"
+                ));
+                left_out.insert(unit, into);
+            }
+            _ => return Err(ApplyError::Failed(failure).into()),
+        }
+    }
 }
 
 /// The replicas of the project's services in the view: id → service.
