@@ -150,11 +150,13 @@ fn plan_of(config: &str, project: &str, scale: &[(&str, u32)]) -> Result<Plan, S
 }
 
 /// A `conlink run` of a plan against the fake engine, on a thread of its own, with its
-/// lines collected and its state in a temporary directory.
+/// lines collected and its state in a temporary directory. Dropped without
+/// [`Run::finish`] (a test that failed), it is stopped all the same, so that it
+/// removes what it made.
 struct Run {
     lines: Lines,
     stop: Arc<AtomicBool>,
-    runner: std::thread::JoinHandle<Result<Ended, RunError>>,
+    runner: Option<std::thread::JoinHandle<Result<Ended, RunError>>>,
     project: String,
     _state: TempDir,
 }
@@ -192,7 +194,7 @@ impl Run {
         Run {
             lines,
             stop,
-            runner,
+            runner: Some(runner),
             project,
             _state: state,
         }
@@ -200,9 +202,10 @@ impl Run {
 
     /// Stops the run as a signal would: it removed everything without a problem and
     /// its pinned namespace is gone. How long the removal took.
-    fn finish(self) -> Duration {
+    fn finish(mut self) -> Duration {
         self.stop.store(true, Ordering::SeqCst);
-        let ended = self.runner.join().expect("run thread").expect("run");
+        let runner = self.runner.take().expect("not finished yet");
+        let ended = runner.join().expect("run thread").expect("run");
         assert!(
             ended.removed.problems.is_empty(),
             "{:?}",
@@ -211,6 +214,15 @@ impl Run {
         let pinned = runtime::netns::netns_dir().join(format!("conlink.{}", self.project));
         assert!(!pinned.exists(), "{} is left", pinned.display());
         ended.cleanup
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(runner) = self.runner.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            let _ = runner.join();
+        }
     }
 }
 
