@@ -6,17 +6,21 @@
 //! followed at once by a start (a restart) ends wired into the new namespace (one
 //! container's events in order); a change the run never hears of (a container
 //! replaced while the event stream is down) is found by the reconciliation after the
-//! reconnection; the readiness line comes once per settled change; stopping removes
-//! everything. Needs root; records a skip otherwise.
+//! reconnection; the readiness line comes once per settled change (also for a
+//! scale-up whose replicas the engine starts one after the other); a unit that cannot
+//! be wired is tried again when its container runs again, not at every comparison
+//! with the container list, and at the first apply it does not stop the run; stopping
+//! removes everything. Needs root; records a skip otherwise.
 
+use compiler::plan::Plan;
 use compiler::source::{SourceFile, SourceKind};
-use runtime::containers::fake::{container, FakeEngine};
+use runtime::containers::fake::{compose_container, container, FakeEngine};
 use runtime::containers::resolver::{Containers, View};
 use runtime::context::Settings;
 use runtime::lock::Wait;
 use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
-use runtime::run::{run, Options, READY_LINE};
+use runtime::run::{run, Ended, Options, Replan, RunError, READY_LINE, SETTLE};
 use runtime::testing::{can_touch_kernel, unique, TempDir};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
@@ -37,8 +41,28 @@ struct Proc(Child);
 
 impl Proc {
     fn new() -> Proc {
+        Proc::running(&["sleep", "600"])
+    }
+
+    /// A process whose namespace already has an `eth0` (a veth), which conlink
+    /// refuses to wire over.
+    fn with_eth0() -> Proc {
+        let p = Proc::running(&["sleep", "600"]);
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", p.pid()))
+            .args([
+                "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+            ])
+            .output()
+            .expect("nsenter");
+        assert!(out.status.success(), "{out:?}");
+        p
+    }
+
+    fn running(cmd: &[&str]) -> Proc {
         let child = Command::new("unshare")
-            .args(["--net", "sleep", "600"])
+            .arg("--net")
+            .args(cmd)
             .stdin(Stdio::null())
             .spawn()
             .expect("unshare");
@@ -112,50 +136,118 @@ impl Lines {
     }
 }
 
+/// The plan of `config` for `project`, with `scale` as `--scale`.
+fn plan_of(config: &str, project: &str, scale: &[(&str, u32)]) -> Result<Plan, String> {
+    let files = vec![SourceFile::new("net.yaml", config, SourceKind::Network)];
+    let opts = compiler::Options {
+        project: Some(project.to_string()),
+        scale: scale.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        ..Default::default()
+    };
+    compiler::compile(files, &Default::default(), &opts)
+        .plan
+        .ok_or_else(|| "does not compile".to_string())
+}
+
+/// A `conlink run` of a plan against the fake engine, on a thread of its own, with its
+/// lines collected and its state in a temporary directory. Dropped without
+/// [`Run::finish`] (a test that failed), it is stopped all the same, so that it
+/// removes what it made.
+struct Run {
+    lines: Lines,
+    stop: Arc<AtomicBool>,
+    runner: Option<std::thread::JoinHandle<Result<Ended, RunError>>>,
+    project: String,
+    _state: TempDir,
+}
+
+impl Run {
+    fn start(
+        plan: Plan,
+        engine: &Arc<FakeEngine>,
+        replan: Option<Replan>,
+        reconcile_every: Duration,
+    ) -> Run {
+        let project = plan.project.clone();
+        let state = TempDir::new("conlink-run-loop-");
+        let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
+        let settings = Settings {
+            state_dir: state.path().to_path_buf(),
+            netns_dir: runtime::netns::netns_dir(),
+            conlink_ns: ConlinkNs::Own,
+            wait: Wait::Yes,
+            containers: Some(containers),
+        };
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let lines = Lines(said.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let options = Options {
+            settings,
+            engine: engine.clone(),
+            replan,
+            log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
+            own_container: None,
+            stop: stop.clone(),
+            reconcile_every,
+        };
+        let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+        Run {
+            lines,
+            stop,
+            runner: Some(runner),
+            project,
+            _state: state,
+        }
+    }
+
+    /// Stops the run as a signal would: it removed everything without a problem and
+    /// its pinned namespace is gone. How long the removal took.
+    fn finish(mut self) -> Duration {
+        self.stop.store(true, Ordering::SeqCst);
+        let runner = self.runner.take().expect("not finished yet");
+        let ended = runner.join().expect("run thread").expect("run");
+        assert!(
+            ended.removed.problems.is_empty(),
+            "{:?}",
+            ended.removed.problems
+        );
+        let pinned = runtime::netns::netns_dir().join(format!("conlink.{}", self.project));
+        assert!(!pinned.exists(), "{} is left", pinned.display());
+        ended.cleanup
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(runner) = self.runner.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            let _ = runner.join();
+        }
+    }
+}
+
+/// A run of [`CONFIG`] (project named from `prefix`) whose containers `one` runs (in
+/// the process returned) and `two` is created, comparing with the container list
+/// every 300 ms while a unit waits.
+fn one_runs_two_is_created(prefix: &str) -> (Arc<FakeEngine>, Proc, Run) {
+    let plan = plan_of(CONFIG, &unique(prefix), &[]).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    engine.add(container("one"));
+    engine.add(container("two"));
+    let p1 = Proc::new();
+    engine.start("one", p1.pid());
+    let run = Run::start(plan, &engine, None, Duration::from_millis(300));
+    (engine, p1, run)
+}
+
 #[test]
 fn starts_restarts_missed_changes_and_stop() {
     let test = "run_loop::starts_restarts_missed_changes_and_stop";
     if !can_touch_kernel(test) {
         return;
     }
-    let project = unique("rl");
-    let files = vec![SourceFile::new("net.yaml", CONFIG, SourceKind::Network)];
-    let opts = compiler::Options {
-        project: Some(project.clone()),
-        ..Default::default()
-    };
-    let plan = compiler::compile(files, &Default::default(), &opts)
-        .plan
-        .expect("compiles");
-
-    let engine = Arc::new(FakeEngine::new());
-    engine.add(container("one"));
-    engine.add(container("two"));
-    let p1 = Proc::new();
-    engine.start("one", p1.pid());
-
-    let state = TempDir::new("conlink-run-loop-");
-    let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
-    let settings = Settings {
-        state_dir: state.path().to_path_buf(),
-        netns_dir: runtime::netns::netns_dir(),
-        conlink_ns: ConlinkNs::Own,
-        wait: Wait::Yes,
-        containers: Some(containers),
-    };
-    let said = Arc::new(Mutex::new(Vec::new()));
-    let lines = Lines(said.clone());
-    let stop = Arc::new(AtomicBool::new(false));
-    let options = Options {
-        settings,
-        engine: engine.clone(),
-        replan: None,
-        log: Arc::new(move |l: &str| said.lock().unwrap().push(l.to_string())),
-        own_container: None,
-        stop: stop.clone(),
-        reconcile_every: Duration::from_millis(300),
-    };
-    let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
+    let (engine, p1, run) = one_runs_two_is_created("rl");
+    let lines = &run.lines;
 
     // The first apply wires one; two waits; no readiness line yet.
     lines.wait("container:two: waiting for container two", 1);
@@ -194,13 +286,8 @@ fn starts_restarts_missed_changes_and_stop() {
     assert!(p2b.links().contains("eth0@"), "{}", p2b.links());
 
     // Stop: everything goes.
-    stop.store(true, Ordering::SeqCst);
-    let ended = runner.join().expect("run thread").expect("run");
-    assert!(
-        ended.removed.problems.is_empty(),
-        "{:?}",
-        ended.removed.problems
-    );
+    let text = lines.text();
+    let cleanup = run.finish();
     // The containers' ends go with the outer ends, when the kernel has torn down
     // conlink's namespace (it does so a moment after its last reference goes).
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -213,11 +300,173 @@ fn starts_restarts_missed_changes_and_stop() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
-    assert!(!pinned.exists(), "{} is left", pinned.display());
-    eprintln!(
-        "{test}: stop removed everything in {:?}\n{}",
-        ended.cleanup,
+    eprintln!("{test}: stop removed everything in {cleanup:?}\n{text}");
+}
+
+const SCALED: &str = "
+bridges:
+  - {bridge: s1, mode: linux}
+links:
+  - {service: node, bridge: s1, ip: 10.42.0.1/24}
+";
+
+/// A scale-up from 2 to 5 whose replicas compose created at once and the engine
+/// starts one after the other, each a while after the last was wired (longer than
+/// [`SETTLE`]): the readiness line comes once, when all five are wired, not once per
+/// replica (the replicas created but not started are seen before the line).
+#[test]
+fn readiness_once_per_scale_up() {
+    let test = "run_loop::readiness_once_per_scale_up";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let project = unique("rs");
+    let plan = plan_of(SCALED, &project, &[("node", 2)]).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    let mut procs = Vec::new();
+    for i in 1..=2 {
+        engine.add(compose_container(&project, "node", i));
+        let p = Proc::new();
+        engine.start(&format!("{project}-node-{i}"), p.pid());
+        procs.push(p);
+    }
+    let replan_project = project.clone();
+    let replan: Replan = Box::new(move |counts| {
+        let n = counts.get("node").copied().unwrap_or(1);
+        plan_of(SCALED, &replan_project, &[("node", n)])
+    });
+    let run = Run::start(plan, &engine, Some(replan), Duration::from_secs(2));
+    let lines = &run.lines;
+    lines.wait(READY_LINE, 1);
+    assert!(
+        lines
+            .text()
+            .contains("All links connected: 3 unit(s), 2 container(s)"),
+        "{}",
         lines.text()
     );
+
+    // Scaled to 5: compose creates the three new replicas, then starts them.
+    for i in 3..=5 {
+        engine.add(compose_container(&project, "node", i));
+    }
+    for i in 3..=5 {
+        let p = Proc::new();
+        engine.start(&format!("{project}-node-{i}"), p.pid());
+        procs.push(p);
+        lines.wait(&format!("wired service:node#{i} "), 1);
+        std::thread::sleep(SETTLE * 3);
+        if i < 5 {
+            assert_eq!(lines.count(READY_LINE), 1, "{}", lines.text());
+        }
+    }
+    lines.wait(READY_LINE, 2);
+    std::thread::sleep(SETTLE * 3);
+    assert_eq!(lines.count(READY_LINE), 2, "{}", lines.text());
+    assert!(
+        lines
+            .text()
+            .contains("All links connected: 6 unit(s), 5 container(s)"),
+        "{}",
+        lines.text()
+    );
+    for p in &procs {
+        assert!(p.links().contains("eth0@"), "{}", p.links());
+    }
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
+}
+
+/// A container that cannot be wired (its namespace has an `eth0` already) is tried
+/// once per run of it: the comparisons with the container list (every 300 ms here,
+/// while its unit waits) do not try it again; its restart does, and wires it.
+#[test]
+fn a_failed_unit_waits_for_its_next_start() {
+    let test = "run_loop::a_failed_unit_waits_for_its_next_start";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    // `one` runs in `_p1` until the end.
+    let (engine, _p1, run) = one_runs_two_is_created("rf");
+    let lines = &run.lines;
+    lines.wait("container:two: waiting for container two", 1);
+
+    let bad = Proc::with_eth0();
+    engine.start("two", bad.pid());
+    lines.wait("cannot wire container:two", 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        lines.count("cannot wire container:two"),
+        1,
+        "{}",
+        lines.text()
+    );
+    assert_eq!(lines.count(READY_LINE), 0, "{}", lines.text());
+
+    // Restarted in a namespace without the stray eth0: wired.
+    let good = Proc::new();
+    engine.die("two", 0);
+    engine.start("two", good.pid());
+    lines.wait("wired container:two (two)", 1);
+    lines.wait(READY_LINE, 1);
+    assert!(good.links().contains("eth0@"), "{}", good.links());
+    drop(bad);
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
+}
+
+/// A running container that cannot be wired at the run's first apply: the apply is
+/// rolled back and made again without it, so the other container is wired and the run
+/// goes on; the container is wired when it runs again.
+#[test]
+fn a_container_failing_at_the_first_apply_is_left_out() {
+    let test = "run_loop::a_container_failing_at_the_first_apply_is_left_out";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let plan = plan_of(CONFIG, &unique("ra"), &[]).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    engine.add(container("one"));
+    engine.add(container("two"));
+    let bad = Proc::with_eth0();
+    engine.start("one", bad.pid());
+    let p2 = Proc::new();
+    engine.start("two", p2.pid());
+    let run = Run::start(plan, &engine, None, Duration::from_millis(300));
+    let lines = &run.lines;
+    lines.wait("applied:", 1);
+    assert_eq!(
+        lines.count("cannot wire container:one"),
+        1,
+        "{}",
+        lines.text()
+    );
+    assert!(
+        lines.text().contains("2 unit(s) wired, 1 waiting"),
+        "{}",
+        lines.text()
+    );
+    assert!(p2.links().contains("eth0@"), "{}", p2.links());
+    // Not tried again while it runs in that namespace.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        lines.count("cannot wire container:one"),
+        1,
+        "{}",
+        lines.text()
+    );
+    assert_eq!(lines.count(READY_LINE), 0, "{}", lines.text());
+
+    let good = Proc::new();
+    engine.die("one", 0);
+    engine.start("one", good.pid());
+    lines.wait("wired container:one (one)", 1);
+    lines.wait(READY_LINE, 1);
+    assert!(good.links().contains("eth0@"), "{}", good.links());
+    drop(bad);
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
 }

@@ -237,6 +237,20 @@ impl Containers {
         self
     }
 
+    /// A copy whose view lacks the containers `ids` (their units wait), sharing
+    /// everything else with this one: the engine, the commands started, where their
+    /// ends are said. The copy's view is its own; this one's does not change.
+    pub fn without(&self, ids: &BTreeSet<String>) -> Containers {
+        let mut view = self.read().clone();
+        for id in ids {
+            view.remove(id);
+        }
+        Containers {
+            view: Arc::new(RwLock::new(view)),
+            ..self.clone()
+        }
+    }
+
     pub fn read(&self) -> std::sync::RwLockReadGuard<'_, View> {
         self.view.read().unwrap_or_else(|p| p.into_inner())
     }

@@ -7,7 +7,8 @@
 //!
 //! * this module: the first apply, the event loop (a start wires the container's unit,
 //!   a die unwires it), readiness (`All links connected`, once every unit of the plan
-//!   is wired and no event is being handled), the stop;
+//!   is wired, no event is being handled, the events have paused for [`SETTLE`], and
+//!   the engine has no replica that the plan lacks), the stop;
 //! * [`follow`]: the event stream, reconnected with backoff when the engine goes away,
 //!   and the reconciliation with the container list after each (re)connection and
 //!   while something waits, so no start or die is missed;
@@ -45,6 +46,11 @@ pub type Replan = Box<dyn Fn(&BTreeMap<String, u32>) -> Result<Plan, String> + S
 
 /// The line 2.x users' scripts wait for.
 pub const READY_LINE: &str = "All links connected";
+
+/// How long no event must have come before the readiness line is logged. The starts of
+/// one change (the replicas of a scale-up, which compose starts side by side) come
+/// close together, and the line is for the change as a whole, not for each replica.
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// What a run needs besides the plan.
 pub struct Options {
@@ -108,7 +114,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut planner = Planner::new(&plan, opts.replan);
     let plan = planner.adjust(plan, &containers.read(), &log);
 
-    let report = apply::apply_locked(&plan, &opts.settings, &Hooks::default(), progress, &lock)?;
+    let (report, failed) = first_apply(&plan, &opts.settings, progress, &lock, &log)?;
     // `apply` put the signal handlers back as they were before it: ours.
     drop(guard);
     let _guard = interrupt::Guard::install();
@@ -135,7 +141,9 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         report.waiting.len()
     ));
     for (unit, why) in &report.waiting {
-        log(&format!("{unit}: {why}"));
+        if !failed.contains_key(unit) {
+            log(&format!("{unit}: {why}"));
+        }
     }
     let st = state::load(&opts.settings.state_dir, &plan.project)
         .map_err(Error::from)?
@@ -153,7 +161,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         containers: containers.clone(),
         state: Mutex::new(st),
         wired: Mutex::new(wired),
-        failed: Mutex::new(BTreeSet::new()),
+        failed: Mutex::new(failed),
         pending: AtomicUsize::new(0),
         changed: AtomicBool::new(true),
         stopping: AtomicBool::new(false),
@@ -163,10 +171,12 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut workers = workers::Workers::new(shared.clone());
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
+    let mut last_event = Instant::now();
     let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
     while !stop() {
         match follower.next(Duration::from_millis(100), &stop, &*log) {
             follow::Next::Event(event, received) => {
+                last_event = received;
                 let gone = follow::update_view(&*opts.engine, &containers, &event.id);
                 if let Some(service) = gone {
                     planner.removed(&service);
@@ -231,28 +241,18 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 plan.units.iter().any(|u| !wired.contains_key(&u.id))
             };
             if something_waits {
-                let before = replicas_by_id(&containers.read());
-                if refresh(&*opts.engine, &containers, &shared.plan()).is_ok() {
-                    let view = containers.read();
-                    let removed: Vec<String> = before
-                        .iter()
-                        .filter(|(id, _)| view.get(id).is_none())
-                        .map(|(_, service)| service.clone())
-                        .collect();
-                    drop(view);
-                    for service in removed {
-                        planner.removed(&service);
-                    }
-                    let plan = shared.plan();
-                    let adjusted = planner.adjust((*plan).clone(), &containers.read(), &log);
-                    if adjusted.services != plan.services {
-                        set_plan(&shared, adjusted);
-                    }
-                    reconcile(&shared, &mut workers);
-                }
+                let _ = look_again(&*opts.engine, &shared, &mut planner, &mut workers);
             }
         }
-        readiness(&shared);
+        if last_event.elapsed() >= SETTLE && may_be_ready(&shared) {
+            // Replicas that the engine has created but not started yet (the rest of
+            // a scale-up) are in no event so far: ask for the containers once more,
+            // so that the plan takes them in and the line waits for them.
+            if let Err(e) = look_again(&*opts.engine, &shared, &mut planner, &mut workers) {
+                log(&format!("cannot list the containers: {e}"));
+            }
+            readiness(&shared);
+        }
     }
 
     // Stop: drop what is queued, let each worker finish its unit, remove everything.
@@ -282,6 +282,63 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     Ok(Ended { removed, cleanup })
 }
 
+/// The first apply of a run. A step that fails in a running container's unit rolls the
+/// apply back, as always; then the container is left out (its unit waits, as if it
+/// did not run) and the plan is applied again, so that one container that cannot be
+/// wired (an interface of the engine's in the way, IPv6 turned off) does not stop
+/// the network of all the others. Its unit is tried again when it runs again, as
+/// after a failure while the run follows the events. Returns the report and the
+/// units left out, each with the run of its container.
+fn first_apply(
+    plan: &Plan,
+    settings: &Settings,
+    progress: &mut dyn Progress,
+    lock: &ProjectLock,
+    log: &Log,
+) -> Result<(apply::Report, BTreeMap<String, WiredInto>), RunError> {
+    let containers = settings
+        .containers
+        .as_ref()
+        .expect("conlink run has a container view");
+    let mut left_out: BTreeMap<String, WiredInto> = BTreeMap::new();
+    loop {
+        let mut settings = settings.clone();
+        if !left_out.is_empty() {
+            let ids = left_out.values().map(|w| w.id.clone()).collect();
+            settings.containers = Some(containers.without(&ids));
+        }
+        let failure = match apply::apply_locked(plan, &settings, &Hooks::default(), progress, lock)
+        {
+            Ok(report) => return Ok((report, left_out)),
+            Err(ApplyError::Failed(f)) => f,
+            Err(e) => return Err(e.into()),
+        };
+        let unit = failure.step_id.rsplit_once('/').map(|(u, _)| u.to_string());
+        let running = unit
+            .as_deref()
+            .and_then(|u| plan.units.iter().find(|x| x.id == u))
+            .and_then(target_of)
+            .and_then(|ns| {
+                let view = containers.read();
+                view.target(ns)
+                    .filter(|c| c.is_running())
+                    .map(|c| WiredInto {
+                        id: c.id.clone(),
+                        pid: c.pid,
+                    })
+            });
+        match (unit, running) {
+            (Some(unit), Some(into)) if !left_out.contains_key(&unit) => {
+                log(&format!(
+                    "cannot wire {unit}: {failure}; rolled back, it is tried again when its container starts again; applying the rest without it"
+                ));
+                left_out.insert(unit, into);
+            }
+            _ => return Err(ApplyError::Failed(failure).into()),
+        }
+    }
+}
+
 /// The replicas of the project's services in the view: id → service.
 fn replicas_by_id(view: &View) -> BTreeMap<String, String> {
     view.containers()
@@ -305,6 +362,36 @@ fn refresh(
     Ok(())
 }
 
+/// Reads the containers again, plans again if their replica counts changed (removed
+/// replicas lower the floor), and gives the workers what differs ([`reconcile`]).
+fn look_again(
+    engine: &dyn ContainerEngine,
+    shared: &Shared,
+    planner: &mut Planner,
+    workers: &mut workers::Workers,
+) -> Result<(), EngineError> {
+    let containers = &shared.containers;
+    let before = replicas_by_id(&containers.read());
+    refresh(engine, containers, &shared.plan())?;
+    let view = containers.read();
+    let removed: Vec<String> = before
+        .iter()
+        .filter(|(id, _)| view.get(id).is_none())
+        .map(|(_, service)| service.clone())
+        .collect();
+    drop(view);
+    for service in removed {
+        planner.removed(&service);
+    }
+    let plan = shared.plan();
+    let adjusted = planner.adjust((*plan).clone(), &containers.read(), &shared.log);
+    if adjusted.services != plan.services {
+        set_plan(shared, adjusted);
+    }
+    reconcile(shared, workers);
+    Ok(())
+}
+
 fn set_plan(shared: &Shared, plan: Plan) {
     *shared.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plan);
     shared.changed.store(true, Ordering::SeqCst);
@@ -312,13 +399,14 @@ fn set_plan(shared: &Shared, plan: Plan) {
 
 /// Compares what is wired with the containers the view shows, and gives the workers
 /// what differs: a running target not wired (or wired into an earlier run of it) is
-/// wired, a wired unit whose container does not run (or that the plan no longer has)
-/// is unwired.
+/// wired, unless wiring failed in this very run of it; a wired unit whose container
+/// does not run (or that the plan no longer has) is unwired.
 fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
     let plan = shared.plan();
     let now = Instant::now();
     let view = shared.containers.read();
     let wired = shared.wired().clone();
+    let failed = shared.failed().clone();
     let planned: BTreeSet<&str> = plan.units.iter().map(|u| u.id.as_str()).collect();
     for (unit, into) in &wired {
         if into.is_some() && !planned.contains(unit.as_str()) {
@@ -338,6 +426,7 @@ fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
             });
         match (wired.get(&unit.id), running) {
             (Some(Some(w)), Some(r)) if *w == r => {}
+            (_, Some(r)) if failed.get(&unit.id) == Some(&r) => {}
             (_, Some(_)) => workers.send(&unit.id, workers::Job::Wire { received: now }),
             (Some(_), None) => workers.send(&unit.id, workers::Job::Unwire),
             (None, None) => {}
@@ -345,18 +434,25 @@ fn reconcile(shared: &Shared, workers: &mut workers::Workers) {
     }
 }
 
-/// Logs the readiness line when every unit of the plan is wired, no job is pending,
-/// and wiring changed since the line was last logged.
-fn readiness(shared: &Shared) {
+/// Whether wiring changed since the readiness line was last logged, no job is pending,
+/// and every unit of the plan is wired.
+fn may_be_ready(shared: &Shared) -> bool {
     if shared.pending.load(Ordering::SeqCst) > 0 || !shared.changed.load(Ordering::SeqCst) {
+        return false;
+    }
+    let plan = shared.plan();
+    let wired = shared.wired();
+    plan.units.iter().all(|u| wired.contains_key(&u.id))
+}
+
+/// Logs the readiness line when [`may_be_ready`] holds (the caller has just compared
+/// the plan and the wiring with the engine's containers).
+fn readiness(shared: &Shared) {
+    if !may_be_ready(shared) {
         return;
     }
     let plan = shared.plan();
     let wired = shared.wired();
-    let all = plan.units.iter().all(|u| wired.contains_key(&u.id));
-    if !all {
-        return;
-    }
     let containers = wired.values().filter(|w| w.is_some()).count();
     drop(wired);
     shared.changed.store(false, Ordering::SeqCst);

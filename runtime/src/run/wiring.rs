@@ -38,8 +38,10 @@ pub struct Shared {
     pub state: Mutex<State>,
     /// Wired units: for a unit of a container, the container it was wired into.
     pub wired: Mutex<BTreeMap<String, Option<WiredInto>>>,
-    /// Units whose last wiring failed (not retried until their container starts again).
-    pub failed: Mutex<BTreeSet<String>>,
+    /// Units whose last wiring failed, with the run of the container it failed in: not
+    /// tried again until their container runs again (a start event, or another run
+    /// that the comparison with the container list finds).
+    pub failed: Mutex<BTreeMap<String, WiredInto>>,
     /// Jobs given to workers and not done yet.
     pub pending: AtomicUsize,
     /// Whether wiring changed since the last readiness line.
@@ -62,7 +64,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn failed(&self) -> MutexGuard<'_, BTreeSet<String>> {
+    pub fn failed(&self) -> MutexGuard<'_, BTreeMap<String, WiredInto>> {
         self.failed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -162,7 +164,7 @@ pub fn wire(shared: &Shared, unit: &str, received: Instant) {
             ));
         }
         Err(why) => {
-            shared.failed().insert(unit.to_string());
+            shared.failed().insert(unit.to_string(), now);
             shared.changed.store(true, Ordering::SeqCst);
             shared.say(&format!("cannot wire {unit}: {why}; rolled back, it is tried again when its container starts again"));
         }

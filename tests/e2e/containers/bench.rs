@@ -12,7 +12,11 @@
 //! from its log), p50 and p95, beside how long `docker start` took for each (the
 //! engine's share); (2) 50 stopped containers started by one `docker start`: when the
 //! engine's command returned and when conlink logged `All links connected`; (3) the
-//! SIGTERM to exit of `conlink run` with 50 containers wired.
+//! SIGTERM to exit of `conlink run` with 50 containers wired; (4) a compose service
+//! scaled from 0 to 50 replicas by `docker-compose up --scale`, with `conlink run -c`
+//! on the host: when compose returned (the engine's time to create and start them)
+//! and when conlink logged `All links connected` for all 50 (once: see
+//! docs/decisions.md, "conlink run").
 
 use super::lab::{Lab, Running};
 use nix::sys::signal::Signal;
@@ -106,6 +110,26 @@ fn containers_start_to_links_up() {
     let wired = began.elapsed();
     let (code, stop_again) = run.stop(Signal::SIGTERM);
     assert_eq!(code, Some(0), "{}", run.log());
+    drop(run);
+
+    // (4) A compose service scaled to 50.
+    lab.write(&format!(
+        "x-network:\n  links:\n    - {{service: node, bridge: s2, ip: 10.60.0.1/16}}\nservices:\n  node:\n    image: {image}\n    network_mode: none\n    command: [sleep, \"86400\"]\n"
+    ));
+    let compose_file = lab.file.to_str().unwrap().to_string();
+    let mut run = Running::spawn(lab.host_conlink(&["run", "-c", &compose_file]));
+    run.wait_for("applied:", 1, Duration::from_secs(30));
+    let scale = format!("node={N}");
+    let began = Instant::now();
+    lab.must(&["up", "-d", "--scale", &scale]);
+    let compose_done = began.elapsed();
+    let all = format!("All links connected: {} unit(s), {N} container(s)", N + 1);
+    run.wait_for(&all, 1, Duration::from_secs(120));
+    let service_wired = began.elapsed();
+    let ready_lines = run.log().matches("All links connected").count();
+    let (code, _) = run.stop(Signal::SIGTERM);
+    assert_eq!(code, Some(0), "{}", run.log());
+    lab.must(&["down", "--timeout", "1"]);
 
     eprintln!(
         "\n{test}: {N} containers, conlink run -n on the host, private dockerd\n\
@@ -115,7 +139,10 @@ fn containers_start_to_links_up() {
          | {N} at once | time |\n|---|---|\n\
          | `docker start` of all returned | {:.3} s |\n\
          | `All links connected` | {:.3} s |\n\
-         | SIGTERM to exit, {N} wired | {:.3} s / {:.3} s |\n",
+         | SIGTERM to exit, {N} wired | {:.3} s / {:.3} s |\n\n\
+         | a service scaled to {N} (compose, conlink run -c on the host) | time |\n|---|---|\n\
+         | `docker-compose up --scale node={N}` returned (engine) | {:.3} s |\n\
+         | `All links connected` for all {N} (logged {ready_lines} time(s)) | {:.3} s |\n",
         percentile(&conlink_ms, 0.5),
         percentile(&conlink_ms, 0.95),
         percentile(&engine_ms, 0.5),
@@ -124,6 +151,8 @@ fn containers_start_to_links_up() {
         wired.as_secs_f64(),
         stop.as_secs_f64(),
         stop_again.as_secs_f64(),
+        compose_done.as_secs_f64(),
+        service_wired.as_secs_f64(),
     );
     assert_eq!(conlink_ms.len(), N, "{log}");
     lab.assert_nothing_left();

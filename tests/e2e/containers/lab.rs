@@ -313,6 +313,18 @@ pub fn compose_file(
     run_args: &[&str],
     services: &[(&str, &str)],
 ) -> String {
+    compose_file_with(socket, x_network, run_args, "", services)
+}
+
+/// [`compose_file`] with `network_extra` (YAML lines of the `network` service, indented
+/// by four spaces: a `healthcheck:`, …) after its command.
+pub fn compose_file_with(
+    socket: &Path,
+    x_network: &str,
+    run_args: &[&str],
+    network_extra: &str,
+    services: &[(&str, &str)],
+) -> String {
     let mut command = vec!["--ovs", "no", "run", "--compose-file", "/test/compose.yaml"];
     command.extend_from_slice(run_args);
     let command: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
@@ -321,6 +333,7 @@ pub fn compose_file(
         socket.display(),
         command.join(", ")
     );
+    text.push_str(network_extra);
     for (name, extra) in services {
         text.push_str(&format!(
             "  {name}:\n    image: {BUSYBOX_IMAGE}\n    network_mode: none\n    command: [sleep, \"86400\"]\n{extra}"

@@ -4,8 +4,11 @@
 //! (see [`lab`]) or Podman service; run them under the kernel-test lock.
 
 mod bench;
+mod compose_modes;
+mod compose_readback;
 mod compose_router;
 mod compose_scale;
+mod compose_wait;
 // A conlink 2.x compose file with only its `image:` changed.
 mod dropin_2x;
 mod host;
@@ -15,3 +18,5 @@ mod socket_proxy;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
 pub mod lab;
+// Helpers of the scenarios of bridge modes, read-back, wait and health.
+mod scenario;

@@ -1,0 +1,163 @@
+//! Scenario 7 and the healthcheck: two ways for a compose service to start after its
+//! network, with conlink as the `network` service.
+//!
+//! * `conlink wait` as the first word of a service's command (docs/cli.md, "conlink
+//!   wait"): the binary reaches the container as the README says, through a named
+//!   volume that a one-shot `conlink copy /conlink` service fills. The waiting service
+//!   records its addresses as its command starts: all of its links are there. (The
+//!   test's conlink is a dynamically linked debug build, so the waiting service runs
+//!   the lab's conlink image, which has its libraries; the released binary is static
+//!   and runs in busybox.)
+//! * `conlink status` as the `network` service's `healthcheck:`, and a service with
+//!   `depends_on: {network: {condition: service_healthy}}`: the engine's events show
+//!   the network healthy before that service starts, and it is wired after.
+
+use super::lab::{compose_file_with, Lab, CONLINK_IMAGE};
+use super::scenario::{conlink_in_network, IPV6};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+const X_NETWORK: &str = "  links:
+    - {service: app, bridge: s1, ip: [10.0.3.1/24, \"fd00:3::1/64\"]}
+    - {service: app, dev: eth1, bridge: s2, ip: 10.0.4.1/24}
+    - {service: late, bridge: s1, ip: 10.0.3.10/24}";
+
+const HEALTHCHECK: &str = "    healthcheck:
+      test: [CMD, /usr/local/bin/conlink, --ovs, 'no', status, --compose-file, /test/compose.yaml]
+      interval: 1s
+      timeout: 10s
+      retries: 60
+";
+
+#[test]
+fn wait_in_a_command_and_status_as_healthcheck() {
+    let test = "e2e::containers::compose_wait::wait_in_a_command_and_status_as_healthcheck";
+    let Some(lab) = Lab::start(test, "waitlab") else {
+        return;
+    };
+    let out = lab.dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut file = compose_file_with(
+        lab.dockerd.socket(),
+        X_NETWORK,
+        &[],
+        HEALTHCHECK,
+        &[(
+            "late",
+            "    depends_on: {network: {condition: service_healthy}}\n",
+        )],
+    );
+    file.push_str(&format!(
+        "  conlink-copy:
+    image: {CONLINK_IMAGE}
+    network_mode: none
+    volumes: ['conlink-bin:/conlink']
+    command: [copy, /conlink]
+  app:
+    image: {CONLINK_IMAGE}
+    network_mode: none
+    depends_on: {{conlink-copy: {{condition: service_completed_successfully}}}}
+    volumes: ['conlink-bin:/conlink:ro', './out:/out']
+    entrypoint: [/conlink/conlink]
+    command: [wait, --, sh, -c, 'ip -o addr > /out/app.txt; exec sleep 86400']
+{IPV6}volumes:
+  conlink-bin: {{}}
+"
+    ));
+    lab.write(&file);
+    let began = now_secs() - 1;
+    // `up` returns once `late` started, which waits for the network to be healthy.
+    let up = lab.compose(&["up", "-d"]);
+    if !up.status.success() {
+        let network = lab.container_id("network", 1);
+        panic!(
+            "up: {}\nthe network's health: {}\nits log:\n{}",
+            crate::e2e::show(&up),
+            lab.docker(&["inspect", "-f", "{{json .State.Health}}", &network]),
+            lab.logs("network")
+        );
+    }
+    let log = lab.wait_log(
+        "network",
+        "All links connected: 3 unit(s), 2 container(s)",
+        1,
+        WAIT,
+    );
+
+    // conlink wait: the command started with every link of app in place.
+    let app = lab.container_id("app", 1);
+    let app_log = lab.docker_logs(&app);
+    assert!(app_log.contains("conlink wait: links are up"), "{app_log}");
+    let recorded = std::fs::read_to_string(out.join("app.txt"))
+        .unwrap_or_else(|e| panic!("app recorded nothing ({e}):\n{app_log}\n{log}"));
+    for addr in ["10.0.3.1/24", "fd00:3::1/64", "10.0.4.1/24"] {
+        assert!(
+            recorded.contains(addr),
+            "{addr} missing from\n{recorded}\n{log}"
+        );
+    }
+    // conlink's addresses are usable at once (the kernel's own link-local ones may
+    // still be tentative).
+    assert!(
+        recorded
+            .lines()
+            .filter(|l| l.contains("scope global"))
+            .all(|l| !l.contains("tentative")),
+        "{recorded}"
+    );
+    lab.ping("late", 1, "10.0.3.1").unwrap();
+
+    // The healthcheck: the network was healthy before `late` started.
+    let events = lab.docker(&[
+        "events",
+        "--since",
+        &began.to_string(),
+        "--until",
+        &now_secs().to_string(),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}} {{index .Actor.Attributes \"com.docker.compose.service\"}}",
+    ]);
+    let lines: Vec<&str> = events.lines().map(str::trim).collect();
+    let healthy = lines
+        .iter()
+        .position(|l| *l == "health_status: healthy network")
+        .unwrap_or_else(|| panic!("the network never became healthy:\n{events}"));
+    let late = lines
+        .iter()
+        .position(|l| *l == "start late")
+        .unwrap_or_else(|| panic!("late never started:\n{events}"));
+    assert!(
+        healthy < late,
+        "late started before the network was healthy:\n{events}"
+    );
+    let (code, status) = conlink_in_network(&lab, &["status"]);
+    assert_eq!(code, Some(0), "{status}");
+    assert!(
+        status.contains("container  service:late#1: wired"),
+        "{status}"
+    );
+    let health = lab.docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Health.Status}}",
+        &lab.container_id("network", 1),
+    ]);
+    assert_eq!(health.trim(), "healthy");
+
+    eprintln!(
+        "{test}: the engine's events:\n{events}\nthe network service's log:\n{}",
+        lab.logs("network")
+    );
+    lab.must(&["down", "--volumes", "--timeout", "1"]);
+    lab.assert_nothing_left();
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
