@@ -11,9 +11,11 @@ use crate::Outcome;
 use compiler::plan::{Ns, Plan};
 use runtime::containers::docker::DockerEngine;
 use runtime::containers::own::{own_container, OwnContainer};
+use runtime::containers::replicas;
 use runtime::containers::resolver::{named_containers, Containers, View};
 use runtime::containers::socket::EngineSettings;
 use runtime::resolve::ConlinkNs;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -140,6 +142,37 @@ pub fn compile(
         print_diagnostics(&c.diagnostics, &c.sources);
     }
     c.plan.ok_or(Outcome::Failed)
+}
+
+/// Compiles the sources for project `project` with these replica counts (service →
+/// count), quietly: how `run` and `status` plan with the counts the containers show.
+pub fn compile_with_counts(
+    common: &Common,
+    srcs: &Sources,
+    counts: &BTreeMap<String, u32>,
+    project: &str,
+) -> Result<Plan, Outcome> {
+    let scale: Vec<(String, u32)> = counts.iter().map(|(s, n)| (s.clone(), *n)).collect();
+    compile(common, srcs, &scale, Some(project), true)
+}
+
+/// `plan`, or `plan` made again with the replica counts `containers` show, decided as
+/// `conlink run` decides them (`runtime::containers::replicas::follow`, the
+/// configuration's counts as the floor): so after `docker compose up --scale`,
+/// `status` compares with what the run wired instead of calling the new replicas
+/// extra.
+pub fn follow_replicas(
+    common: &Common,
+    srcs: &Sources,
+    plan: Plan,
+    containers: &Containers,
+) -> Result<Plan, Outcome> {
+    let observed = containers.read().replica_counts();
+    let floor = replicas::counts_of(&plan.services);
+    match replicas::follow(&plan.services, &floor, &observed) {
+        Some(counts) => compile_with_counts(common, srcs, &counts, &plan.project),
+        None => Ok(plan),
+    }
 }
 
 /// What a command that touches containers works with.

@@ -47,8 +47,7 @@ pub fn run(common: &Common, args: &RunArgs) -> Outcome {
         };
         let project = p.plan.project.clone();
         move |counts: &BTreeMap<String, u32>| {
-            let scale: Vec<(String, u32)> = counts.iter().map(|(s, n)| (s.clone(), *n)).collect();
-            containers::compile(&common, &sources, &scale, Some(&project), true)
+            containers::compile_with_counts(&common, &sources, counts, &project)
                 .map_err(|_| "the configuration does not compile with these counts".to_string())
         }
     };

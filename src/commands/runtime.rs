@@ -251,6 +251,14 @@ pub fn status(common: &Common, args: &ApplyArgs) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
+    // The replica counts the containers show, as `conlink run` follows them.
+    let plan = match &settings.containers {
+        Some(c) => match containers::follow_replicas(common, &args.sources, plan, c) {
+            Ok(p) => p,
+            Err(o) => return o,
+        },
+        None => plan,
+    };
     let mut shown = Shown::new("status", &plan.project, common.verbose);
     match runtime::status::status(&plan, &settings, &mut shown) {
         Ok(s) => {

@@ -6,7 +6,8 @@
 //! Docker-compatible service alike; [`fake::FakeEngine`] keeps containers in memory
 //! for tests. Around the trait: where the sockets are ([`socket`]), what a container
 //! is ([`model`]) and which compose replica it is ([`compose`]), which container
-//! conlink itself runs in ([`own`]), how to reach a container's network
+//! conlink itself runs in ([`own`]), how many replicas a plan follows
+//! ([`replicas`]), how to reach a container's network
 //! namespace ([`namespace`]) and why the kernel may refuse it (`access`), and which
 //! container a `container:`/`service:` symbol names ([`resolver`]). Errors are
 //! [`EngineError`]s.
@@ -28,6 +29,7 @@ pub mod model;
 pub mod namespace;
 pub mod own;
 mod probe;
+pub mod replicas;
 pub mod resolver;
 pub mod socket;
 mod timestamp;

@@ -18,13 +18,15 @@
 //!
 //! Replica counts follow the containers: the plan is made again (by the caller's
 //! [`Replan`]) when a service has more replicas than planned, or fewer after some
-//! were removed (docs/decisions.md, "conlink run").
+//! were removed (docs/decisions.md, "conlink run"); the counts are
+//! [`replicas::follow`]'s, which `conlink status` plans with too.
 
 mod follow;
 pub mod wiring;
 mod workers;
 
 use crate::apply::{self, ApplyError, Hooks};
+use crate::containers::replicas;
 use crate::containers::resolver::{target_symbols, Containers, View};
 use crate::containers::{ContainerEngine, EngineError};
 use crate::context::Settings;
@@ -474,11 +476,7 @@ impl Planner {
     fn new(plan: &Plan, replan: Option<Replan>) -> Planner {
         Planner {
             replan,
-            floor: plan
-                .services
-                .iter()
-                .map(|s| (s.service.clone(), s.replicas))
-                .collect(),
+            floor: replicas::counts_of(&plan.services),
         }
     }
 
@@ -493,20 +491,10 @@ impl Planner {
         let Some(replan) = &self.replan else {
             return plan;
         };
-        let observed = view.replica_counts();
-        let mut want = BTreeMap::new();
-        for s in &plan.services {
-            let floor = self.floor.get(&s.service).copied().unwrap_or(0);
-            let seen = observed.get(&s.service).copied().unwrap_or(0);
-            want.insert(s.service.clone(), floor.max(seen).max(1));
-        }
-        let same = plan
-            .services
-            .iter()
-            .all(|s| want.get(&s.service) == Some(&s.replicas));
-        if same {
+        let Some(want) = replicas::follow(&plan.services, &self.floor, &view.replica_counts())
+        else {
             return plan;
-        }
+        };
         match replan(&want) {
             Ok(p) => {
                 let counts: Vec<String> = want.iter().map(|(s, n)| format!("{s}={n}")).collect();
