@@ -5,7 +5,8 @@
 //! that carries the project's mark, or that lives in a namespace conlink created (its
 //! loopback carries the mark). What else conlink's plans change in namespaces it did not
 //! create is named here: its nftables tables (by their names) and two sysctls of its own
-//! namespace.
+//! namespace. A sysctl of one interface (IPv6 switched on for an interface conlink
+//! created in a container) is judged as that interface is.
 
 use crate::action::{Action, Subject};
 use crate::context::Context;

@@ -175,6 +175,20 @@ pub fn path(key: &str) -> io::Result<PathBuf> {
     Ok(PathBuf::from(PROC_SYS).join(relative))
 }
 
+/// The interface a per-interface key (`net.ipv6.conf.DEV.disable_ipv6`, in either
+/// form) belongs to, with the dots of its name; `None` for a key of the whole namespace
+/// (`all`, `default`, or no interface at all). Such a setting goes with its interface.
+pub fn interface_of(key: &str) -> Option<String> {
+    let path = as_path(key);
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["net", "ipv4" | "ipv6", "conf", dev, _] if !matches!(*dev, "all" | "default") => {
+            Some((*dev).to_string())
+        }
+        _ => None,
+    }
+}
+
 /// `key` with `/` separators, as sysctl(8) converts it: when the first separator is a
 /// dot, dots become slashes and slashes (standing for dots inside interface names)
 /// become dots; when it is a slash, the key is a path already.
@@ -232,6 +246,26 @@ fn explain(e: io::Error, key: &str, value: Option<&str>) -> io::Error {
 mod tests {
     use super::*;
     use crate::testing::{can_touch_kernel, TempNetns};
+
+    #[test]
+    fn a_per_interface_key_names_its_interface() {
+        let dev = |k: &str| interface_of(k);
+        assert_eq!(
+            dev("net.ipv6.conf.eth0.disable_ipv6").as_deref(),
+            Some("eth0")
+        );
+        assert_eq!(
+            dev("net.ipv6.conf.eth0/10.disable_ipv6").as_deref(),
+            Some("eth0.10")
+        );
+        assert_eq!(
+            dev("net/ipv4/conf/eth0.10/forwarding").as_deref(),
+            Some("eth0.10")
+        );
+        assert_eq!(dev("net.ipv6.conf.all.disable_ipv6"), None);
+        assert_eq!(dev("net.ipv6.conf.default.disable_ipv6"), None);
+        assert_eq!(dev("net.ipv4.ip_forward"), None);
+    }
 
     fn path_of(key: &str) -> String {
         path(key).expect(key).to_string_lossy().into_owned()

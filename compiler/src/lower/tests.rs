@@ -288,3 +288,55 @@ links:
         ]
     );
 }
+
+/// The `sysctl` steps of unit `unit`, as (namespace, key, value).
+fn sysctls(p: &Plan, unit: &str) -> Vec<(Ns, String, String)> {
+    let u = p.units.iter().find(|u| u.id == unit).expect(unit);
+    u.steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Sysctl { key, value } => Some((s.ns.clone(), key.clone(), value.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn ipv6_is_switched_on_for_each_created_container_interface_with_an_ipv6_address() {
+    let p = plan(
+        "
+nodes: [{name: n}]
+links:
+  - {container: c, bridge: s1, ip: fd00::1/64}
+  - {container: c, dev: eth1, bridge: s1, ip: 10.0.0.1/24}
+  - {container: c, dev: eth0.10, type: vlan, outer-dev: eth9, vlanid: 10, ip: [10.1.0.1/24, fd01::1/64]}
+  - {node: n, bridge: s1, ip: fd00::2/64}
+",
+        opts(),
+    );
+    let c = Ns::Container("c".into());
+    // One step per interface with an IPv6 address, in the container, never `all` or
+    // `default`; a `.` in the name is a `/` in the key; an IPv4-only one has none.
+    assert_eq!(
+        sysctls(&p, "container:c"),
+        vec![
+            (
+                c.clone(),
+                "net.ipv6.conf.eth0.disable_ipv6".into(),
+                "0".into()
+            ),
+            (c, "net.ipv6.conf.eth0/10.disable_ipv6".into(), "0".into()),
+        ]
+    );
+    // A node's namespace is conlink's own, with IPv6 on from the start.
+    assert_eq!(sysctls(&p, "node:n"), vec![]);
+    // Before the interface's first address, after it is created.
+    let unit = p.units.iter().find(|u| u.id == "container:c").unwrap();
+    let at = |f: &dyn Fn(&Op) -> bool| unit.steps.iter().position(|s| f(&s.op)).unwrap();
+    let on = at(&|o| matches!(o, Op::Sysctl { key, .. } if key.contains("eth0.")));
+    let created = at(
+        &|o| matches!(o, Op::LinkAdd { spec, .. } if matches!(spec.as_ref(), LinkSpec::Veth { .. })),
+    );
+    let first_addr = at(&|o| matches!(o, Op::AddrAdd { dev, .. } if dev == "eth0"));
+    assert!(created < on && on < first_addr, "{:#?}", unit.steps);
+}

@@ -45,7 +45,7 @@ pub fn action(op: &Op) -> Box<dyn Action + '_> {
         Op::NetnsAdd => Box::new(namespace::Add),
         Op::NetnsDel => Box::new(namespace::Del),
         Op::Sysctl { key, value } => Box::new(sysctl::Set { key, value }),
-        Op::SysctlRestore { key } => Box::new(sysctl::Restore { key }),
+        Op::SysctlRestore { key } => Box::new(sysctl::Restore::new(key)),
         Op::LinkAdd {
             name,
             netns,

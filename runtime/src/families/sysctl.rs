@@ -1,8 +1,13 @@
 //! sysctls: `sysctl -w KEY=VALUE` inside a namespace. The step records the value it
 //! found, its undo writes that value back; it is in place when the namespace already
 //! has the value. Reading and writing are `crate::sysctl`'s.
+//!
+//! A key of one interface (`net.ipv6.conf.DEV.disable_ipv6`, which plans set on the
+//! interfaces they create in containers) belongs to that interface: its undo is
+//! conlink's when the interface is, it goes when the interface is deleted, and an
+//! interface already gone leaves nothing to put back.
 
-use crate::action::{Action, At, Check, Subject};
+use crate::action::{Action, At, Check, Removal, Subject};
 use crate::context::Context;
 use crate::error::StepError;
 use crate::state::Extra;
@@ -17,6 +22,18 @@ pub struct Set<'a> {
 /// Put back the value a [`Set`] found (`Op::SysctlRestore`).
 pub struct Restore<'a> {
     pub key: &'a str,
+    /// The interface the key belongs to, if it is a per-interface key
+    /// ([`sysctl::interface_of`]).
+    pub dev: Option<String>,
+}
+
+impl<'a> Restore<'a> {
+    pub fn new(key: &'a str) -> Restore<'a> {
+        Restore {
+            key,
+            dev: sysctl::interface_of(key),
+        }
+    }
 }
 
 impl Action for Set<'_> {
@@ -56,14 +73,27 @@ impl Action for Restore<'_> {
         // Without the value found before (no state), the sysctl stays as conlink set it.
         if let Extra::Sysctl { previous } = recorded {
             let key = self.key;
-            cx.place(at.ns)?
-                .inside(|| sysctl::write(key, previous))?
-                .map_err(StepError::Sysctl)?;
+            match cx.place(at.ns)?.inside(|| sysctl::write(key, previous))? {
+                Ok(()) => {}
+                // The interface, and its setting with it, is gone.
+                Err(e) if self.dev.is_some() && e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StepError::Sysctl(e)),
+            }
         }
         Ok(Extra::None)
     }
 
+    fn removal(&self) -> Removal {
+        match self.dev {
+            Some(_) => Removal::WithItsInterface,
+            None => Removal::OnItsOwn,
+        }
+    }
+
     fn subject(&self) -> Option<Subject<'_>> {
-        Some(Subject::Sysctl(self.key))
+        Some(match &self.dev {
+            Some(dev) => Subject::Interface(dev),
+            None => Subject::Sysctl(self.key),
+        })
     }
 }

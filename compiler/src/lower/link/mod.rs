@@ -1,7 +1,8 @@
 //! One link of one target instance (docs/configuration.md, "Links"): the values every
 //! kind derives the same way (the replica's addresses, the MAC, the MTU), the kind's
 //! own creation ([`create`], one file per kind), then the steps every kind shares
-//! (ethtool settings, addresses, up, routes, netem, `nat` and `forward`).
+//! (ethtool settings, IPv6 switched on in a container, addresses, up, routes, netem,
+//! `nat` and `forward`).
 //!
 //! [`create`] matches every kind by name, so a new kind fails to compile until it has
 //! a file here; what a kind takes besides is read from
@@ -84,6 +85,9 @@ pub(super) fn lower_link(
             },
         );
     }
+    if let Some(step) = ipv6_on(ns, dev, &ips) {
+        u.step(ns, step);
+    }
     for addr in &ips {
         u.step(ns, Op::addr_add(dev.to_string(), *addr));
     }
@@ -120,6 +124,22 @@ pub(super) fn lower_link(
     if let (false, Some(target_ip)) = (l.forwards.is_empty(), first_v4) {
         nat::forwards(cx, u, l, ns, target_ip, offset);
     }
+}
+
+/// The step that turns IPv6 on for `dev` before its IPv6 addresses are added, in a
+/// container's namespace: Docker sets `net.ipv6.conf.{all,default}.disable_ipv6=1` in
+/// containers it gives no IPv6 network (`network_mode: none` among them), so an
+/// interface conlink creates there starts with IPv6 off and the kernel refuses its
+/// addresses. Only the interface conlink created is switched, never the container's
+/// `all` or `default` (docs/decisions.md, "IPv6 in containers"). Node namespaces are
+/// conlink's own, made with IPv6 on, and need no step. A `.` in the interface's name
+/// (`eth0.10`) is written `/` in the key, as sysctl(8) takes it.
+fn ipv6_on(ns: &Ns, dev: &str, ips: &[IpNet]) -> Option<Op> {
+    let container = matches!(ns, Ns::Container(_) | Ns::Service(..));
+    (container && ips.iter().any(|ip| ip.addr().is_ipv6())).then(|| Op::Sysctl {
+        key: format!("net.ipv6.conf.{}.disable_ipv6", dev.replace('.', "/")),
+        value: "0".into(),
+    })
 }
 
 /// The link's addresses for replica `offset + 1`: each written address + offset
