@@ -9,10 +9,13 @@
 //!   conlink adds IPv6 addresses without duplicate address detection
 //!   (docs/decisions.md), so none is still tentative;
 //! * a scale from 2 to 5 replicas gives exactly one new readiness line, once the last
-//!   replica is wired (not one per replica).
+//!   replica is wired (not one per replica);
+//! * the services set no `sysctls:`, so Docker turned IPv6 off in them
+//!   (`net.ipv6.conf.{all,default}.disable_ipv6=1`): IPv6 works on conlink's
+//!   interfaces because the plan switches it on for each of them, and for them only.
 
 use super::lab::{compose_file, Lab, Running};
-use super::scenario::{ops, plan_json, unit, IPV6};
+use super::scenario::{ops, plan_json, unit};
 use crate::e2e::{show, text};
 use runtime::run::READY_LINE;
 use std::collections::BTreeSet;
@@ -157,7 +160,9 @@ fn containers_show_the_plan_and_ipv6_works_at_readiness() {
         lab.dockerd.socket(),
         X_NETWORK,
         &[],
-        &[("node", IPV6), ("other", IPV6)],
+        // No `sysctls:` turning IPv6 back on: Docker turns it off in these
+        // containers, and conlink switches it on for the interfaces it creates.
+        &[("node", ""), ("other", "")],
     ));
     let plan = plan_json(&lab, &["--scale", "node=2"]);
 
@@ -205,6 +210,17 @@ fn containers_show_the_plan_and_ipv6_works_at_readiness() {
         "{node2:?}"
     );
     lab.ping("node", 2, "10.0.2.1").unwrap();
+    // IPv6 is on for conlink's interfaces, and still off for the container as a whole.
+    for (key, want) in [
+        ("net.ipv6.conf.all.disable_ipv6", "1"),
+        ("net.ipv6.conf.default.disable_ipv6", "1"),
+        ("net.ipv6.conf.eth0.disable_ipv6", "0"),
+        ("net.ipv6.conf.eth1.disable_ipv6", "1"),
+    ] {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let out = lab.exec("node", 2, &["cat", &path]);
+        assert_eq!(text(&out.stdout).trim(), want, "{key}: {}", show(&out));
+    }
 
     // Scaled from 2 to 5: one new readiness line, when all five are wired.
     let before = lab.logs("network").matches(READY_LINE).count();

@@ -10,10 +10,17 @@
 //!   and runs in busybox.)
 //! * `conlink status` as the `network` service's `healthcheck:`, and a service with
 //!   `depends_on: {network: {condition: service_healthy}}`: the engine's events show
-//!   the network healthy before that service starts, and it is wired after.
+//!   the network healthy before that service starts, and it is wired after. Scaled
+//!   with `docker-compose up --scale` beyond the compose file's count, the healthcheck
+//!   passes again once `conlink run` has wired the new replicas: `status` plans with
+//!   the replica counts the containers show, as the run does, and lists them wired.
+//!
+//! `app` has an IPv6 address and no `sysctls:` turning IPv6 back on where Docker turned
+//! it off: conlink switches it on for the interface it creates.
 
 use super::lab::{compose_file_with, Lab, CONLINK_IMAGE};
-use super::scenario::{conlink_in_network, IPV6};
+use super::scenario::conlink_in_network;
+use crate::e2e::poll;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -61,7 +68,7 @@ fn wait_in_a_command_and_status_as_healthcheck() {
     volumes: ['conlink-bin:/conlink:ro', './out:/out']
     entrypoint: [/conlink/conlink]
     command: [wait, --, sh, -c, 'ip -o addr > /out/app.txt; exec sleep 86400']
-{IPV6}volumes:
+volumes:
   conlink-bin: {{}}
 "
     ));
@@ -146,6 +153,44 @@ fn wait_in_a_command_and_status_as_healthcheck() {
         &lab.container_id("network", 1),
     ]);
     assert_eq!(health.trim(), "healthy");
+
+    // Scaled beyond the compose file's one replica: once the run has wired the four
+    // new ones, the healthcheck's `conlink status` (the compose file's counts, no
+    // `--scale`) passes, listing all five wired.
+    lab.must(&["up", "-d", "--scale", "late=5", "late"]);
+    lab.wait_log(
+        "network",
+        "All links connected: 7 unit(s), 6 container(s)",
+        1,
+        WAIT,
+    );
+    lab.ping("late", 5, "10.0.3.1").unwrap();
+    let (code, status) = conlink_in_network(&lab, &["status"]);
+    assert_eq!(code, Some(0), "{status}");
+    let wired: Vec<&str> = status
+        .lines()
+        .filter(|l| l.starts_with("container  service:late#") && l.ends_with(": wired"))
+        .collect();
+    assert_eq!(wired.len(), 5, "{status}");
+    assert!(!status.contains("extra"), "{status}");
+    // The engine's own healthcheck: its newest run passes and lists replica 5 (before
+    // the new replicas were wired a run may have failed; 60 failures in a row would be
+    // needed to turn the service unhealthy, so the newest run is what says).
+    let network = lab.container_id("network", 1);
+    let health = || -> serde_json::Value {
+        let json = lab.docker(&["inspect", "-f", "{{json .State.Health}}", &network]);
+        serde_json::from_str(json.trim()).expect("the health is JSON")
+    };
+    let newest_passes = |h: &serde_json::Value| {
+        let last = h["Log"].as_array()?.last()?;
+        let output = last["Output"].as_str()?;
+        (last["ExitCode"] == 0 && output.contains("container  service:late#5: wired")).then_some(())
+    };
+    let passed = poll(WAIT, || newest_passes(&health()));
+    let h = health();
+    assert!(passed.is_some(), "{h:#}\n{}", lab.logs("network"));
+    assert_eq!(h["Status"], "healthy", "{h:#}");
+    assert_eq!(h["FailingStreak"], 0, "{h:#}");
 
     eprintln!(
         "{test}: the engine's events:\n{events}\nthe network service's log:\n{}",

@@ -8,12 +8,6 @@ use super::lab::Lab;
 use crate::e2e::{show, text};
 use std::process::{Command, Output};
 
-/// Docker turns IPv6 off in a container none of whose networks has it (`network_mode:
-/// none` has none), and an IPv6 address cannot be added there: a service with IPv6
-/// links turns it on again with these lines.
-pub const IPV6: &str =
-    "    sysctls: {net.ipv6.conf.all.disable_ipv6: 0, net.ipv6.conf.default.disable_ipv6: 0}\n";
-
 /// `conlink --ovs no plan --format json` of the lab's compose file for its project,
 /// with `args` (`--scale`, `--default-bridge-mode`, …), parsed.
 pub fn plan_json(lab: &Lab, args: &[&str]) -> serde_json::Value {
