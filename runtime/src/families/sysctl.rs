@@ -97,3 +97,24 @@ impl Action for Restore<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_undo_of_a_key_of_one_interface_belongs_to_that_interface() {
+        let per_interface = Restore::new("net.ipv6.conf.eth0/10.disable_ipv6");
+        assert_eq!(per_interface.subject(), Some(Subject::Interface("eth0.10")));
+        assert_eq!(per_interface.removal(), Removal::WithItsInterface);
+        for key in [
+            "net.ipv6.conf.default.disable_ipv6",
+            "net.ipv6.conf.all.disable_ipv6",
+            "net.ipv4.ip_forward",
+        ] {
+            let whole = Restore::new(key);
+            assert_eq!(whole.subject(), Some(Subject::Sysctl(key)), "{key}");
+            assert_eq!(whole.removal(), Removal::OnItsOwn, "{key}");
+        }
+    }
+}
