@@ -144,8 +144,12 @@ pub(super) fn network_unit(cx: &mut Lowering) -> crate::plan::Unit {
                         spec: Box::new(spec),
                     },
                 );
-                for ip in &t.ips {
-                    u.step(&conlink, Op::addr_add(name.clone(), ip.value));
+                let ips: Vec<_> = t.ips.iter().map(|ip| ip.value).collect();
+                if let Some(step) = super::link::ipv6_on(&conlink, &name, &ips) {
+                    u.step(&conlink, step);
+                }
+                for ip in ips {
+                    u.step(&conlink, Op::addr_add(name.clone(), ip));
                 }
                 if let Some(n) = &t.netem {
                     u.step(

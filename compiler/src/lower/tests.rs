@@ -340,3 +340,31 @@ links:
     let first_addr = at(&|o| matches!(o, Op::AddrAdd { dev, .. } if dev == "eth0"));
     assert!(created < on && on < first_addr, "{:#?}", unit.steps);
 }
+
+#[test]
+fn a_tunnel_with_an_ipv6_address_gets_ipv6_back_in_conlinks_namespace() {
+    // The network unit turns IPv6 off by default in conlink's namespace; a tunnel
+    // given an IPv6 address needs it on for its device, before the address.
+    let p = plan(
+        "tunnels:
+  - {type: vxlan, bridge: s1, remote: 192.0.2.2, vni: 7, ip: fd07::1/64}
+  - {type: vxlan, bridge: s1, remote: 192.0.2.3, vni: 8, ip: 10.7.0.1/24}
+",
+        opts(),
+    );
+    let steps = &p.units[0].steps;
+    let keys: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Sysctl { key, value } if value == "0" => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, vec!["net.ipv6.conf.vxlan-7.disable_ipv6"]);
+    let at = |f: &dyn Fn(&Op) -> bool| steps.iter().position(|s| f(&s.op)).unwrap();
+    let on = at(&|o| matches!(o, Op::Sysctl { key, .. } if key.contains("vxlan-7")));
+    let created = at(&|o| matches!(o, Op::LinkAdd { name, .. } if name == "vxlan-7"));
+    let addr = at(&|o| matches!(o, Op::AddrAdd { dev, .. } if dev == "vxlan-7"));
+    assert!(created < on && on < addr, "{steps:#?}");
+    assert_eq!(steps[on].ns, Ns::Conlink);
+}

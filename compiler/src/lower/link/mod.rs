@@ -131,12 +131,14 @@ pub(super) fn lower_link(
 /// containers it gives no IPv6 network (`network_mode: none` among them), so an
 /// interface conlink creates there starts with IPv6 off and the kernel refuses its
 /// addresses. Only the interface conlink created is switched, never the container's
-/// `all` or `default` (docs/decisions.md, "IPv6 in containers"). Node namespaces are
+/// `all` or `default` (docs/decisions.md, "IPv6 in containers"). conlink's own
+/// namespace is the same case: the network unit turns IPv6 off by default there, so a
+/// tunnel device given an IPv6 address needs it back on. Node namespaces are
 /// conlink's own, made with IPv6 on, and need no step. A `.` in the interface's name
 /// (`eth0.10`) is written `/` in the key, as sysctl(8) takes it.
-fn ipv6_on(ns: &Ns, dev: &str, ips: &[IpNet]) -> Option<Op> {
-    let container = matches!(ns, Ns::Container(_) | Ns::Service(..));
-    (container && ips.iter().any(|ip| ip.addr().is_ipv6())).then(|| Op::Sysctl {
+pub(in crate::lower) fn ipv6_on(ns: &Ns, dev: &str, ips: &[IpNet]) -> Option<Op> {
+    let off_by_default = matches!(ns, Ns::Container(_) | Ns::Service(..) | Ns::Conlink);
+    (off_by_default && ips.iter().any(|ip| ip.addr().is_ipv6())).then(|| Op::Sysctl {
         key: format!("net.ipv6.conf.{}.disable_ipv6", dev.replace('.', "/")),
         value: "0".into(),
     })
