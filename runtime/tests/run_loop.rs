@@ -6,7 +6,7 @@
 //! followed at once by a start (a restart) ends wired into the new namespace (one
 //! container's events in order); a change the run never hears of (a container
 //! replaced while the event stream is down) is found by the reconciliation after the
-//! reconnection; the readiness line comes once per settled change; stopping removes
+//! reconnection, also when the first list after it fails; the readiness line comes once per settled change; stopping removes
 //! everything. Needs root; records a skip otherwise.
 
 use compiler::source::{SourceFile, SourceKind};
@@ -180,15 +180,23 @@ fn starts_restarts_missed_changes_and_stop() {
     drop(p1);
 
     // The stream goes down and two is replaced silently meanwhile: the
-    // reconciliation after the reconnection finds it.
+    // reconciliation after the reconnection finds it, although the engine could not
+    // list its containers at first (it is tried again).
     let p2b = Proc::new();
-    engine.disconnect();
     engine.remove("two");
     let mut two = container("two");
     two.state = runtime::containers::ContainerState::Running;
     two.pid = Some(p2b.pid());
     engine.add(two);
+    engine.fail_lists(1);
+    engine.disconnect();
     lines.wait("following the engine's events again", 1);
+    assert_eq!(
+        lines.count("cannot list the containers"),
+        1,
+        "{}",
+        lines.text()
+    );
     lines.wait("wired container:two (two)", 2);
     lines.wait(READY_LINE, 3);
     assert!(p2b.links().contains("eth0@"), "{}", p2b.links());

@@ -43,6 +43,10 @@ use wiring::{target_of, Log, Shared, WiredInto};
 /// Makes the plan again with these replica counts (service → count).
 pub type Replan = Box<dyn Fn(&BTreeMap<String, u32>) -> Result<Plan, String> + Send + Sync>;
 
+/// How soon the container list is read again when it could not be read after a
+/// reconnection.
+const RELIST: Duration = Duration::from_secs(1);
+
 /// The line 2.x users' scripts wait for.
 pub const READY_LINE: &str = "All links connected";
 
@@ -163,6 +167,9 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut workers = workers::Workers::new(shared.clone());
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
+    // Whether the container list must be compared with what is wired (after a
+    // reconnection) even when nothing waits.
+    let mut compare_due = false;
     let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
     while !stop() {
         match follower.next(Duration::from_millis(100), &stop, &*log) {
@@ -214,12 +221,11 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 }
             }
             follow::Next::Reconnected => {
-                if let Err(e) = refresh(&*opts.engine, &containers, &shared.plan()) {
-                    log(&format!("cannot list the containers: {e}"));
-                    continue;
-                }
-                log("following the engine's events again; comparing with its containers");
-                reconcile(&shared, &mut workers);
+                // Compared below, at once, and again until the list can be read: the
+                // stream reports its failure to connect only later, so the engine may
+                // still be away.
+                compare_due = true;
+                next_reconcile = Instant::now();
             }
             follow::Next::Idle => {}
         }
@@ -230,9 +236,21 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 let wired = shared.wired();
                 plan.units.iter().any(|u| !wired.contains_key(&u.id))
             };
-            if something_waits {
+            if compare_due || something_waits {
                 let before = replicas_by_id(&containers.read());
-                if refresh(&*opts.engine, &containers, &shared.plan()).is_ok() {
+                let listed = refresh(&*opts.engine, &containers, &shared.plan());
+                if let (Err(e), true) = (&listed, compare_due) {
+                    log(&format!(
+                        "cannot list the containers ({e}); trying again in {:.1} s",
+                        RELIST.as_secs_f64()
+                    ));
+                    next_reconcile = Instant::now() + RELIST.min(opts.reconcile_every);
+                }
+                if listed.is_ok() {
+                    if compare_due {
+                        log("following the engine's events again; comparing with its containers");
+                        compare_due = false;
+                    }
                     let view = containers.read();
                     let removed: Vec<String> = before
                         .iter()
