@@ -404,3 +404,34 @@ impl Drop for Running {
         }
     }
 }
+
+/// The interface names in conlink's namespace of `project` (`conlink.PROJECT`),
+/// sorted.
+pub fn conlink_links(project: &str) -> Vec<String> {
+    let links = crate::e2e::must_in_ns(&format!("conlink.{project}"), &["ip", "-o", "link"]);
+    let mut names: Vec<String> = links
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The outer end's name `conlink plan` (text form) gives the first veth of `unit`,
+/// and its altname: from the step `UNIT/N conlink ip link add NAME … [altname FULL]
+/// … type veth …`.
+pub fn planned_outer(plan: &str, unit: &str) -> (String, Option<String>) {
+    let prefix = format!("{unit}/");
+    let line = plan
+        .lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(&prefix) && l.contains(" ip link add ") && l.contains(" type veth"))
+        .unwrap_or_else(|| panic!("no veth of {unit} in the plan:\n{plan}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |w: &str| {
+        let i = words.iter().position(|x| *x == w)?;
+        words.get(i + 1).map(|s| s.to_string())
+    };
+    (after("add").expect("a name after `add`"), after("altname"))
+}

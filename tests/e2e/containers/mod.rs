@@ -7,6 +7,9 @@ mod bench;
 mod compose_router;
 mod compose_scale;
 mod host;
+mod host_names;
+mod podman_host;
+mod recover;
 // The harness serves later scenarios too (some of its helpers are theirs).
 #[allow(dead_code)]
 pub mod lab;
