@@ -1,7 +1,8 @@
 //! Recovery of `conlink run -n` on the host when the containers or the engine go away
 //! under it: a wired container killed with SIGKILL and started again (the container
-//! half of the container issue's scenario 6; conlink's own `kill -9` is covered by
-//! host.rs on the host and compose_router.rs as the `network` service), and a restart
+//! half of the container issue's scenario 6; conlink's own `kill -9` alone is covered
+//! by host.rs on the host and compose_router.rs as the `network` service), both
+//! killed together with the container started again before conlink is, and a restart
 //! of the engine itself while conlink follows its events.
 //!
 //! For the restart, two containers run with `--restart always`: a daemon without
@@ -109,6 +110,64 @@ fn a_killed_container_started_again_is_wired_again_the_same() {
     let log = run.log();
     assert_eq!(code, Some(0), "{log}");
     eprintln!("{test}: conlink run's log:\n{log}");
+    lab.assert_nothing_left();
+}
+
+/// conlink killed, then a container it wired killed and started again while no
+/// conlink runs (its old outer end went with its old namespace, its records remain):
+/// a new `conlink run` wires it again, with nothing stale.
+#[test]
+fn conlink_and_a_container_killed_together_recover() {
+    let test = "e2e::containers::recover::conlink_and_a_container_killed_together_recover";
+    let Some(lab) = Lab::without_conlink_image(test, "recoverboth") else {
+        return;
+    };
+    let net = lab.write_file(
+        "net.yaml",
+        "links:
+  - {container: alpha, bridge: s1, ip: 10.9.7.1/24}
+  - {container: beta, bridge: s1, ip: 10.9.7.2/24}
+",
+    );
+    let net = net.to_str().unwrap();
+    lab.run_container("alpha", &[], &[]);
+    lab.run_container("beta", &[], &[]);
+    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net]));
+    run.wait_for("All links connected", 1, WAIT);
+    let before = identity(&lab, "beta");
+    run.stop(Signal::SIGKILL);
+    drop(run);
+
+    lab.docker(&["kill", "--signal", "KILL", "beta"]);
+    lab.docker(&["start", "beta"]);
+    assert!(
+        !text(&lab.docker_exec("beta", &["ip", "-o", "link"]).stdout).contains("eth0"),
+        "beta started again without its link"
+    );
+    poll(Duration::from_secs(10), || {
+        (conlink_links(&lab.project) == ["alpha-eth0", "lo", "s1"]).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{:?}", conlink_links(&lab.project)));
+
+    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net]));
+    // Adopted: the network's 3 steps and alpha's 5 in place, beta's 5 made again.
+    let log = run.wait_for("All links connected", 1, WAIT);
+    assert!(
+        log.contains("5 step(s) carried out, 8 in place; 3 unit(s) wired, 0 waiting"),
+        "{log}"
+    );
+    assert_eq!(identity(&lab, "beta"), before);
+    assert_eq!(
+        conlink_links(&lab.project),
+        ["alpha-eth0", "beta-eth0", "lo", "s1"]
+    );
+    lab.docker_ping("alpha", "10.9.7.2").unwrap();
+    lab.docker_ping("beta", "10.9.7.1").unwrap();
+
+    let (code, _) = run.stop(Signal::SIGTERM);
+    let log = run.log();
+    assert_eq!(code, Some(0), "{log}");
+    eprintln!("{test}: the second conlink run's log:\n{log}");
     lab.assert_nothing_left();
 }
 
