@@ -167,6 +167,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut workers = workers::Workers::new(shared.clone());
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
+    let mut gone_without_die = GoneWithoutDie::default();
     // Whether the container list must be compared with what is wired (after a
     // reconnection) even when nothing waits.
     let mut compare_due = false;
@@ -236,7 +237,13 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 let wired = shared.wired();
                 plan.units.iter().any(|u| !wired.contains_key(&u.id))
             };
-            if compare_due || something_waits {
+            let gone = gone_without_die.look(&shared);
+            for (unit, pid) in &gone {
+                log(&format!(
+                    "{unit}: the process of its container ({pid}) is gone but no die event came; comparing with the engine's containers"
+                ));
+            }
+            if compare_due || something_waits || !gone.is_empty() {
                 let before = replicas_by_id(&containers.read());
                 let listed = refresh(&*opts.engine, &containers, &shared.plan());
                 if let (Err(e), true) = (&listed, compare_due) {
@@ -298,6 +305,45 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
         log(&format!("cleanup problem: {p}"));
     }
     Ok(Ended { removed, cleanup })
+}
+
+/// Processes of wired containers that are gone while no die event came.
+#[derive(Default)]
+struct GoneWithoutDie {
+    /// Found gone at the last look: (unit, pid).
+    suspected: BTreeSet<(String, u32)>,
+    /// Said already.
+    reported: BTreeSet<(String, u32)>,
+}
+
+impl GoneWithoutDie {
+    /// Units wired into a container whose process no longer exists at this look and
+    /// did not at the last one either (a die event takes milliseconds, so a process
+    /// gone for a whole period means the event did not come: an engine's stream can
+    /// drop one), not reported before. The periodic comparison is then needed
+    /// although no unit waits. Looked at only while no job is pending, since a die
+    /// being handled leaves its unit wired for a moment. A stat of `/proc/PID` per
+    /// wired container; no request to the engine.
+    fn look(&mut self, shared: &Shared) -> Vec<(String, u32)> {
+        if shared.pending.load(Ordering::SeqCst) > 0 {
+            return Vec::new();
+        }
+        let proc = shared.containers.proc();
+        let gone: BTreeSet<(String, u32)> = shared
+            .wired()
+            .iter()
+            .filter_map(|(unit, into)| Some((unit.clone(), into.as_ref()?.pid?)))
+            .filter(|(_, pid)| !proc.join(pid.to_string()).exists())
+            .collect();
+        let confirmed: Vec<(String, u32)> = gone
+            .intersection(&self.suspected)
+            .filter(|k| !self.reported.contains(*k))
+            .cloned()
+            .collect();
+        self.reported.extend(confirmed.iter().cloned());
+        self.suspected = gone;
+        confirmed
+    }
 }
 
 /// The replicas of the project's services in the view: id → service.
