@@ -4,7 +4,9 @@
 //! the host by `conlink run -n net.yaml --podman-socket SOCKET` through Podman's
 //! Docker-compatible API: names from `${NODE_NAME}`, one shortened outer name, pings
 //! both ways, a restart wired again with the same MAC, a container killed with SIGKILL
-//! and started again wired again, and nothing left after SIGTERM.
+//! and started again wired again, a restart of the API service while a container is
+//! killed and started again (conlink reconnects and wires it), and nothing left after
+//! SIGTERM.
 
 use super::lab::{assert_nothing_left, conlink_links, planned_outer, Running};
 use crate::e2e::{show, text};
@@ -73,7 +75,7 @@ fn rootful_podman_containers_wired_from_the_host() {
     if !crate::e2e::can_run(test, &["podman"]) {
         return;
     }
-    let Some(podman) = PodmanService::start(test) else {
+    let Some(mut podman) = PodmanService::start(test) else {
         return;
     };
     let image = match podman.busybox_image() {
@@ -151,9 +153,49 @@ fn rootful_podman_containers_wired_from_the_host() {
     assert_eq!(conlink_links(PROJECT), want, "{log}");
     ping(&podman, &a, "10.9.6.2").unwrap();
 
+    // The API service restarts; while it is away (the CLI needs no service) a
+    // container is killed and started again: conlink reconnects and wires its new run.
+    let pid = |podman: &PodmanService, name: &str| {
+        podman.run(&["inspect", "--format", "{{.State.Pid}}", name])
+    };
+    // (A die that did not reach conlink so far is handled, but worth a word.)
+    if run.log().contains("no die event came") {
+        eprintln!(
+            "{test}: a die event of Podman did not reach conlink:\n{}",
+            run.log()
+        );
+    }
+    let pid_before = pid(&podman, &a);
+    podman
+        .restart_with(|podman| {
+            podman.run(&["kill", "--signal", "KILL", &a]);
+            podman.run(&["start", &a]);
+        })
+        .expect("the Podman service starts again");
+    assert_ne!(pid(&podman, &a), pid_before);
+    let log = run.wait_for(
+        "following the engine's events again; comparing with its containers",
+        1,
+        WAIT,
+    );
+    assert!(
+        log.contains("lost the engine's events") || log.contains("closed its event stream"),
+        "{log}"
+    );
+    let log = run.wait_for(&format!("wired container:{a} ({a})"), 2, WAIT);
+    assert!(
+        !log.contains(&format!("cannot wire container:{a}")),
+        "{log}"
+    );
+    run.wait_for("All links connected", 4, WAIT);
+    assert_eq!(conlink_links(PROJECT), want);
+    ping(&podman, &a, "10.9.6.2").unwrap();
+    ping(&podman, &long, "10.9.6.1").unwrap();
+
     let (code, _) = run.stop(Signal::SIGTERM);
     let log = run.log();
     assert_eq!(code, Some(0), "{log}");
+
     eprintln!("{test}: conlink run's log:\n{log}");
     for name in [&a, &long] {
         let links = text(&exec(&podman, name, &["ip", "-o", "link"]).stdout);
