@@ -153,11 +153,6 @@ fn rootful_podman_containers_wired_from_the_host() {
     assert_eq!(conlink_links(PROJECT), want, "{log}");
     ping(&podman, &a, "10.9.6.2").unwrap();
 
-    // The API service restarts; while it is away (the CLI needs no service) a
-    // container is killed and started again: conlink reconnects and wires its new run.
-    let pid = |podman: &PodmanService, name: &str| {
-        podman.run(&["inspect", "--format", "{{.State.Pid}}", name])
-    };
     // (A die that did not reach conlink so far is handled, but worth a word.)
     if run.log().contains("no die event came") {
         eprintln!(
@@ -165,6 +160,12 @@ fn rootful_podman_containers_wired_from_the_host() {
             run.log()
         );
     }
+
+    // The API service restarts; while it is away (the CLI needs no service) a
+    // container is killed and started again: conlink reconnects and wires its new run.
+    let pid = |podman: &PodmanService, name: &str| {
+        podman.run(&["inspect", "--format", "{{.State.Pid}}", name])
+    };
     let pid_before = pid(&podman, &a);
     podman
         .restart_with(|podman| {
