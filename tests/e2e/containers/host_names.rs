@@ -9,7 +9,6 @@
 
 use super::lab::{conlink_links, planned_outer, Lab, Running};
 use crate::e2e::{must_in_ns, show, text};
-use nix::sys::signal::Signal;
 use std::time::Duration;
 
 /// Container names and addresses come from `NODE_NAME`; without it the file is an
@@ -117,9 +116,7 @@ fn run_on_the_host_wires_interpolated_names_and_shortens_a_long_outer_name() {
     lab.docker_ping(&long_name, "10.9.3.1").unwrap();
     lab.docker_ping(&huge_name, "10.9.3.2").unwrap();
 
-    let (code, _) = run.stop(Signal::SIGTERM);
-    let log = run.log();
-    assert_eq!(code, Some(0), "{log}");
+    let log = run.terminate();
     eprintln!("{test}: conlink run's log:\n{log}");
     for name in [&short_name, &long_name, &huge_name] {
         let links = text(&lab.docker_exec(name, &["ip", "-o", "link"]).stdout);

@@ -147,18 +147,11 @@ impl Lab {
     /// `conlink --ovs no --project P --engine-socket S ARGS`, with a clean
     /// environment.
     pub fn host_conlink(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
-        cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
-            .arg(self.dockerd.socket())
-            .args(args)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null());
-        cmd
+        host_conlink(
+            &self.project,
+            ("--engine-socket", self.dockerd.socket()),
+            args,
+        )
     }
 
     /// Starts `docker run -d --network none --name NAME busybox` with `args` after
@@ -275,6 +268,24 @@ impl Drop for Lab {
     }
 }
 
+/// conlink on the host (the test's namespace): `conlink --ovs no --project PROJECT
+/// OPTION SOCKET ARGS` (`socket`: the option naming the engine's socket, and the
+/// socket), with a clean environment (no `DOCKER_HOST`).
+pub fn host_conlink(project: &str, socket: (&str, &Path), args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
+    cmd.args(["--ovs", "no", "--project", project, socket.0])
+        .arg(socket.1)
+        .args(args)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// A compose file: `network` as conlink's service (the lab's image, `pid: host`,
 /// `network_mode: none`, the daemon's socket mounted, the project directory at /test,
 /// `conlink run` with `run_args` after `--compose-file /test/compose.yaml`), the
@@ -369,6 +380,14 @@ impl Running {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Stops it with SIGTERM, which must end it with exit code 0; its whole log.
+    pub fn terminate(&mut self) -> String {
+        let (code, _) = self.stop(nix::sys::signal::Signal::SIGTERM);
+        let log = self.log();
+        assert_eq!(code, Some(0), "{log}");
+        log
     }
 
     /// Sends `signal` and waits for the exit (at most 20 s): its exit code and how

@@ -8,9 +8,8 @@
 //! killed and started again (conlink reconnects and wires it), and nothing left after
 //! SIGTERM.
 
-use super::lab::{assert_nothing_left, conlink_links, planned_outer, Running};
+use super::lab::{assert_nothing_left, conlink_links, host_conlink, planned_outer, Running};
 use crate::e2e::{show, text};
-use nix::sys::signal::Signal;
 use runtime::engine_harness::PodmanService;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -25,22 +24,10 @@ const NETWORK: &str = "links:
 ";
 const WAIT: Duration = Duration::from_secs(60);
 
-/// `conlink --ovs no --project PROJECT --podman-socket SOCKET ARGS`, with a clean
-/// environment (no `DOCKER_HOST`: the Podman socket is the one named) and NODE_NAME.
+/// conlink on the host for the Podman service, with NODE_NAME and LONG set.
 fn conlink(podman: &PodmanService, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
-    cmd.args(["--ovs", "no", "--project", PROJECT, "--podman-socket"])
-        .arg(podman.socket())
-        .args(args)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("NO_COLOR", "1")
-        .env("NODE_NAME", NODE_NAME)
-        .env("LONG", LONG)
-        .stdin(std::process::Stdio::null());
+    let mut cmd = host_conlink(PROJECT, ("--podman-socket", podman.socket()), args);
+    cmd.env("NODE_NAME", NODE_NAME).env("LONG", LONG);
     cmd
 }
 
@@ -193,9 +180,7 @@ fn rootful_podman_containers_wired_from_the_host() {
     ping(&podman, &a, "10.9.6.2").unwrap();
     ping(&podman, &long, "10.9.6.1").unwrap();
 
-    let (code, _) = run.stop(Signal::SIGTERM);
-    let log = run.log();
-    assert_eq!(code, Some(0), "{log}");
+    let log = run.terminate();
 
     eprintln!("{test}: conlink run's log:\n{log}");
     for name in [&a, &long] {

@@ -43,24 +43,30 @@ fn identity(lab: &Lab, name: &str) -> (String, Vec<String>) {
     (mac.trim().to_string(), addrs)
 }
 
+/// Containers `names` (with `extra` arguments to `docker run`) on bridge s1 at
+/// 10.9.`subnet`.1, .2, …, and a `conlink run -n` that has wired them all.
+fn wired(lab: &Lab, subnet: u8, names: &[&str], extra: &[&str]) -> Running {
+    let mut net = String::from("links:\n");
+    for (i, name) in names.iter().enumerate() {
+        net.push_str(&format!(
+            "  - {{container: {name}, bridge: s1, ip: 10.9.{subnet}.{}/24}}\n",
+            i + 1
+        ));
+        lab.run_container(name, extra, &[]);
+    }
+    let net = lab.write_file("net.yaml", &net);
+    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net.to_str().unwrap()]));
+    run.wait_for("All links connected", 1, WAIT);
+    run
+}
+
 #[test]
 fn a_killed_container_started_again_is_wired_again_the_same() {
     let test = "e2e::containers::recover::a_killed_container_started_again_is_wired_again_the_same";
     let Some(lab) = Lab::without_conlink_image(test, "recoverkill") else {
         return;
     };
-    let net = lab.write_file(
-        "net.yaml",
-        "links:
-  - {container: alpha, bridge: s1, ip: 10.9.4.1/24}
-  - {container: beta, bridge: s1, ip: 10.9.4.2/24}
-",
-    );
-    let net = net.to_str().unwrap();
-    lab.run_container("alpha", &[], &[]);
-    lab.run_container("beta", &[], &[]);
-    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net]));
-    run.wait_for("All links connected", 1, WAIT);
+    let mut run = wired(&lab, 4, &["alpha", "beta"], &[]);
     let before = identity(&lab, "beta");
     assert!(
         before.1.iter().any(|a| a.contains("inet 10.9.4.2/24")),
@@ -106,9 +112,7 @@ fn a_killed_container_started_again_is_wired_again_the_same() {
     lab.docker_ping("alpha", "10.9.4.2").unwrap();
     lab.docker_ping("beta", "10.9.4.1").unwrap();
 
-    let (code, _) = run.stop(Signal::SIGTERM);
-    let log = run.log();
-    assert_eq!(code, Some(0), "{log}");
+    let log = run.terminate();
     eprintln!("{test}: conlink run's log:\n{log}");
     lab.assert_nothing_left();
 }
@@ -122,18 +126,7 @@ fn conlink_and_a_container_killed_together_recover() {
     let Some(lab) = Lab::without_conlink_image(test, "recoverboth") else {
         return;
     };
-    let net = lab.write_file(
-        "net.yaml",
-        "links:
-  - {container: alpha, bridge: s1, ip: 10.9.7.1/24}
-  - {container: beta, bridge: s1, ip: 10.9.7.2/24}
-",
-    );
-    let net = net.to_str().unwrap();
-    lab.run_container("alpha", &[], &[]);
-    lab.run_container("beta", &[], &[]);
-    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net]));
-    run.wait_for("All links connected", 1, WAIT);
+    let mut run = wired(&lab, 7, &["alpha", "beta"], &[]);
     let before = identity(&lab, "beta");
     run.stop(Signal::SIGKILL);
     drop(run);
@@ -149,7 +142,8 @@ fn conlink_and_a_container_killed_together_recover() {
     })
     .unwrap_or_else(|| panic!("{:?}", conlink_links(&lab.project)));
 
-    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net]));
+    let net = lab.dir.join("net.yaml");
+    let mut run = Running::spawn(lab.host_conlink(&["run", "-n", net.to_str().unwrap()]));
     // Adopted: the network's 3 steps and alpha's 5 in place, beta's 5 made again.
     let log = run.wait_for("All links connected", 1, WAIT);
     assert!(
@@ -164,9 +158,7 @@ fn conlink_and_a_container_killed_together_recover() {
     lab.docker_ping("alpha", "10.9.7.2").unwrap();
     lab.docker_ping("beta", "10.9.7.1").unwrap();
 
-    let (code, _) = run.stop(Signal::SIGTERM);
-    let log = run.log();
-    assert_eq!(code, Some(0), "{log}");
+    let log = run.terminate();
     eprintln!("{test}: the second conlink run's log:\n{log}");
     lab.assert_nothing_left();
 }
@@ -238,9 +230,7 @@ fn an_engine_restart_is_followed_by_a_reconciliation() {
     );
     lab.docker_ping("gamma", "10.9.5.1").unwrap();
 
-    let (code, _) = run.stop(Signal::SIGTERM);
-    let log = run.log();
-    assert_eq!(code, Some(0), "{log}");
+    let log = run.terminate();
     eprintln!("{test}: conlink run's log:\n{log}");
     for name in ["alpha", "beta", "gamma"] {
         let links = text(&lab.docker_exec(name, &["ip", "-o", "link"]).stdout);
