@@ -46,9 +46,14 @@ pub fn long_outer_name(target: &Target, replica: Option<u32>, dev: &str) -> Stri
     }
 }
 
+/// The longest altname the kernel takes: ALTIFNAMSIZ (128) less the NUL.
+pub const ALTNAME_MAX: usize = 127;
+
 /// Shortens a name to 15 bytes when needed: the first 7 bytes (on a character
 /// boundary) of the long name, `-`, and 7 hex digits of its hash. Returns the name to
-/// use and, when shortened, the full name (recorded as an altname).
+/// use and, when shortened, the full name to record as an altname, unless that is
+/// longer than the kernel takes (a container may be named with hundreds of
+/// characters; the link is still made, with its short name only).
 pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
     if long.len() <= 15 {
         return (long.to_string(), None);
@@ -68,7 +73,8 @@ pub fn fit_interface_name(long: &str) -> (String, Option<String>) {
         })
         .collect();
     let hash = fnv1a(&[long.as_bytes()]) & 0x0fff_ffff;
-    (format!("{prefix}-{hash:07x}"), Some(long.to_string()))
+    let altname = (long.len() <= ALTNAME_MAX).then(|| long.to_string());
+    (format!("{prefix}-{hash:07x}"), altname)
 }
 
 /// A MAC derived from a link's identity: locally administered, unicast, the same on
@@ -119,6 +125,12 @@ mod tests {
         // Multi-byte characters are never split.
         let (s, _) = fit_interface_name("ééééééééé-eth0");
         assert!(s.len() <= 15);
+        // A full name the kernel would refuse as an altname is not recorded.
+        let longest = format!("{}-eth0", "c".repeat(ALTNAME_MAX - 5));
+        assert_eq!(fit_interface_name(&longest).1.as_deref(), Some(&*longest));
+        let too_long = format!("{}-eth0", "c".repeat(ALTNAME_MAX - 4));
+        let (s, full) = fit_interface_name(&too_long);
+        assert_eq!((s.len(), full), (15, None));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! The fake keeps every event, so `since` replays them like the engine's own buffer;
 //! [`FakeEngine::disconnect`] ends the open streams, as an engine restart does, to
-//! test a caller's reconnection.
+//! test a caller's reconnection; [`FakeEngine::fail_lists`] makes the next container
+//! lists fail, as they do while the engine is still away.
 
 use super::compose::{NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 use super::error::EngineError;
@@ -36,6 +37,8 @@ struct State {
     streams: Vec<mpsc::Sender<Result<Event, EngineError>>>,
     exec: Arc<ExecHandler>,
     execs: Vec<ExecCall>,
+    /// How many of the next lists fail.
+    failing_lists: usize,
 }
 
 impl Default for FakeEngine {
@@ -54,6 +57,7 @@ impl FakeEngine {
                 streams: Vec::new(),
                 exec: Arc::new(|_, _, _| 0),
                 execs: Vec::new(),
+                failing_lists: 0,
             }),
         }
     }
@@ -139,6 +143,11 @@ impl FakeEngine {
         self.lock().streams.clear();
     }
 
+    /// Makes the next `n` container lists fail (an API error, 500).
+    pub fn fail_lists(&self, n: usize) {
+        self.lock().failing_lists = n;
+    }
+
     /// Sets what execs do from now on.
     pub fn on_exec(
         &self,
@@ -167,8 +176,16 @@ impl ContainerEngine for FakeEngine {
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<Container>, EngineError> {
-        Ok(self
-            .lock()
+        let mut state = self.lock();
+        if state.failing_lists > 0 {
+            state.failing_lists -= 1;
+            return Err(EngineError::Api {
+                what: "listing containers".into(),
+                status: 500,
+                message: "the fake engine is away".into(),
+            });
+        }
+        Ok(state
             .containers
             .iter()
             .filter(|c| !filter.running_only || c.is_running())

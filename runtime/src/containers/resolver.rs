@@ -231,6 +231,11 @@ impl Containers {
         self.engine.as_ref()
     }
 
+    /// Where the engine's process ids are seen.
+    pub fn proc(&self) -> &std::path::Path {
+        &self.proc
+    }
+
     /// Reads `/PROC/PID/ns/net` instead of `/proc` (tests).
     pub fn with_proc(mut self, proc: PathBuf) -> Containers {
         self.proc = proc;

@@ -57,10 +57,7 @@ impl PodmanService {
             skip(test, &format!("cannot write in {}: {e}", dir.display()));
             return None;
         }
-        let mut cmd = Command::new("podman");
-        cmd.envs(podman_env(dir))
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", base.socket.display()));
+        let cmd = service_command(&base);
         let mut base = base;
         if let Err(e) = base.spawn(cmd) {
             skip(test, &e);
@@ -72,6 +69,17 @@ impl PodmanService {
             return None;
         }
         Some(p)
+    }
+
+    /// Stops the API service, calls `meanwhile` (the `podman` CLI works without the
+    /// service), and starts the service again on the same storage and socket, as an
+    /// upgrade of Podman or a restart of its systemd unit would. The containers keep
+    /// running: conmon watches them, not the service.
+    pub fn restart_with(&mut self, meanwhile: impl FnOnce(&Self)) -> Result<(), String> {
+        self.base.stop_daemon();
+        meanwhile(self);
+        self.base.spawn(service_command(&self.base))?;
+        self.base.wait_ready()
     }
 
     pub fn socket(&self) -> &Path {
@@ -145,6 +153,15 @@ pub(super) fn import_busybox(
         return Err(format!("podman import: {}", text(&out)));
     }
     Ok(BUSYBOX_IMAGE)
+}
+
+/// `podman system service` on the engine's socket, with its settings.
+fn service_command(base: &Base) -> Command {
+    let mut cmd = Command::new("podman");
+    cmd.envs(podman_env(&base.dir))
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", base.socket.display()));
+    cmd
 }
 
 fn podman_env(dir: &Path) -> Vec<(&'static str, PathBuf)> {

@@ -46,6 +46,10 @@ use wiring::{target_of, Log, Shared, WiredInto};
 /// Makes the plan again with these replica counts (service → count).
 pub type Replan = Box<dyn Fn(&BTreeMap<String, u32>) -> Result<Plan, String> + Send + Sync>;
 
+/// How soon the container list is read again when it could not be read after a
+/// reconnection.
+const RELIST: Duration = Duration::from_secs(1);
+
 /// The line 2.x users' scripts wait for.
 pub const READY_LINE: &str = "All links connected";
 
@@ -174,6 +178,10 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
     let mut last_event = Instant::now();
+    let mut gone_without_die = GoneWithoutDie::default();
+    // Whether the container list must be compared with what is wired (after a
+    // reconnection) even when nothing waits.
+    let mut compare_due = false;
     let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
     while !stop() {
         match follower.next(Duration::from_millis(100), &stop, &*log) {
@@ -226,12 +234,11 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 }
             }
             follow::Next::Reconnected => {
-                if let Err(e) = refresh(&*opts.engine, &containers, &shared.plan()) {
-                    log(&format!("cannot list the containers: {e}"));
-                    continue;
-                }
-                log("following the engine's events again; comparing with its containers");
-                reconcile(&shared, &mut workers);
+                // Compared below, at once, and again until the list can be read: the
+                // stream reports its failure to connect only later, so the engine may
+                // still be away.
+                compare_due = true;
+                next_reconcile = Instant::now();
             }
             follow::Next::Idle => {}
         }
@@ -242,8 +249,27 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
                 let wired = shared.wired();
                 plan.units.iter().any(|u| !wired.contains_key(&u.id))
             };
-            if something_waits {
-                let _ = look_again(&*opts.engine, &shared, &mut planner, &mut workers);
+            let gone = gone_without_die.look(&shared);
+            for (unit, pid) in &gone {
+                log(&format!(
+                    "{unit}: the process of its container ({pid}) is gone but no die event came; comparing with the engine's containers"
+                ));
+            }
+            if compare_due || something_waits || !gone.is_empty() {
+                match look_again(&*opts.engine, &shared, &mut planner, &mut workers) {
+                    Err(e) if compare_due => {
+                        log(&format!(
+                            "cannot list the containers ({e}); trying again in {:.1} s",
+                            RELIST.as_secs_f64()
+                        ));
+                        next_reconcile = Instant::now() + RELIST.min(opts.reconcile_every);
+                    }
+                    Ok(()) if compare_due => {
+                        log("following the engine's events again; comparing with its containers");
+                        compare_due = false;
+                    }
+                    _ => {}
+                }
             }
         }
         if last_event.elapsed() >= SETTLE && may_be_ready(&shared) {
@@ -338,6 +364,45 @@ fn first_apply(
             }
             _ => return Err(ApplyError::Failed(failure).into()),
         }
+    }
+}
+
+/// Processes of wired containers that are gone while no die event came.
+#[derive(Default)]
+struct GoneWithoutDie {
+    /// Found gone at the last look: (unit, pid).
+    suspected: BTreeSet<(String, u32)>,
+    /// Said already.
+    reported: BTreeSet<(String, u32)>,
+}
+
+impl GoneWithoutDie {
+    /// Units wired into a container whose process no longer exists at this look and
+    /// did not at the last one either (a die event takes milliseconds, so a process
+    /// gone for a whole period means the event did not come: an engine's stream can
+    /// drop one), not reported before. The periodic comparison is then needed
+    /// although no unit waits. Looked at only while no job is pending, since a die
+    /// being handled leaves its unit wired for a moment. A stat of `/proc/PID` per
+    /// wired container; no request to the engine.
+    fn look(&mut self, shared: &Shared) -> Vec<(String, u32)> {
+        if shared.pending.load(Ordering::SeqCst) > 0 {
+            return Vec::new();
+        }
+        let proc = shared.containers.proc();
+        let gone: BTreeSet<(String, u32)> = shared
+            .wired()
+            .iter()
+            .filter_map(|(unit, into)| Some((unit.clone(), into.as_ref()?.pid?)))
+            .filter(|(_, pid)| !proc.join(pid.to_string()).exists())
+            .collect();
+        let confirmed: Vec<(String, u32)> = gone
+            .intersection(&self.suspected)
+            .filter(|k| !self.reported.contains(*k))
+            .cloned()
+            .collect();
+        self.reported.extend(confirmed.iter().cloned());
+        self.suspected = gone;
+        confirmed
     }
 }
 

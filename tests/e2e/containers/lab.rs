@@ -173,18 +173,7 @@ impl Lab {
     /// [`Lab::host_conlink`] with another engine socket (a proxy in front of the
     /// daemon's).
     pub fn host_conlink_via(&self, socket: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
-        cmd.args(["--ovs", "no", "--project", &self.project, "--engine-socket"])
-            .arg(socket)
-            .args(args)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null());
-        cmd
+        host_conlink(&self.project, ("--engine-socket", socket), args)
     }
 
     /// Starts `docker run -d --network none --name NAME busybox` with `args` after
@@ -301,6 +290,24 @@ impl Drop for Lab {
     }
 }
 
+/// conlink on the host (the test's namespace): `conlink --ovs no --project PROJECT
+/// OPTION SOCKET ARGS` (`socket`: the option naming the engine's socket, and the
+/// socket), with a clean environment (no `DOCKER_HOST`).
+pub fn host_conlink(project: &str, socket: (&str, &Path), args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
+    cmd.args(["--ovs", "no", "--project", project, socket.0])
+        .arg(socket.1)
+        .args(args)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// A compose file: `network` as conlink's service (the lab's image, `pid: host`,
 /// `network_mode: none`, the daemon's socket mounted, the project directory at /test,
 /// `conlink run` with `run_args` after `--compose-file /test/compose.yaml`), the
@@ -410,6 +417,14 @@ impl Running {
         }
     }
 
+    /// Stops it with SIGTERM, which must end it with exit code 0; its whole log.
+    pub fn terminate(&mut self) -> String {
+        let (code, _) = self.stop(nix::sys::signal::Signal::SIGTERM);
+        let log = self.log();
+        assert_eq!(code, Some(0), "{log}");
+        log
+    }
+
     /// Sends `signal` and waits for the exit (at most 20 s): its exit code and how
     /// long it took.
     pub fn stop(&mut self, signal: nix::sys::signal::Signal) -> (Option<i32>, Duration) {
@@ -442,4 +457,35 @@ impl Drop for Running {
             let _ = self.stop(nix::sys::signal::Signal::SIGTERM);
         }
     }
+}
+
+/// The interface names in conlink's namespace of `project` (`conlink.PROJECT`),
+/// sorted.
+pub fn conlink_links(project: &str) -> Vec<String> {
+    let links = crate::e2e::must_in_ns(&format!("conlink.{project}"), &["ip", "-o", "link"]);
+    let mut names: Vec<String> = links
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The outer end's name `conlink plan` (text form) gives the first veth of `unit`,
+/// and its altname: from the step `UNIT/N conlink ip link add NAME … [altname FULL]
+/// … type veth …`.
+pub fn planned_outer(plan: &str, unit: &str) -> (String, Option<String>) {
+    let prefix = format!("{unit}/");
+    let line = plan
+        .lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(&prefix) && l.contains(" ip link add ") && l.contains(" type veth"))
+        .unwrap_or_else(|| panic!("no veth of {unit} in the plan:\n{plan}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |w: &str| {
+        let i = words.iter().position(|x| *x == w)?;
+        words.get(i + 1).map(|s| s.to_string())
+    };
+    (after("add").expect("a name after `add`"), after("altname"))
 }

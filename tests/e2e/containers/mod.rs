@@ -12,7 +12,10 @@ mod compose_wait;
 // A conlink 2.x compose file with only its `image:` changed.
 mod dropin_2x;
 mod host;
+mod host_names;
+mod podman_host;
 mod podman_rootless;
+mod recover;
 // conlink through a proxy that allows only the calls docs/security.md lists.
 mod socket_proxy;
 // The harness serves later scenarios too (some of its helpers are theirs).
