@@ -191,13 +191,28 @@ fn start_conlink(
     name
 }
 
-/// Waits until conlink's container `name` says "All links connected" (`None`) or
-/// exits (its exit code); with its log.
-fn wait_for_conlink(podman: &RootlessPodman, name: &str) -> (Option<i32>, String) {
+/// How conlink's container came out of its first apply.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// "All links connected".
+    Connected,
+    /// The outside container could not be wired: conlink left it out, applied the
+    /// rest, and keeps running to wire it at its next start.
+    LeftOut,
+    /// conlink ended, with this exit code.
+    Ended(Option<i32>),
+}
+
+/// Waits until conlink's container `name` is connected, has left a container out, or
+/// has ended; with its log.
+fn wait_for_conlink(podman: &RootlessPodman, name: &str) -> (Outcome, String) {
     let ended = poll(Duration::from_secs(60), || {
         let log = logs(podman, name);
         if log.contains("All links connected") {
-            return Some((None, log));
+            return Some((Outcome::Connected, log));
+        }
+        if log.contains("applying the rest without it") {
+            return Some((Outcome::LeftOut, log));
         }
         let state = podman.run(&[
             "inspect",
@@ -206,7 +221,7 @@ fn wait_for_conlink(podman: &RootlessPodman, name: &str) -> (Option<i32>, String
             name,
         ]);
         match state.split_whitespace().collect::<Vec<_>>()[..] {
-            ["false", code] => Some((code.parse().ok(), logs(podman, name))),
+            ["false", code] => Some((Outcome::Ended(code.parse().ok()), logs(podman, name))),
             _ => None,
         }
     });
@@ -216,6 +231,13 @@ fn wait_for_conlink(podman: &RootlessPodman, name: &str) -> (Option<i32>, String
             logs(podman, name)
         )
     })
+}
+
+/// Stops conlink's container `name` (SIGTERM) and checks it exited 0.
+fn stop_conlink(podman: &RootlessPodman, name: &str) {
+    podman.run(&["stop", "--time", "20", name]);
+    let code = podman.run(&["inspect", "--format", "{{.State.ExitCode}}", name]);
+    assert_eq!(code.trim(), "0", "{}", logs(podman, name));
 }
 
 fn links_of(podman: &RootlessPodman, container: &str) -> String {
@@ -239,15 +261,22 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
     start_node(&podman, busybox, &node, &node_options, &httpd);
 
     // Each option conlink's container needs under rootless Podman, left out in turn:
-    // the exact refusal, and everything rolled back.
-    let refused = |options: &[&str], said: &str| {
+    // the exact refusal, and everything of the refused part rolled back. A refusal in
+    // conlink's own namespace ends the run (exit 1); one of the outside container's
+    // namespace leaves that container out, and conlink goes on with the rest (its
+    // nodes) until stopped.
+    let refused = |options: &[&str], said: &str, expected: Outcome| {
         let name = start_conlink(&podman, options, (&project, "net.yaml"), &node);
-        let (code, log) = wait_for_conlink(&podman, &name);
-        assert_eq!(code, Some(1), "{log}");
+        let (outcome, log) = wait_for_conlink(&podman, &name);
+        assert_eq!(outcome, expected, "{log}");
         assert!(log.contains(said), "{log}");
         eprintln!("refused as expected ({}):\n{log}", options.join(" "));
         let links = links_of(&podman, &node);
         assert!(!links.contains("ext-intf"), "{links}");
+        if expected == Outcome::LeftOut {
+            assert!(!log.contains("All links connected"), "{log}");
+            stop_conlink(&podman, &name);
+        }
         podman.run(&["rm", &name]);
     };
     // Without a writable /proc/sys, the first sysctl (IPv6 off for new interfaces in
@@ -259,6 +288,7 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
          net.ipv6.conf.default.disable_ipv6 to \"1\": /proc/sys is read-only here, as in a \
          container, and the kernel refused conlink a proc of its own (Operation not \
          permitted (os error 1);",
+        Outcome::Ended(Some(1)),
     );
     // Without the host's process ids, the outside container's pid is none of
     // conlink's.
@@ -270,6 +300,7 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
             "unmask=/proc/sys",
         ],
         &format!("cannot reach the network namespace of container {node}: "),
+        Outcome::LeftOut,
     );
     // Without NET_RAW, which the outside container has: the kernel's ptrace check
     // refuses its namespace, and conlink names the capability.
@@ -279,6 +310,7 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
             "Permission denied (os error 13); container {node}'s process holds capabilities \
              conlink's process lacks (NET_RAW)"
         ),
+        Outcome::LeftOut,
     );
 
     // With all of them, and the outside container's NET_RAW.
@@ -286,9 +318,9 @@ fn rootless_podman_container_wires_a_container_of_the_same_user_and_its_own_node
     options.extend_from_slice(&["--cap-add", "NET_RAW"]);
     let began = Instant::now();
     let network = start_conlink(&podman, &options, (&project, "net.yaml"), &node);
-    let (code, log) = wait_for_conlink(&podman, &network);
+    let (outcome, log) = wait_for_conlink(&podman, &network);
     let connected = began.elapsed();
-    assert_eq!(code, None, "{log}");
+    assert_eq!(outcome, Outcome::Connected, "{log}");
     assert!(
         log.contains("All links connected: 5 unit(s), 1 container(s) wired"),
         "{log}"
@@ -377,13 +409,11 @@ fn rootless_podman_user_namespaces_of_their_own() {
 
     // The container in a user namespace of its own, conlink's in the user's.
     let name = start_conlink(&podman, &NEEDS, (&project, "net.yaml"), &node);
-    let (code, log) = wait_for_conlink(&podman, &name);
-    assert_eq!(code, None, "{log}");
+    let (outcome, log) = wait_for_conlink(&podman, &name);
+    assert_eq!(outcome, Outcome::Connected, "{log}");
     let links = links_of(&podman, &node);
     assert!(links.contains(" ext-intf@"), "{links}");
-    podman.run(&["stop", "--time", "20", &name]);
-    let code = podman.run(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
-    assert_eq!(code.trim(), "0", "{}", logs(&podman, &name));
+    stop_conlink(&podman, &name);
     let gone = poll(Duration::from_secs(10), || {
         (!links_of(&podman, &node).contains("ext-intf")).then_some(())
     });
@@ -395,8 +425,8 @@ fn rootless_podman_user_namespaces_of_their_own() {
     let mut options = NEEDS.to_vec();
     options.extend_from_slice(&["--userns", "keep-id", "--user", "0"]);
     let name = start_conlink(&podman, &options, (&project, "net.yaml"), &node);
-    let (code, log) = wait_for_conlink(&podman, &name);
-    assert_eq!(code, Some(1), "{log}");
+    let (outcome, log) = wait_for_conlink(&podman, &name);
+    assert_eq!(outcome, Outcome::LeftOut, "{log}");
     assert!(
         log.contains(&format!(
             "Permission denied (os error 13); container {node} runs in another user \
@@ -407,4 +437,5 @@ fn rootless_podman_user_namespaces_of_their_own() {
     eprintln!("conlink in a user namespace of its own, refused as expected:\n{log}");
     let links = links_of(&podman, &node);
     assert!(!links.contains("ext-intf"), "{links}");
+    stop_conlink(&podman, &name);
 }
