@@ -79,7 +79,10 @@ pub enum Removal {
     /// It is undone on its own: a route, a sysctl, an nft table.
     OnItsOwn,
     /// It goes when its interface is deleted: the interface itself, its addresses,
-    /// qdiscs, filters, state and offload settings.
+    /// qdiscs, filters, state and offload settings. Removing a namespace deletes its
+    /// interfaces only when the kernel gets round to it, some time after the pin and
+    /// the last socket in it are gone: a veth with its peer in a namespace that stays
+    /// is deleted explicitly, so that the peer is gone when conlink returns.
     WithItsInterface,
     /// An interface created from another namespace than its own (a tunnel, a macvlan):
     /// it holds on to the namespace it was created from until the kernel really
@@ -174,6 +177,12 @@ pub trait Action {
     /// The namespace its object lives in: the step's own, or a link's target.
     fn home<'a>(&'a self, ns: &'a Ns) -> &'a Ns {
         ns
+    }
+
+    /// Every namespace its objects live in: its home, and a veth's peer's. An object
+    /// goes with its namespace only when all of them go (see [`Removal`]).
+    fn homes<'a>(&'a self, ns: &'a Ns) -> Vec<&'a Ns> {
+        vec![self.home(ns)]
     }
 
     /// Adds what the operation creates in namespace `ns` to `planned`.

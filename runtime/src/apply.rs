@@ -469,7 +469,11 @@ impl<'p> Applying<'p> {
 
     /// Undoes this run's steps in reverse order and describes the failure. Steps whose
     /// objects live in a namespace this run created are not undone one by one:
-    /// removing the namespace removes them.
+    /// removing the namespace removes them. A veth with its peer in a namespace that
+    /// stays is deleted, though: the kernel removes a namespace's interfaces some time
+    /// after it is unpinned (after this process has exited, as the namespace's sockets
+    /// close then), and until then the peer would stay in a container that is said to
+    /// be rolled back (a run at once would find its name taken).
     pub fn roll_back(&mut self) -> Failure {
         let _ = self.cx.flush();
         if let Some(f) = self.cx.engine_mut().take_refused() {
@@ -486,10 +490,13 @@ impl<'p> Applying<'p> {
             }
             let step = &plan.units[d.unit].steps[d.step];
             let undo = families::action(&step.undo);
+            let op = families::action(&step.op);
             let removed_with_its_namespace = !matches!(
                 undo.removal(),
                 Removal::Namespace | Removal::Process | Removal::CreatedFromElsewhere
-            ) && self.cx.created_this_run(undo.home(&step.ns));
+            ) && std::iter::once(undo.home(&step.ns))
+                .chain(op.homes(&step.ns))
+                .all(|ns| self.cx.created_this_run(ns));
             if removed_with_its_namespace {
                 undone += 1;
                 continue;

@@ -158,6 +158,11 @@ pub fn destroy_locked(
     //    macvlans) hold on to the one that stays until the kernel really deletes
     //    them, some time after their namespace is gone: delete them first.
     run.delete_created_from_elsewhere(&mut cx, st.as_ref(), &owned, &mut removed);
+    //    Likewise a veth from conlink's own namespace into a container: its peer would
+    //    stay in the container until the kernel removes conlink's namespace, after this
+    //    process has exited (its sockets there close then). Deleting conlink's
+    //    interfaces there in bulk takes the peers with them now.
+    run.delete_container_ends(&mut cx, st.as_ref(), &owned, &mut removed);
 
     // 5. Unpin owned namespaces: everything in them goes with them.
     for name in owned {
@@ -268,6 +273,45 @@ impl Destroying<'_> {
                     .problems
                     .push(Problem::new(format!("interfaces in {name}"), e)),
             }
+        }
+    }
+
+    /// Deletes conlink's interfaces in its own namespace, in one request
+    /// (`link::delete_marked`), when they may reach into containers: the state names a
+    /// container's or a service's namespace, or there is no state to say.
+    fn delete_container_ends(
+        &mut self,
+        cx: &mut Context,
+        st: Option<&State>,
+        owned: &[String],
+        removed: &mut Removed,
+    ) {
+        let in_containers = |s: &State| {
+            s.steps
+                .iter()
+                .any(|r| matches!(r.ns, Ns::Container(_) | Ns::Service(..)))
+        };
+        let own = names::conlink_ns(cx.project());
+        if !st.is_none_or(in_containers) || !owned.contains(&own) {
+            return;
+        }
+        // A half-made pin holds no namespace.
+        let Ok(file) = netns::open(&cx.netns_dir().join(&own)) else {
+            return;
+        };
+        if !netns::is_namespace(&file) {
+            return;
+        }
+        match link::delete_marked_in(&file, cx.mark(), cx.group()) {
+            Ok(names) => {
+                removed.interfaces += names.len();
+                for name in names {
+                    self.progress.removed(&own, &format!("interface {name}"));
+                }
+            }
+            Err(e) => removed
+                .problems
+                .push(Problem::new(format!("interfaces in {own}"), e)),
         }
     }
 

@@ -11,14 +11,19 @@
 //! settled change (also for a scale-up whose replicas the engine starts one after the
 //! other); a unit that cannot be wired is tried again when its container runs again,
 //! not at every comparison with the container list, and at the first apply it does not
-//! stop the run; stopping removes everything. Needs root; records a skip otherwise.
+//! stop the run; stopping removes everything. With the same fake containers, outside
+//! the loop: a failed apply and a destroy leave no conlink interface in a container
+//! when they return. Needs root; records a skip otherwise.
 
 use compiler::plan::Plan;
 use compiler::source::{SourceFile, SourceKind};
+use runtime::apply::{apply, ApplyError, Hooks};
 use runtime::containers::fake::{compose_container, container, FakeEngine};
 use runtime::containers::resolver::{Containers, View};
 use runtime::containers::ContainerEngine;
 use runtime::context::Settings;
+use runtime::destroy::destroy;
+use runtime::error::StepError;
 use runtime::lock::Wait;
 use runtime::progress::Quiet;
 use runtime::resolve::ConlinkNs;
@@ -473,4 +478,66 @@ fn tried_once_then_wired_at_restart(engine: &FakeEngine, lines: &Lines, name: &s
     lines.wait(READY_LINE, 1);
     assert!(good.links().contains("eth0@"), "{}", good.links());
     drop(bad);
+}
+
+/// When a failed `apply` or a `destroy` returns, no container has conlink's interface
+/// any more. The veths' outer ends are in conlink's own namespace, and the kernel
+/// deletes a removed namespace's interfaces (and with them their peers in the
+/// containers) only some time after its pin and its last socket are gone, so rollback
+/// and destroy delete them themselves. The containers are read at once, never waited
+/// for: a wait would hide exactly this.
+#[test]
+fn a_rollback_and_a_destroy_leave_no_interface_in_containers_when_they_return() {
+    let test =
+        "run_loop::a_rollback_and_a_destroy_leave_no_interface_in_containers_when_they_return";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let project = unique("rd");
+    let engine = Arc::new(FakeEngine::new());
+    engine.add(container("one"));
+    engine.add(container("two"));
+    let one = Proc::new();
+    engine.start("one", one.pid());
+    // two has an eth0 of its own: its unit is refused after one's is wired.
+    let two = Proc::with_eth0();
+    engine.start("two", two.pid());
+    let state = TempDir::new("conlink-container-ends-");
+    let settings = |plan: &Plan| {
+        let named = runtime::containers::resolver::named_containers(plan);
+        let view = View::load(&*engine, &plan.project, &named).expect("the fake engine lists");
+        Settings {
+            state_dir: state.path().to_path_buf(),
+            netns_dir: runtime::netns::netns_dir(),
+            conlink_ns: ConlinkNs::Own,
+            wait: Wait::Yes,
+            containers: Some(Containers::new(view)),
+        }
+    };
+
+    let plan = plan_of(CONFIG, &project, &[]).expect("compiles");
+    let failed = apply(&plan, &settings(&plan), &Hooks::default(), &mut Quiet);
+    let Err(ApplyError::Failed(f)) = failed else {
+        panic!("two's eth0 is refused: {failed:?}");
+    };
+    assert!(matches!(f.error, StepError::Occupied { .. }), "{f}");
+    assert!(f.rollback_errors.is_empty(), "{:?}", f.rollback_errors);
+    assert!(!one.links().contains("eth0"), "{}", one.links());
+    assert!(two.links().contains("eth0@"), "{}", two.links());
+
+    // Only one, applied; then destroyed as the command line does, without containers.
+    let only_one = "bridges: [{bridge: s1, mode: linux}]\nlinks: [{container: one, bridge: s1}]\n";
+    let plan = plan_of(only_one, &project, &[]).expect("compiles");
+    apply(&plan, &settings(&plan), &Hooks::default(), &mut Quiet).expect("one is wired");
+    assert!(one.links().contains("eth0@"), "{}", one.links());
+    let without_containers = Settings {
+        containers: None,
+        ..settings(&plan)
+    };
+    let removed = destroy(&project, &without_containers, &mut Quiet).expect("destroy");
+    assert!(removed.problems.is_empty(), "{:?}", removed.problems);
+    assert!(!one.links().contains("eth0"), "{}", one.links());
+    assert!(two.links().contains("eth0@"), "{}", two.links());
+    let pinned = runtime::netns::netns_dir().join(format!("conlink.{project}"));
+    assert!(!pinned.exists(), "{} is left", pinned.display());
 }

@@ -266,6 +266,14 @@ impl Action for Add<'_> {
         self.target(ns)
     }
 
+    /// A veth's peer lives where it was sent: a container's namespace, which stays when
+    /// conlink's goes.
+    fn homes<'a>(&'a self, ns: &'a Ns) -> Vec<&'a Ns> {
+        let mut out = vec![self.target(ns)];
+        out.extend(request::peer(self.spec).map(|p| &p.netns));
+        out
+    }
+
     fn plan(&self, ns: &Ns, _: &str, planned: &mut Planned) {
         planned.add_link(self.target(ns), self.name);
         if let Some(peer) = request::peer(self.spec) {
@@ -512,12 +520,14 @@ pub fn remove_extra(cx: &mut Context, ns: &Ns, name: &str) -> Result<(), StepErr
 /// and those of the project's `group` with no alias (half-made,
 /// `crate::observe::LinkRead::is_conlinks`). By group in one request when every member
 /// of the group is conlink's (docs/decisions.md, "Destroy"), else one at a time.
-/// Returns their names.
+/// Returns their names. The loopback of a namespace conlink made carries the mark too,
+/// and stays: it cannot be deleted.
 pub fn delete_marked(sock: &mut Socket, mark: &str, group: u32) -> Result<Vec<String>, StepError> {
+    const LOOPBACK: u32 = 1;
     let links = observe::links(sock)?;
     let ours: Vec<_> = links
         .iter()
-        .filter(|l| l.is_conlinks(mark, group))
+        .filter(|l| l.index != LOOPBACK && l.is_conlinks(mark, group))
         .collect();
     if ours.is_empty() {
         return Ok(Vec::new());
@@ -552,6 +562,15 @@ pub fn delete_marked(sock: &mut Socket, mark: &str, group: u32) -> Result<Vec<St
     }
     send_deletions(sock)?;
     Ok(ours.iter().map(|l| l.name.clone()).collect())
+}
+
+/// [`delete_marked`] in the namespace `file`, from a socket opened there.
+pub fn delete_marked_in(file: &File, mark: &str, group: u32) -> Result<Vec<String>, StepError> {
+    let deleted = crate::netns::enter(file, || -> Result<Vec<String>, StepError> {
+        let mut sock = Socket::route().map_err(|e| StepError::io("open a netlink socket", e))?;
+        delete_marked(&mut sock, mark, group)
+    });
+    deleted.map_err(|e| StepError::io("enter the namespace", e))?
 }
 
 /// Deletes, in the namespace `file`, every interface of a kind created from another

@@ -95,7 +95,10 @@ fn apply_on_the_host_waits_for_absent_containers_and_refuses_an_occupied_dev() {
         "{said}"
     );
     assert!(said.contains("`network_mode: none`"), "{said}");
-    // Rolled back, and c's own interface untouched.
+    // Rolled back, and c's own interface untouched. Read at once, not polled: rollback
+    // deletes alpha's veth itself rather than leaving it to the kernel's later removal
+    // of conlink's unpinned namespace (runtime/tests/run_loop.rs checks this without
+    // Docker).
     assert!(
         !links_of(&lab, "alpha").contains("eth0"),
         "{}",
