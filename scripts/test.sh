@@ -19,9 +19,10 @@ export CI=true INSTA_UPDATE=no
 # Podman tests add a user of their own (useradd) and need newuidmap and newgidmap
 # (uidmap) to map its subordinate ids; their containers have no network (no
 # slirp4netns or passt) and Podman keeps the user's images without fuse-overlayfs
-# (vfs, or its own overlay where the kernel lets it). tests/image.rs builds the
-# Dockerfile with scripts/image.sh, whose Debian base is made by debootstrap from the
-# package mirror. Graphviz's `dot` checks that `conlink graph` writes DOT it reads.
+# (vfs, or its own overlay where the kernel lets it). The Dockerfile's image is built
+# once per run with scripts/image.sh, whose Debian base is made by debootstrap from the
+# package mirror; tests/image.rs checks it and the compose scenarios run conlink in it
+# (CONLINK_E2E_IMAGE, docs/contributing.md). Graphviz's `dot` checks that `conlink graph` writes DOT it reads.
 # Package, and a program it brings.
 packages=(
     "iproute2 ip" "nftables nft" "ethtool ethtool" "iputils-ping ping" "socat socat"

@@ -1,5 +1,7 @@
 //! The conlink image (`Dockerfile`), built here without a registry by
-//! scripts/image.sh with a private `dockerd` (runtime::engine_harness), then checked:
+//! scripts/image.sh (once per test run, shared with the container scenarios:
+//! crate::dockerfile_image) and loaded into a private `dockerd`
+//! (runtime::engine_harness), then checked:
 //! its entrypoint, the debugging tools in it, conlink 2.x's command and tool paths,
 //! and conlink applying a network as a compose `network` service.
 //!
@@ -13,12 +15,13 @@
 //! The compose service applies a network of nodes inside its own container: wiring
 //! other services needs `conlink run`, and that scenario comes with it.
 
-use crate::util::{root, text};
+use crate::dockerfile_image;
+use crate::util::text;
 use runtime::engine_harness::Dockerd;
 use runtime::testing::skip;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 const TAG: &str = "conlink-test/conlink:image";
@@ -26,11 +29,8 @@ const TAG: &str = "conlink-test/conlink:image";
 #[test]
 fn image_builds_runs_tools_2x_paths_and_a_compose_network() {
     let test = "image::image_builds_runs_tools_2x_paths_and_a_compose_network";
-    if !on_path("debootstrap") && !base_cached() {
-        skip(
-            test,
-            "needs `debootstrap` to make the Debian base (see .ci/run)",
-        );
+    if let Err(why) = dockerfile_image::can_build() {
+        skip(test, &why);
         return;
     }
     let Some(dockerd) = Dockerd::start(test) else {
@@ -43,26 +43,12 @@ fn image_builds_runs_tools_2x_paths_and_a_compose_network() {
     compose_network_service(&dockerd);
 }
 
-/// scripts/image.sh TAG succeeds and prints the tag.
+/// scripts/image.sh builds the image (or has built it for an earlier test of this
+/// run) and it loads into this test's daemon.
 fn build(dockerd: &Dockerd) {
-    let started = Instant::now();
-    let built = Command::new(root().join("scripts/image.sh"))
-        .arg(TAG)
-        .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
-        .envs(dockerd.env())
-        .output()
-        .expect("run scripts/image.sh");
-    assert!(
-        built.status.success(),
-        "image.sh failed:\n{}{}",
-        text(&built.stdout),
-        text(&built.stderr)
-    );
-    assert_eq!(text(&built.stdout).trim(), TAG);
-    eprintln!(
-        "scripts/image.sh built {TAG} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    if let Err(e) = dockerfile_image::load(dockerd, TAG) {
+        panic!("the Dockerfile's image: {e}");
+    }
 }
 
 /// The entrypoint hands conlink its arguments, and runs a command given as a path.
@@ -331,19 +317,4 @@ fn set_executable(path: &Path) {
 
 fn both(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-}
-
-/// Whether scripts/image.sh has a Debian base in its default cache (then it needs
-/// no debootstrap).
-fn base_cached() -> bool {
-    fs::read_dir("/var/cache/conlink-image").is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with("-minbase.tar"))
-    })
 }

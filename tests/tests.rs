@@ -27,6 +27,8 @@ mod offline_image;
 // The image of the Dockerfile, built by scripts/image.sh with a private dockerd and a
 // local Debian base (needs root, docker.io, docker-compose, debootstrap).
 mod image;
+// That image built once per test run, for tests/image.rs and the container scenarios.
+mod dockerfile_image;
 
 mod util;
 // End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).

@@ -1,7 +1,15 @@
 //! A compose lab for the container tests: a private `dockerd`
-//! (`runtime::engine_harness::Dockerd`), the busybox image, the conlink image made
-//! offline from this test run's binary (scripts/offline-image.sh), and one compose
-//! project in a directory under the daemon's (which goes with it).
+//! (`runtime::engine_harness::Dockerd`), the busybox image, a conlink image with this
+//! test run's binary, and one compose project in a directory under the daemon's
+//! (which goes with it).
+//!
+//! The conlink image is the Dockerfile's (built once per test run by
+//! scripts/image.sh and loaded into each lab's daemon: crate::dockerfile_image) or
+//! the offline one (busybox and the binary, scripts/offline-image.sh, made in each
+//! lab's daemon), as `CONLINK_E2E_IMAGE=dockerfile|offline` says; by default the
+//! Dockerfile's where it can be built ([`conlink_image`]). Both have conlink at
+//! `/usr/local/bin/conlink`, the same entrypoint and 2.x paths, `sh`, `ip`, `ping` and
+//! `ls`: the scenarios use nothing else in the `network` service.
 //!
 //! [`Lab::start`] records a visible skip and returns `None` when the engine or
 //! `docker-compose` is missing; [`Lab::start_at_usual_paths`] gives the daemon
@@ -13,12 +21,59 @@
 
 use crate::e2e::{can_run, show, text};
 use runtime::engine_harness::{Dockerd, BUSYBOX_IMAGE};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The conlink image's tag in every lab's daemon.
 pub const CONLINK_IMAGE: &str = "conlink-test/conlink:e2e";
+
+/// The conlink image of the labs (see the module's comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConlinkImage {
+    /// The Dockerfile's: Debian with iproute2, tcpdump, nftables, iputils-ping.
+    Dockerfile,
+    /// scripts/offline-image.sh's: busybox and the binary.
+    Offline,
+}
+
+/// The labs' conlink image: `CONLINK_E2E_IMAGE` (`dockerfile` or `offline`), or by
+/// default the Dockerfile's where scripts/image.sh can build it (a cached Debian base
+/// or `debootstrap`), else the offline one. Chosen once per run and said once on
+/// stderr, past the test harness's capture (a choice made for all the scenarios
+/// belongs to no one test's output). Another value of the variable is an error.
+pub fn conlink_image() -> ConlinkImage {
+    static CHOSEN: OnceLock<ConlinkImage> = OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        let (chosen, why) = match std::env::var("CONLINK_E2E_IMAGE").as_deref() {
+            Ok("dockerfile") => (
+                ConlinkImage::Dockerfile,
+                "CONLINK_E2E_IMAGE=dockerfile".into(),
+            ),
+            Ok("offline") => (ConlinkImage::Offline, "CONLINK_E2E_IMAGE=offline".into()),
+            Ok(other) => panic!(
+                "CONLINK_E2E_IMAGE={other:?}: the container tests' conlink image is \
+                 `dockerfile` or `offline` (unset: the Dockerfile's where it can be built)"
+            ),
+            Err(_) => match crate::dockerfile_image::can_build() {
+                Ok(()) => (ConlinkImage::Dockerfile, "it can be built here".into()),
+                Err(why) => (
+                    ConlinkImage::Offline,
+                    format!("the Dockerfile's cannot: {why}"),
+                ),
+            },
+        };
+        let name = match chosen {
+            ConlinkImage::Dockerfile => "the Dockerfile's image (scripts/image.sh)",
+            ConlinkImage::Offline => "the offline image (scripts/offline-image.sh)",
+        };
+        let _ = std::io::stderr()
+            .write_all(format!("container tests: conlink runs in {name}: {why}\n").as_bytes());
+        chosen
+    })
+}
 
 pub struct Lab {
     pub dockerd: Dockerd,
@@ -42,13 +97,25 @@ impl Lab {
     }
 
     fn with_conlink_image(lab: Lab) -> Option<Lab> {
-        let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
-            .arg(CONLINK_IMAGE)
-            .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
-            .envs(lab.dockerd.env())
-            .output()
-            .expect("run scripts/offline-image.sh");
-        assert!(built.status.success(), "offline-image.sh: {}", show(&built));
+        match conlink_image() {
+            ConlinkImage::Dockerfile => {
+                if let Err(e) = crate::dockerfile_image::load(&lab.dockerd, CONLINK_IMAGE) {
+                    panic!(
+                        "the Dockerfile's image (CONLINK_E2E_IMAGE=offline uses the \
+                         offline one): {e}"
+                    );
+                }
+            }
+            ConlinkImage::Offline => {
+                let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
+                    .arg(CONLINK_IMAGE)
+                    .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+                    .envs(lab.dockerd.env())
+                    .output()
+                    .expect("run scripts/offline-image.sh");
+                assert!(built.status.success(), "offline-image.sh: {}", show(&built));
+            }
+        }
         Some(lab)
     }
 
