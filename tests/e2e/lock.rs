@@ -3,6 +3,8 @@
 //! fails at once.
 
 use super::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::fmt::Write as _;
 
 /// 30 nodes × 4 links: an apply that takes a while.
@@ -28,8 +30,10 @@ fn topology() -> String {
     y
 }
 
-/// Starts `conlink apply` of `p` in the background; returns once it holds the lock
-/// (its first namespace exists).
+/// Starts `conlink apply` of `p` in the background and stops it (SIGSTOP) as soon as
+/// it holds the lock (its first namespace exists), so that it holds the lock for as
+/// long as the test needs, whatever the machine's load: [`resume`] lets it finish.
+/// (Polled every millisecond: the apply takes a fraction of a second.)
 fn start_first(p: &Project, file: &Path) -> Child {
     let child = p
         .command(&["apply", "-n", file.to_str().expect("utf-8")])
@@ -37,12 +41,40 @@ fn start_first(p: &Project, file: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the first apply");
-    let own = format!("/run/netns/conlink.{}", p.name);
-    let started = poll(Duration::from_secs(10), || {
-        Path::new(&own).exists().then_some(())
-    });
-    assert!(started.is_some(), "the first apply never started");
+    let own = Path::new("/run/netns").join(format!("conlink.{}", p.name));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !own.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first apply never started"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    signal(&child, Signal::SIGSTOP);
     child
+}
+
+fn resume(first: &Child) {
+    signal(first, Signal::SIGCONT);
+}
+
+fn signal(child: &Child, sig: Signal) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    kill(pid, sig).expect("signal the first apply");
+}
+
+/// Whether some process waits in `flock` for the project's lock file (the kernel lists
+/// waiters in /proc/locks with `->`, by device and inode).
+fn someone_waits_for_lock(project: &str) -> bool {
+    let lock = Path::new("/run/lock/conlink").join(format!("{project}.lock"));
+    let Ok(meta) = std::fs::metadata(&lock) else {
+        return false;
+    };
+    let inode = format!(":{} ", std::os::unix::fs::MetadataExt::ino(&meta));
+    std::fs::read_to_string("/proc/locks")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("->") && l.contains(&inode))
 }
 
 #[test]
@@ -61,6 +93,7 @@ fn a_second_run_with_another_state_dir_waits_for_the_first_or_fails_with_no_wait
     let first = start_first(&p, &file);
     let holder = first.id();
     let out = second(&["--no-wait", "apply", "-n", file.to_str().expect("utf-8")]);
+    resume(&first);
     let first_out = first.wait_with_output().expect("first apply");
     assert!(first_out.status.success(), "first: {}", show(&first_out));
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -81,7 +114,17 @@ fn a_second_run_with_another_state_dir_waits_for_the_first_or_fails_with_no_wait
     assert!(out.status.success(), "{}", show(&out));
     let first = start_first(&p, &file);
     let holder = first.id();
-    let out = second(&["destroy"]);
+    let waiting = conlink_command(&host.name, &p.name, &other_state, &["destroy"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the second run");
+    let waits = poll(Duration::from_secs(20), || {
+        someone_waits_for_lock(&p.name).then_some(())
+    });
+    resume(&first);
+    assert!(waits.is_some(), "the second run never waited for the lock");
+    let out = waiting.wait_with_output().expect("the second run");
     let first_out = first.wait_with_output().expect("first apply");
     assert!(first_out.status.success(), "first: {}", show(&first_out));
     assert!(out.status.success(), "{}", show(&out));
