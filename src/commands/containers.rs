@@ -6,7 +6,6 @@
 
 use crate::cli::{Common, ConlinkNsArg, Sources};
 use crate::commands::print_diagnostics;
-use crate::sources;
 use crate::Outcome;
 use compiler::plan::{Ns, Plan};
 use runtime::containers::docker::DockerEngine;
@@ -123,21 +122,13 @@ pub fn compile(
     own_project: Option<&str>,
     quiet: bool,
 ) -> Result<Plan, Outcome> {
-    let files = sources::read(srcs).map_err(|e| match e {
-        sources::ReadError::NoSources(m) => {
-            eprintln!("conlink: {m}");
-            Outcome::Usage
+    let c = super::plan::compile_with(common, srcs, scale, |files, env, opts| {
+        let mut opts = opts.clone();
+        if opts.project.is_none() {
+            opts.project = own_project.map(str::to_string);
         }
-        sources::ReadError::Unreadable(m) => {
-            eprintln!("conlink: {m}");
-            Outcome::Failed
-        }
+        compiler::compile(files, env, &opts)
     })?;
-    let mut opts = sources::options(common, srcs, scale);
-    if opts.project.is_none() {
-        opts.project = own_project.map(str::to_string);
-    }
-    let c = compiler::compile(files, &sources::env(), &opts);
     if !quiet || c.plan.is_none() {
         print_diagnostics(&c.diagnostics, &c.sources);
     }

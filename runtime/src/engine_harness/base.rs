@@ -2,7 +2,7 @@
 //! process, waiting until it answers, and the cleanup at the end.
 
 use super::busybox;
-use super::cleanup::{processes_mentioning, remove_cgroup, unmount_under};
+use super::cleanup::{kill_until_gone, processes_mentioning, remove_cgroup, unmount_under};
 use super::commands::wait_for;
 use crate::testing::{skip, unique};
 use std::fs;
@@ -141,19 +141,7 @@ impl Base {
         // What the daemon started and left running (its containerd, shims, conmon):
         // every process whose command line names a path in this directory.
         let dir = format!("{}/", self.dir.display());
-        for _ in 0..50 {
-            let left = processes_mentioning(&dir);
-            if left.is_empty() {
-                break;
-            }
-            for pid in left {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        kill_until_gone(|| processes_mentioning(&dir));
         unmount_under(&self.dir);
         let _ = fs::remove_dir_all(&self.dir);
         remove_cgroup(&self.cgroup);

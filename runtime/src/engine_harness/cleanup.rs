@@ -93,6 +93,24 @@ fn remove_cgroup_dir(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
+/// SIGKILLs the processes `left` lists until it lists none (at most 5 s): what an
+/// engine started and left running, found by whatever names them (a path, a uid).
+pub fn kill_until_gone(mut left: impl FnMut() -> Vec<i32>) {
+    for _ in 0..50 {
+        let pids = left();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

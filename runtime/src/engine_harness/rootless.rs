@@ -9,6 +9,7 @@
 //! `userdel` also removes its `/etc/subuid` and `/etc/subgid` lines.
 
 use super::base::Base;
+use super::cleanup::kill_until_gone;
 use super::commands::{checked, run_with_timeout, text};
 use super::podman::import_busybox;
 use crate::testing::{skip, unique};
@@ -280,19 +281,7 @@ impl Drop for RootlessPodman {
             Duration::from_secs(60),
         );
         self.base.stop_daemon();
-        for _ in 0..50 {
-            let left = self.processes();
-            if left.is_empty() {
-                break;
-            }
-            for pid in left {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        kill_until_gone(|| self.processes());
         self.base.stop();
         let _ = run_with_timeout(
             Command::new("userdel").arg(&self.user),
