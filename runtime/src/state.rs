@@ -216,9 +216,10 @@ pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
             Err(StateError::Remove { path, source })
         }
         _ => {
-            // The project's directory goes with its last file (a directory of
-            // command logs keeps it).
+            // The project's directory goes with its last file: an empty logs
+            // directory goes, one holding command logs keeps both.
             if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir(dir.join("logs"));
                 let _ = std::fs::remove_dir(dir);
             }
             Ok(())
@@ -256,6 +257,25 @@ mod tests {
         remove(dir, "p").expect("remove");
         remove(dir, "p").expect("removing twice is fine");
         assert!(load(dir, "p").expect("load").is_none());
+    }
+
+    #[test]
+    fn removal_takes_an_empty_logs_directory_and_keeps_one_with_logs() {
+        let dir = TempDir::new("conlink-state-");
+        let dir = dir.path();
+        let st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
+        let logs = project_dir(dir, "p").join("logs");
+        std::fs::create_dir_all(&logs).expect("logs");
+        save(dir, &st).expect("save");
+        remove(dir, "p").expect("remove");
+        assert!(!project_dir(dir, "p").exists(), "nothing of p is left");
+
+        std::fs::create_dir_all(&logs).expect("logs");
+        std::fs::write(logs.join("node_h1_3.log"), "output\n").expect("log");
+        save(dir, &st).expect("save");
+        remove(dir, "p").expect("remove");
+        assert!(logs.join("node_h1_3.log").exists(), "a command's log stays");
+        assert!(!state_path(dir, "p").exists());
     }
 
     #[test]

@@ -131,6 +131,9 @@ fn planted_symbolic_links_are_never_followed() {
         (logs.join(format!("{exec_id}.exit")), victim("exit")),
     ];
     std::fs::create_dir_all("/run/lock/conlink").expect("lock dir");
+    // Removed however the test ends: the lock's link lives outside the test's
+    // directories, where nothing else would clean it up.
+    let _planted = Planted(planted.iter().map(|(link, _)| link.clone()).collect());
     for (link, target) in &planted {
         std::os::unix::fs::symlink(target, link)
             .unwrap_or_else(|e| panic!("plant {}: {e}", link.display()));
@@ -165,6 +168,17 @@ fn planted_symbolic_links_are_never_followed() {
     );
     p.destroy();
     assert!(real.exists(), "destroy removed the file behind the link");
+}
+
+/// Planted links, removed when dropped.
+struct Planted(Vec<PathBuf>);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        for link in &self.0 {
+            let _ = std::fs::remove_file(link);
+        }
+    }
 }
 
 /// The start time (field 22 of /proc/PID/stat) of `pid`.
