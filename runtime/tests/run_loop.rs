@@ -11,7 +11,9 @@
 //! settled change (also for a scale-up whose replicas the engine starts one after the
 //! other); a unit that cannot be wired is tried again when its container runs again,
 //! not at every comparison with the container list, and at the first apply it does not
-//! stop the run; stopping removes everything. With the same fake containers, outside
+//! stop the run; an engine that stops answering is said once per error, not once per
+//! retry (every retry with `-v`), and its return once, with the outage's length;
+//! stopping removes everything. With the same fake containers, outside
 //! the loop: a failed apply and a destroy leave no conlink interface in a container
 //! when they return. Needs root; records a skip otherwise.
 
@@ -175,6 +177,17 @@ impl Run {
         replan: Option<Replan>,
         reconcile_every: Duration,
     ) -> Run {
+        Run::start_with(plan, engine, replan, reconcile_every, false)
+    }
+
+    /// [`Run::start`], with `-v` or not.
+    fn start_with(
+        plan: Plan,
+        engine: &Arc<FakeEngine>,
+        replan: Option<Replan>,
+        reconcile_every: Duration,
+        verbose: bool,
+    ) -> Run {
         let project = plan.project.clone();
         let state = TempDir::new("conlink-run-loop-");
         let containers = Containers::new(View::new(&project)).with_engine(engine.clone());
@@ -196,6 +209,7 @@ impl Run {
             own_container: None,
             stop: stop.clone(),
             reconcile_every,
+            verbose,
         };
         let runner = std::thread::spawn(move || run(plan, options, &mut Quiet));
         Run {
@@ -323,6 +337,130 @@ fn starts_restarts_missed_changes_and_stop() {
         std::thread::sleep(Duration::from_millis(20));
     }
     eprintln!("{test}: stop removed everything in {cleanup:?}\n{text}");
+}
+
+/// A run of [`CONFIG`] (project named from `prefix`, `-v` or not) whose containers
+/// both run (in the processes returned), wired and ready: nothing waits, so the run
+/// asks the engine for nothing but its events until a reconnection.
+fn both_run(prefix: &str, verbose: bool) -> (Arc<FakeEngine>, [Proc; 2], Run) {
+    let plan = plan_of(CONFIG, &unique(prefix), &[]).expect("compiles");
+    let engine = Arc::new(FakeEngine::new());
+    let procs = [Proc::new(), Proc::new()];
+    for (name, p) in ["one", "two"].iter().zip(&procs) {
+        engine.add(container(name));
+        engine.start(name, p.pid());
+    }
+    let run = Run::start_with(plan, &engine, None, Duration::from_millis(300), verbose);
+    run.lines.wait(READY_LINE, 1);
+    (engine, procs, run)
+}
+
+/// Waits until the fake engine has refused `n` requests in all (at most 20 s).
+fn wait_refused(engine: &FakeEngine, n: usize, lines: &Lines) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while engine.refused() < n {
+        assert!(
+            Instant::now() < deadline,
+            "the run asked the engine {} time(s), not {n}; it said:\n{}",
+            engine.refused(),
+            lines.text()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The engine stops answering: the lost stream is said once, however many times the
+/// run tries again (with backoff); a new error is said once more; the container list
+/// that fails after the reconnection is said once although it is tried again; and the
+/// engine's return is one line with how long the run was out of touch and how many
+/// attempts failed.
+#[test]
+fn an_engine_outage_is_said_once_per_error_and_its_end_once() {
+    let test = "run_loop::an_engine_outage_is_said_once_per_error_and_its_end_once";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let (engine, _procs, run) = both_run("ro", false);
+    let lines = &run.lines;
+
+    engine.go_away("stopped for maintenance");
+    wait_refused(&engine, 3, lines);
+    assert_eq!(
+        lines.count("lost the engine's events (the fake engine: stopped for maintenance)"),
+        1,
+        "{}",
+        lines.text()
+    );
+    assert_eq!(
+        lines.count("stopped for maintenance"),
+        1,
+        "{}",
+        lines.text()
+    );
+
+    // Another error: said once, then the same again is not.
+    engine.go_away("its socket is gone");
+    lines.wait(
+        "cannot follow the engine's events (the fake engine: its socket is gone)",
+        1,
+    );
+    let refused = engine.refused();
+    wait_refused(&engine, refused + 1, lines);
+    assert_eq!(lines.count("its socket is gone"), 1, "{}", lines.text());
+    assert_eq!(
+        lines.count("stopped for maintenance"),
+        1,
+        "{}",
+        lines.text()
+    );
+
+    // Back, but the first two lists after the reconnection fail: said once.
+    engine.fail_lists(2);
+    engine.come_back();
+    let refused = engine.refused();
+    lines.wait("following the engine's events again", 1);
+    assert_eq!(
+        lines.count("cannot list the containers"),
+        1,
+        "{}",
+        lines.text()
+    );
+    // The lost stream, each refused request, the two lists.
+    let failures = 1 + refused + 2;
+    let back = "following the engine's events again; comparing with its containers \
+                (out of touch with the engine for ";
+    let text = lines.text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(back))
+        .unwrap_or_else(|| panic!("no {back:?}:\n{text}"));
+    assert!(
+        line.ends_with(&format!(", {failures} failed attempts)")),
+        "{line}\n{text}"
+    );
+    assert_eq!(lines.count("out of touch"), 1, "{text}");
+    run.finish();
+    eprintln!("{test}:\n{text}");
+}
+
+/// With `-v`, every failed attempt to reach the engine is logged.
+#[test]
+fn with_verbose_every_failed_attempt_is_said() {
+    let test = "run_loop::with_verbose_every_failed_attempt_is_said";
+    if !can_touch_kernel(test) {
+        return;
+    }
+    let (engine, _procs, run) = both_run("rv", true);
+    let lines = &run.lines;
+    engine.go_away("stopped");
+    wait_refused(&engine, 3, lines);
+    // The lost stream and three refused reconnections.
+    lines.wait("the fake engine: stopped", 4);
+    engine.come_back();
+    lines.wait("following the engine's events again", 1);
+    let text = lines.text();
+    run.finish();
+    eprintln!("{test}:\n{text}");
 }
 
 const SCALED: &str = "

@@ -69,6 +69,7 @@ pub fn run(common: &Common, args: &RunArgs) -> Outcome {
         own_container: own_id,
         stop: Arc::new(AtomicBool::new(false)),
         reconcile_every: Duration::from_secs(2),
+        verbose: common.verbose > 0,
     };
     let mut shown = Shown::new("run", &p.plan.project, common.verbose);
     match runtime::run::run(p.plan, opts, &mut shown) {

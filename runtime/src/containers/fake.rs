@@ -5,7 +5,9 @@
 //! The fake keeps every event, so `since` replays them like the engine's own buffer;
 //! [`FakeEngine::disconnect`] ends the open streams, as an engine restart does, to
 //! test a caller's reconnection; [`FakeEngine::fail_lists`] makes the next container
-//! lists fail, as they do while the engine is still away.
+//! lists fail, as they do while the engine is still away; [`FakeEngine::go_away`]
+//! breaks the streams and refuses every request until [`FakeEngine::come_back`], as
+//! an engine that is stopped for a while, counting what it refused.
 
 use super::compose::{NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 use super::error::EngineError;
@@ -39,6 +41,10 @@ struct State {
     execs: Vec<ExecCall>,
     /// How many of the next lists fail.
     failing_lists: usize,
+    /// While the engine is away: what its refusals say.
+    away: Option<String>,
+    /// Requests refused while away, since the start.
+    refused: usize,
 }
 
 impl Default for FakeEngine {
@@ -58,6 +64,8 @@ impl FakeEngine {
                 exec: Arc::new(|_, _, _| 0),
                 execs: Vec::new(),
                 failing_lists: 0,
+                away: None,
+                refused: 0,
             }),
         }
     }
@@ -148,6 +156,28 @@ impl FakeEngine {
         self.lock().failing_lists = n;
     }
 
+    /// The engine stops answering: open streams end with an error, and every request
+    /// fails with one (saying `why`) until [`FakeEngine::come_back`]. Called again
+    /// while away, it changes what the refusals say.
+    pub fn go_away(&self, why: &str) {
+        let mut state = self.lock();
+        state.away = Some(why.to_string());
+        let error = away_error(why);
+        for tx in state.streams.drain(..) {
+            let _ = tx.send(Err(error()));
+        }
+    }
+
+    /// The engine answers again.
+    pub fn come_back(&self) {
+        self.lock().away = None;
+    }
+
+    /// How many requests were refused while the engine was away.
+    pub fn refused(&self) -> usize {
+        self.lock().refused
+    }
+
     /// Sets what execs do from now on.
     pub fn on_exec(
         &self,
@@ -177,6 +207,7 @@ impl ContainerEngine for FakeEngine {
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<Container>, EngineError> {
         let mut state = self.lock();
+        state.refuse_if_away()?;
         if state.failing_lists > 0 {
             state.failing_lists -= 1;
             return Err(EngineError::Api {
@@ -195,7 +226,9 @@ impl ContainerEngine for FakeEngine {
     }
 
     fn inspect(&self, id_or_name: &str) -> Result<Container, EngineError> {
-        self.lock()
+        let mut state = self.lock();
+        state.refuse_if_away()?;
+        state
             .containers
             .iter()
             .find(|c| matches(c, id_or_name))
@@ -204,8 +237,9 @@ impl ContainerEngine for FakeEngine {
     }
 
     fn events(&self, options: &EventOptions) -> Result<Events, EngineError> {
-        let (tx, rx) = mpsc::channel();
         let mut state = self.lock();
+        state.refuse_if_away()?;
+        let (tx, rx) = mpsc::channel();
         let from = options.since.unwrap_or_else(SystemTime::now);
         for e in &state.history {
             if e.time >= from && options.until.is_none_or(|u| e.time <= u) {
@@ -228,6 +262,7 @@ impl ContainerEngine for FakeEngine {
     ) -> Result<i64, EngineError> {
         let (target, handler) = {
             let mut state = self.lock();
+            state.refuse_if_away()?;
             let target = state
                 .containers
                 .iter()
@@ -248,6 +283,28 @@ impl ContainerEngine for FakeEngine {
         };
         // Called without the lock, so a handler may use the engine.
         Ok(handler(&target, command, output))
+    }
+}
+
+impl State {
+    /// While the engine is away, the error a request gets (and it is counted).
+    fn refuse_if_away(&mut self) -> Result<(), EngineError> {
+        let Some(why) = &self.away else {
+            return Ok(());
+        };
+        let error = away_error(why)();
+        self.refused += 1;
+        Err(error)
+    }
+}
+
+/// What a request gets from an engine that is away: the same text for every request,
+/// as a socket nobody answers on gives.
+fn away_error(why: &str) -> impl Fn() -> EngineError {
+    let why = why.to_string();
+    move || EngineError::Transport {
+        what: "the fake engine".into(),
+        message: why.clone(),
     }
 }
 
@@ -398,6 +455,28 @@ mod tests {
                 command: cmd
             }]
         );
+    }
+
+    #[test]
+    fn an_engine_away_breaks_its_streams_and_refuses_until_it_comes_back() {
+        let engine = FakeEngine::new();
+        engine.add(container("db"));
+        let events = engine.events(&EventOptions::default()).unwrap();
+        engine.go_away("stopped");
+        let broken = events.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!(broken.unwrap_err().to_string(), "the fake engine: stopped");
+        assert!(events.recv_timeout(Duration::from_millis(1)).is_err());
+        assert!(engine.events(&EventOptions::default()).is_err());
+        engine.go_away("still stopped");
+        let refused = engine.list(&ListFilter::default()).unwrap_err();
+        assert_eq!(refused.to_string(), "the fake engine: still stopped");
+        assert!(engine.inspect("db").is_err());
+        assert_eq!(engine.refused(), 3);
+
+        engine.come_back();
+        assert_eq!(engine.list(&ListFilter::default()).unwrap().len(), 1);
+        assert!(engine.events(&EventOptions::default()).is_ok());
+        assert_eq!(engine.refused(), 3);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! backoff when it ends or breaks (the engine restarted), from the time of the last
 //! event seen; and keeping the container view in step with each event.
 //!
-//! The engine keeps only recent events, so after each (re)connection the caller
-//! compares the container list with what is wired ([`Next::Reconnected`]).
+//! The engine keeps only recent events, so after each reconnection the caller
+//! compares the container list with what is wired ([`Next::Reconnected`]). Failures
+//! go to the run's [`Outage`], which decides which of them are logged.
 
+use super::outage::{Outage, Request};
 use crate::containers::resolver::Containers;
 use crate::containers::{ContainerEngine, EngineError, Event, EventOptions, Events};
 use std::sync::mpsc::RecvTimeoutError;
@@ -30,8 +32,10 @@ pub struct Follower {
     stream: Option<Events>,
     /// Events from here on are asked for when (re)connecting.
     since: SystemTime,
-    /// Whether a stream was open before (so a new one is a reconnection).
-    connected_before: bool,
+    /// Whether the stream was lost or could not be opened since it was last open (so
+    /// the next one opened is a reconnection: also after a failed first attempt, so
+    /// that the caller's comparison ends the outage that failure began).
+    reconnecting: bool,
     backoff: Duration,
     retry_at: Instant,
 }
@@ -42,15 +46,21 @@ impl Follower {
             engine,
             stream: None,
             since,
-            connected_before: false,
+            reconnecting: false,
             backoff: FIRST_BACKOFF,
             retry_at: Instant::now(),
         }
     }
 
-    /// The next event, waiting at most `wait`. `log` gets a line when the stream is
-    /// lost or cannot be opened.
-    pub fn next(&mut self, wait: Duration, stop: &dyn Fn() -> bool, log: &dyn Fn(&str)) -> Next {
+    /// The next event, waiting at most `wait`. `outage` hears when the stream is lost
+    /// or cannot be opened; `log` gets a line for an event that cannot be read.
+    pub fn next(
+        &mut self,
+        wait: Duration,
+        stop: &dyn Fn() -> bool,
+        outage: &mut Outage,
+        log: &dyn Fn(&str),
+    ) -> Next {
         if self.stream.is_none() {
             if Instant::now() < self.retry_at || stop() {
                 std::thread::sleep(
@@ -65,16 +75,19 @@ impl Follower {
                 Ok(s) => {
                     self.stream = Some(s);
                     self.backoff = FIRST_BACKOFF;
-                    if self.connected_before {
+                    if std::mem::take(&mut self.reconnecting) {
                         return Next::Reconnected;
                     }
-                    self.connected_before = true;
                 }
                 Err(e) => {
-                    log(&format!(
-                        "cannot follow the engine's events ({e}); trying again in {:.1} s",
-                        self.backoff.as_secs_f64()
-                    ));
+                    outage.failed(
+                        Request::Events,
+                        &e.to_string(),
+                        &format!(
+                            "cannot follow the engine's events ({e}); trying again in {:.1} s",
+                            self.backoff.as_secs_f64()
+                        ),
+                    );
                     self.lost();
                     return Next::Idle;
                 }
@@ -94,13 +107,21 @@ impl Follower {
                 Next::Idle
             }
             Ok(Err(e)) => {
-                log(&format!("lost the engine's events ({e}); reconnecting"));
+                outage.failed(
+                    Request::Events,
+                    &e.to_string(),
+                    &format!("lost the engine's events ({e}); reconnecting"),
+                );
                 self.lost();
                 Next::Idle
             }
             Err(RecvTimeoutError::Timeout) => Next::Idle,
             Err(RecvTimeoutError::Disconnected) => {
-                log("the engine closed its event stream; reconnecting");
+                outage.failed(
+                    Request::Events,
+                    "the stream ended",
+                    "the engine closed its event stream; reconnecting",
+                );
                 self.lost();
                 Next::Idle
             }
@@ -109,6 +130,7 @@ impl Follower {
 
     fn lost(&mut self) {
         self.stream = None;
+        self.reconnecting = true;
         self.retry_at = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
         self.since = self

@@ -12,6 +12,8 @@
 //! * [`follow`]: the event stream, reconnected with backoff when the engine goes away,
 //!   and the reconciliation with the container list after each (re)connection and
 //!   while something waits, so no start or die is missed;
+//! * [`outage`]: which failures to reach the engine are logged while it is away (the
+//!   first, a changed error, a reminder a minute) and the line when it answers again;
 //! * [`workers`]: one worker thread per unit, so the events of one container are
 //!   handled in order and those of different containers at the same time;
 //! * [`wiring`]: what a worker does for one unit, with its own runtime context.
@@ -22,6 +24,7 @@
 //! [`replicas::follow`]'s, which `conlink status` plans with too.
 
 mod follow;
+mod outage;
 pub mod wiring;
 mod workers;
 
@@ -73,6 +76,9 @@ pub struct Options {
     /// How often the container list is compared with what is wired while some unit
     /// waits (it also catches removed containers, which send no die).
     pub reconcile_every: Duration,
+    /// `-v`: every failed attempt to reach the engine is logged, not only the first of
+    /// an outage and each change of its error (`run/outage.rs`).
+    pub verbose: bool,
 }
 
 /// Why a run could not start.
@@ -176,6 +182,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
 
     let mut workers = workers::Workers::new(shared.clone());
     let mut follower = follow::Follower::new(opts.engine.clone(), since);
+    let mut outage = outage::Outage::new(log.clone(), opts.verbose);
     let mut next_reconcile = Instant::now() + opts.reconcile_every;
     let mut last_event = Instant::now();
     let mut gone_without_die = GoneWithoutDie::default();
@@ -184,7 +191,7 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
     let mut compare_due = false;
     let stop = || opts.stop.load(Ordering::SeqCst) || interrupt::received().is_some();
     while !stop() {
-        match follower.next(Duration::from_millis(100), &stop, &*log) {
+        match follower.next(Duration::from_millis(100), &stop, &mut outage, &*log) {
             follow::Next::Event(event, received) => {
                 last_event = received;
                 let gone = follow::update_view(&*opts.engine, &containers, &event.id);
@@ -258,14 +265,25 @@ pub fn run(plan: Plan, opts: Options, progress: &mut dyn Progress) -> Result<End
             if compare_due || something_waits || !gone.is_empty() {
                 match look_again(&*opts.engine, &shared, &mut planner, &mut workers) {
                     Err(e) if compare_due => {
-                        log(&format!(
-                            "cannot list the containers ({e}); trying again in {:.1} s",
-                            RELIST.as_secs_f64()
-                        ));
-                        next_reconcile = Instant::now() + RELIST.min(opts.reconcile_every);
+                        let retry = RELIST.min(opts.reconcile_every);
+                        outage.failed(
+                            outage::Request::List,
+                            &e.to_string(),
+                            &format!(
+                                "cannot list the containers ({e}); trying again in {:.1} s",
+                                retry.as_secs_f64()
+                            ),
+                        );
+                        next_reconcile = Instant::now() + retry;
                     }
                     Ok(()) if compare_due => {
-                        log("following the engine's events again; comparing with its containers");
+                        // The one proof that the engine is back: a stream opens before
+                        // the engine answers (see `Reconnected` above).
+                        let over = outage.answered().map(|o| format!(" ({o})"));
+                        log(&format!(
+                            "following the engine's events again; comparing with its containers{}",
+                            over.unwrap_or_default()
+                        ));
                         compare_due = false;
                     }
                     _ => {}
