@@ -31,13 +31,12 @@
 # Needs: root (debootstrap), debootstrap, tar, cargo (unless CONLINK_BINARY is set), a
 # running engine.
 set -euo pipefail
-
-usage() { echo "usage: $0 TAG   (see the comment at the top of $0)" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-tag=$1
 cd "$(dirname "$0")/.."
 
-docker=${DOCKER:-docker}
+# image_script_arguments: tag, docker
+# shellcheck source=scripts/lib/arguments.sh
+. scripts/lib/arguments.sh
+image_script_arguments "$@"
 cache=${CONLINK_IMAGE_CACHE:-/var/cache/conlink-image}
 
 # shellcheck disable=SC1091

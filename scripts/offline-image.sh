@@ -38,13 +38,12 @@
 # Needs: cargo (unless CONLINK_BINARY is set), tar, ldd, a running engine (unless
 # ROOTFS_TAR is set).
 set -euo pipefail
-
-usage() { echo "usage: $0 TAG   (see the comment at the top of $0)" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-tag=$1
 cd "$(dirname "$0")/.."
 
-docker=${DOCKER:-docker}
+# image_script_arguments: tag, docker
+# shellcheck source=scripts/lib/arguments.sh
+. scripts/lib/arguments.sh
+image_script_arguments "$@"
 busybox=${BUSYBOX:-/bin/busybox}
 
 # is_static, conlink_binary

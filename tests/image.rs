@@ -61,32 +61,24 @@ fn entrypoint(dockerd: &Dockerd) {
         TAG,
     ]);
     assert_eq!(entry.trim(), r#"["/usr/local/bin/conlink-entrypoint"]"#);
-    let version = dockerd.run(&["run", "--rm", "--network", "none", TAG, "--version"]);
+    let version = dockerd.run(&run_image_args(&[], &["--version"]));
     assert!(version.starts_with("conlink "), "{version}");
-    let installed = dockerd.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        TAG,
-        "/bin/sh",
-        "-c",
-        "command -v conlink",
-    ]);
+    let installed = dockerd.run(&run_image_args(
+        &[],
+        &["/bin/sh", "-c", "command -v conlink"],
+    ));
     assert_eq!(installed, "/usr/local/bin/conlink\n");
     // The completions and manual pages the binary wrote (image/extras.sh).
-    let extras = dockerd.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        TAG,
-        "/bin/sh",
-        "-c",
-        "grep -l conlink /usr/share/bash-completion/completions/conlink \
-         /usr/share/zsh/vendor-completions/_conlink \
-         /usr/share/fish/vendor_completions.d/conlink.fish /usr/share/man/man1/conlink.1",
-    ]);
+    let extras = dockerd.run(&run_image_args(
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "grep -l conlink /usr/share/bash-completion/completions/conlink \
+             /usr/share/zsh/vendor-completions/_conlink \
+             /usr/share/fish/vendor_completions.d/conlink.fish /usr/share/man/man1/conlink.1",
+        ],
+    ));
     assert_eq!(extras.lines().count(), 4, "{extras}");
 }
 
@@ -101,8 +93,7 @@ fn tools(dockerd: &Dockerd) {
     for (command, expected) in versions {
         let out = dockerd
             .docker()
-            .args(["run", "--rm", "--network", "none", TAG, "/bin/sh", "-c"])
-            .arg(command)
+            .args(run_image_args(&[], &["/bin/sh", "-c", command]))
             .output()
             .unwrap();
         assert!(out.status.success(), "{command}: {}", both(&out));
@@ -142,16 +133,7 @@ fn entries_of_2x(dockerd: &Dockerd) {
         ("/utils/wait", "wait"),
         ("/utils/wait.sh", "wait"),
     ] {
-        let mut run = vec![
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--volume",
-            &mount,
-            TAG,
-            path,
-        ];
+        let mut run = run_image_args(&["--volume", &mount], &[path]);
         run.extend_from_slice(&args);
         assert_eq!(
             dockerd.run(&run),
@@ -160,15 +142,7 @@ fn entries_of_2x(dockerd: &Dockerd) {
         );
     }
     // With the real conlink: 2.x's command reaches `conlink run`.
-    let help = dockerd.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        TAG,
-        "/app/build/conlink.js",
-        "--help",
-    ]);
+    let help = dockerd.run(&run_image_args(&[], &["/app/build/conlink.js", "--help"]));
     assert!(help.contains("Usage: conlink run"), "{help}");
 }
 
@@ -197,100 +171,104 @@ fn compose_network_service(dockerd: &Dockerd) {
         ),
     )
     .unwrap();
-    let name = "imgtest";
-    let up = dockerd
-        .compose(&compose, name)
-        .args(["up", "-d"])
-        .output()
-        .unwrap();
-    assert!(up.status.success(), "docker-compose up: {}", both(&up));
-    let down = Down {
-        dockerd,
-        compose: &compose,
-        name,
-    };
+    let service = NetworkService::up(dockerd, &compose, "imgtest");
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let applied = exec(&down, &["test", "-e", "/run/applied"]);
+        let applied = service.exec(&["test", "-e", "/run/applied"]);
         if applied.status.success() {
             break;
         }
         if Instant::now() > deadline {
-            let logs = dockerd
-                .compose(&compose, name)
-                .args(["logs", "network"])
-                .output()
-                .unwrap();
             panic!(
                 "the network service did not apply within 30 s:\n{}",
-                both(&logs)
+                both(&service.logs())
             );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let logs = dockerd
-        .compose(&compose, name)
-        .args(["logs", "network"])
-        .output()
-        .unwrap();
+    let logs = service.logs();
     assert!(
         both(&logs).contains("conlink apply: project imgtest: "),
         "{}",
         both(&logs)
     );
-    let ping = exec(
-        &down,
-        &[
-            "conlink",
-            "--project",
-            "imgtest",
-            "exec",
-            "h1",
-            "--",
-            "ping",
-            "-c",
-            "1",
-            "-W",
-            "5",
-            "10.0.0.2",
-        ],
-    );
+    let ping = service.exec_in_h1(&["ping", "-c", "1", "-W", "5", "10.0.0.2"]);
     assert!(ping.status.success(), "ping h1 → h2: {}", both(&ping));
     assert!(text(&ping.stdout).contains("1 received"), "{}", both(&ping));
-    let read_only = exec(
-        &down,
-        &["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
-    );
+    let read_only = service.exec(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
     assert!(
         !read_only.status.success(),
         "/proc/sys is writable in this container: the test shows nothing"
     );
-    let forward = exec(
-        &down,
-        &[
-            "conlink",
-            "--project",
-            "imgtest",
-            "exec",
-            "h1",
-            "--",
-            "cat",
-            "/proc/sys/net/ipv4/ip_forward",
-        ],
-    );
+    let forward = service.exec_in_h1(&["cat", "/proc/sys/net/ipv4/ip_forward"]);
     assert_eq!(text(&forward.stdout).trim(), "1", "{}", both(&forward));
-    drop(down);
+    drop(service);
 }
 
-/// `docker-compose down` of the project when the test ends, also when it fails.
-struct Down<'a> {
+/// The arguments of `docker run --rm --network none OPTIONS TAG ARGS…`: the image
+/// run once, with no network, `options` for `docker run` and `args` for the image.
+fn run_image_args<'a>(options: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["run", "--rm", "--network", "none"];
+    all.extend_from_slice(options);
+    all.push(TAG);
+    all.extend_from_slice(args);
+    all
+}
+
+/// The compose project's `network` service, started; `docker-compose down` of the
+/// project when this is dropped, when the test ends and also when it fails.
+struct NetworkService<'a> {
     dockerd: &'a Dockerd,
     compose: &'a Path,
     name: &'a str,
 }
 
-impl Drop for Down<'_> {
+impl<'a> NetworkService<'a> {
+    /// `docker-compose up -d` of project `name` from the file `compose`, which must
+    /// succeed.
+    fn up(dockerd: &'a Dockerd, compose: &'a Path, name: &'a str) -> NetworkService<'a> {
+        let up = dockerd
+            .compose(compose, name)
+            .args(["up", "-d"])
+            .output()
+            .unwrap();
+        assert!(up.status.success(), "docker-compose up: {}", both(&up));
+        NetworkService {
+            dockerd,
+            compose,
+            name,
+        }
+    }
+
+    /// `docker-compose ARGS` of the project.
+    fn compose(&self, args: &[&str]) -> Output {
+        self.dockerd
+            .compose(self.compose, self.name)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `docker-compose logs network`.
+    fn logs(&self) -> Output {
+        self.compose(&["logs", "network"])
+    }
+
+    /// `docker-compose exec -T network ARGS`.
+    fn exec(&self, args: &[&str]) -> Output {
+        self.compose(&[&["exec", "-T", "network"][..], args].concat())
+    }
+
+    /// `ARGS` in node h1 of the network the service applied (conlink project
+    /// `imgtest`), by the service's conlink: `conlink --project imgtest exec h1 -- ARGS`.
+    fn exec_in_h1(&self, args: &[&str]) -> Output {
+        let conlink = ["conlink", "--project", "imgtest", "exec", "h1", "--"];
+        self.exec(&[&conlink[..], args].concat())
+    }
+}
+
+impl Drop for NetworkService<'_> {
     fn drop(&mut self) {
         let _ = self
             .dockerd
@@ -298,16 +276,6 @@ impl Drop for Down<'_> {
             .args(["down", "--timeout", "1"])
             .output();
     }
-}
-
-/// `docker-compose exec -T network ARGS`.
-fn exec(down: &Down, args: &[&str]) -> Output {
-    down.dockerd
-        .compose(down.compose, down.name)
-        .args(["exec", "-T", "network"])
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn set_executable(path: &Path) {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/image.sh and scripts/offline-image.sh (bash, `set -euo pipefail`,
 # run from the repository's root): the conlink binary an image is made from.
 #

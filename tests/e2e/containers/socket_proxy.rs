@@ -404,25 +404,44 @@ commands:
   - {container: beta, command: 'ip -o addr show dev eth0'}
 ";
 
+/// A scenario's setup: a lab with containers `alpha` and `beta`, the proxy in front of
+/// its daemon allowing `rules`, and `conlink run -n NETWORK` on the host through the
+/// proxy, past its first "All links connected". The fields drop in this order:
+/// conlink is stopped first, then the proxy, then the lab and its daemon.
+struct ProxiedRun {
+    run: Running,
+    proxy: Proxy,
+    lab: Lab,
+}
+
+impl ProxiedRun {
+    /// `None` when the lab cannot run here (it has said why).
+    fn start(test: &str, project: &str, rules: Vec<Rule>) -> Option<ProxiedRun> {
+        let lab = Lab::without_conlink_image(test, project)?;
+        let proxy = Proxy::start(
+            &lab.dockerd.dir().join("proxy.sock"),
+            lab.dockerd.socket(),
+            rules,
+        );
+        let net = lab.write_file("net.yaml", NETWORK);
+        lab.run_container("alpha", &[], &[]);
+        lab.run_container("beta", &[], &[]);
+        let mut run = Running::spawn(
+            lab.host_conlink_via(&proxy.socket, &["run", "-n", net.to_str().unwrap()]),
+        );
+        run.wait_for("All links connected", 1, Duration::from_secs(30));
+        Some(ProxiedRun { run, proxy, lab })
+    }
+}
+
 #[test]
 fn the_documented_calls_are_all_conlink_run_needs() {
     let test = "e2e::containers::socket_proxy::the_documented_calls_are_all_conlink_run_needs";
     let rules = documented_rules();
-    let Some(lab) = Lab::without_conlink_image(test, "proxied") else {
+    let Some(mut proxied) = ProxiedRun::start(test, "proxied", rules) else {
         return;
     };
-    let proxy = Proxy::start(
-        &lab.dockerd.dir().join("proxy.sock"),
-        lab.dockerd.socket(),
-        rules,
-    );
-    let net = lab.write_file("net.yaml", NETWORK);
-    lab.run_container("alpha", &[], &[]);
-    lab.run_container("beta", &[], &[]);
-
-    let mut run =
-        Running::spawn(lab.host_conlink_via(&proxy.socket, &["run", "-n", net.to_str().unwrap()]));
-    run.wait_for("All links connected", 1, Duration::from_secs(30));
+    let (lab, run) = (&proxied.lab, &mut proxied.run);
     lab.docker_ping("alpha", "10.9.0.2").unwrap();
     run.wait_for("ended: exit code 0", 1, Duration::from_secs(30));
 
@@ -439,8 +458,8 @@ fn the_documented_calls_are_all_conlink_run_needs() {
     assert!(log.contains("removed "), "{log}");
     lab.assert_nothing_left();
 
-    let allowed = proxy.allowed();
-    let refused = proxy.refused();
+    let allowed = proxied.proxy.allowed();
+    let refused = proxied.proxy.refused();
     assert!(
         refused.is_empty(),
         "the proxy refused calls docs/security.md does not list: {refused:?}\n{log}"
@@ -470,23 +489,12 @@ fn a_refused_call_is_named_in_conlinks_error() {
         .into_iter()
         .filter(|r| !(r.method == "POST" && r.written.contains("/containers/{id}/exec")))
         .collect();
-    let Some(lab) = Lab::without_conlink_image(test, "refused") else {
+    let Some(mut proxied) = ProxiedRun::start(test, "refused", rules) else {
         return;
     };
-    let proxy = Proxy::start(
-        &lab.dockerd.dir().join("proxy.sock"),
-        lab.dockerd.socket(),
-        rules,
-    );
-    let net = lab.write_file("net.yaml", NETWORK);
-    lab.run_container("alpha", &[], &[]);
-    lab.run_container("beta", &[], &[]);
+    let (lab, run) = (&proxied.lab, &mut proxied.run);
     let beta = lab.docker(&["inspect", "-f", "{{.Id}}", "beta"]);
     let beta = beta.trim();
-
-    let mut run =
-        Running::spawn(lab.host_conlink_via(&proxy.socket, &["run", "-n", net.to_str().unwrap()]));
-    run.wait_for("All links connected", 1, Duration::from_secs(30));
     let log = run.wait_for("ended: exit code 126 (failed)", 1, Duration::from_secs(30));
     let line = log
         .lines()
@@ -502,7 +510,7 @@ fn a_refused_call_is_named_in_conlinks_error() {
         line.contains("Request forbidden by the proxy's rules."),
         "{line}"
     );
-    let refused = proxy.refused();
+    let refused = proxied.proxy.refused();
     assert_eq!(refused, vec![format!("POST /containers/{beta}/exec")]);
     // The links work all the same.
     lab.docker_ping("alpha", "10.9.0.2").unwrap();
