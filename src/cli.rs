@@ -102,12 +102,14 @@ pub struct RuntimeOptions {
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = ConlinkNsArg::Auto)]
     pub conlink_netns: ConlinkNsArg,
     /// The container engine's socket (Docker's API; Podman's compatible service too;
-    /// `--docker-socket` is conlink 2.x's name for it). Default: DOCKER_HOST (unix://
-    /// only), else /var/run/docker.sock when it exists, else Podman's socket.
+    /// `--docker-socket` is conlink 2.x's name for it); wins over --podman-socket.
+    /// Default: DOCKER_HOST (unix:// only), else /var/run/docker.sock when it exists,
+    /// else Podman's socket.
     #[arg(long, visible_alias = "docker-socket", value_name = "PATH")]
     pub engine_socket: Option<PathBuf>,
-    /// Podman's API socket, used when no --engine-socket or DOCKER_HOST names one
-    /// (default /run/podman/podman.sock, when /var/run/docker.sock does not exist).
+    /// Podman's API socket, used unless --engine-socket is given (it wins over
+    /// DOCKER_HOST). Default /run/podman/podman.sock, when /var/run/docker.sock does
+    /// not exist and DOCKER_HOST is not set.
     #[arg(long, value_name = "PATH")]
     pub podman_socket: Option<PathBuf>,
 }

@@ -37,9 +37,26 @@ impl Engine {
         let connected = settings
             .choose(|p| p.exists())
             .map_err(|e| e.to_string())
-            .and_then(|socket| DockerEngine::connect(&socket).map_err(|e| e.to_string()));
+            .and_then(|socket| {
+                let api = DockerEngine::connect(&socket).map_err(|e| e.to_string())?;
+                Ok((socket, api))
+            });
         let api = match connected {
-            Ok(api) => Arc::new(api),
+            Ok((socket, api)) => {
+                // `run`, a service whose log people read, says which engine it
+                // picked when it picked one itself (both may be installed); the
+                // one-shot commands say it only with -v, as they also connect when
+                // the plan has only nodes (for `--conlink-netns auto`).
+                if (required && !socket.is_explicit()) || common.verbose > 0 {
+                    eprintln!(
+                        "conlink {command}: found {} at {} ({})",
+                        socket.engine,
+                        socket.path.display(),
+                        socket.origin
+                    );
+                }
+                Arc::new(api)
+            }
             Err(e) if required => {
                 eprintln!("conlink {command}: {e}");
                 return Err(Outcome::Failed);

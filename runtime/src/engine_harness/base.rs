@@ -91,6 +91,11 @@ impl Base {
         Ok(())
     }
 
+    /// The daemon's pid while it runs.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(|c| c.id())
+    }
+
     /// Waits until the daemon answers `GET /_ping`.
     pub fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;

@@ -13,7 +13,9 @@
 //! `/run/containerd/s`), which another daemon may be using.
 //!
 //! [`Dockerd::start_at_usual_paths`] also gives the daemon Docker's usual socket and
-//! data paths, in a mount namespace of its own, for compose files that mount them.
+//! data paths, in a mount namespace of its own, for compose files that mount them;
+//! [`PodmanService::start_at_usual_paths`] gives the Podman service its usual socket
+//! the same way, for a conlink given no socket.
 //!
 //! When the engine is not installed or cannot start here, [`Dockerd::start`] and
 //! [`PodmanService::start`] and [`RootlessPodman::start`] record a visible skip (`testing::skip`) and return `None`.
@@ -33,5 +35,5 @@ mod rootless;
 
 pub use busybox::{is_static_elf, BUSYBOX_IMAGE};
 pub use dockerd::Dockerd;
-pub use podman::PodmanService;
+pub use podman::{PodmanService, PODMAN_USUAL_SOCKET};
 pub use rootless::RootlessPodman;

@@ -1,28 +1,62 @@
-//! A private Podman API service (`podman system service`) for a test.
+//! A private Podman API service (`podman system service`) for a test, on a socket
+//! of its own or at Podman's usual `/run/podman/podman.sock` in a mount namespace of
+//! its own.
 
 use super::base::Base;
 use super::busybox::BUSYBOX_IMAGE;
 use super::commands::{checked, run_with_timeout, text};
 use crate::testing::skip;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Podman's usual rootful socket, where [`PodmanService::start_at_usual_paths`]
+/// serves it (in the service's own mount namespace).
+pub const PODMAN_USUAL_SOCKET: &str = "/run/podman/podman.sock";
+
 /// A private Podman API service (`podman system service`), with its own storage.
 pub struct PodmanService {
     base: Base,
+    /// Whether it answers at [`PODMAN_USUAL_SOCKET`] in a mount namespace of its own
+    /// ([`PodmanService::start_at_usual_paths`]).
+    usual_paths: bool,
 }
 
 impl PodmanService {
     /// Starts a private Podman service, or records why it cannot run here and
     /// returns `None`.
     pub fn start(test: &str) -> Option<PodmanService> {
+        PodmanService::start_with(test, false)
+    }
+
+    /// Starts a private Podman service that listens at Podman's usual
+    /// `/run/podman/podman.sock`, as a machine's rootful Podman does, for a conlink
+    /// given no socket at all. The service runs in a mount namespace of its own with
+    /// fresh, empty `/run` and `/var/lib` (tmpfs), so neither Docker's nor the
+    /// machine's Podman socket is there, and `/run/podman` is a directory of the
+    /// engine's (bind-mounted), so [`Self::socket`] is the same socket seen from the
+    /// machine. No other process sees a socket at the usual path; commands that
+    /// should are run with [`Self::in_mount_namespace`]. Its storage is private as
+    /// [`Self::start`]'s, and its containers are made through the service
+    /// ([`Self::podman`] is a remote client), so that they live in its namespace too.
+    /// The namespace and its mounts go when its last process ends.
+    pub fn start_at_usual_paths(test: &str) -> Option<PodmanService> {
+        PodmanService::start_with(test, true)
+    }
+
+    fn start_with(test: &str, usual_paths: bool) -> Option<PodmanService> {
+        let tools: &[&str] = if usual_paths {
+            &["podman", "runc", "unshare", "nsenter"]
+        } else {
+            &["podman", "runc"]
+        };
         // Image imports write a cache of blob information at a fixed place.
         let base = Base::prepare(
             test,
             "podman",
-            &["podman", "runc"],
+            tools,
             &[
                 "/var/lib/containers/cache/blob-info-cache-v1.boltdb",
                 "/var/lib/containers/cache",
@@ -57,13 +91,23 @@ impl PodmanService {
             skip(test, &format!("cannot write in {}: {e}", dir.display()));
             return None;
         }
-        let cmd = service_command(&base);
         let mut base = base;
+        if usual_paths {
+            // The service's /run/podman, the engine's directory `run` seen from the
+            // machine: the socket the harness waits on and a remote client uses.
+            let run = base.dir.join("run");
+            if let Err(e) = fs::create_dir(&run) {
+                skip(test, &format!("cannot create {}: {e}", run.display()));
+                return None;
+            }
+            base.socket = run.join("podman.sock");
+        }
+        let cmd = service_command(&base, usual_paths);
         if let Err(e) = base.spawn(cmd) {
             skip(test, &e);
             return None;
         }
-        let mut p = PodmanService { base };
+        let mut p = PodmanService { base, usual_paths };
         if let Err(e) = p.base.wait_ready() {
             skip(test, &format!("podman system service did not start: {e}"));
             return None;
@@ -75,15 +119,59 @@ impl PodmanService {
     /// service), and starts the service again on the same storage and socket, as an
     /// upgrade of Podman or a restart of its systemd unit would. The containers keep
     /// running: conmon watches them, not the service.
+    ///
+    /// Not for a service at the usual paths: a new one would get a new mount
+    /// namespace, without the mounts of the containers made in the old one.
     pub fn restart_with(&mut self, meanwhile: impl FnOnce(&Self)) -> Result<(), String> {
+        if self.usual_paths {
+            return Err("a service at the usual paths cannot be restarted".into());
+        }
         self.base.stop_daemon();
         meanwhile(self);
-        self.base.spawn(service_command(&self.base))?;
+        self.base
+            .spawn(service_command(&self.base, self.usual_paths))?;
         self.base.wait_ready()
     }
 
+    /// The service's socket as the test's own processes reach it (for a service at
+    /// the usual paths, the one it serves at [`PODMAN_USUAL_SOCKET`] in its
+    /// namespace).
     pub fn socket(&self) -> &Path {
         &self.base.socket
+    }
+
+    /// `program` run in the service's mount namespace (`nsenter --mount`), where a
+    /// service at the usual paths answers at [`PODMAN_USUAL_SOCKET`]; the network
+    /// namespace and everything else stay the test's. For a service started with
+    /// [`Self::start`], `program` as it is (the service shares the test's mounts).
+    pub fn in_mount_namespace(&self, program: impl AsRef<OsStr>) -> Command {
+        match self.mount_namespace() {
+            Some(ns) => {
+                let mut cmd = Command::new("nsenter");
+                cmd.arg(format!("--mount={}", ns.display()))
+                    .arg("--")
+                    .arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        }
+    }
+
+    /// `path` as processes in the service's mount namespace see it, readable from
+    /// the test (`/proc/PID/root/PATH`); `path` itself for a service started with
+    /// [`Self::start`]. `path` is absolute.
+    pub fn seen_inside(&self, path: &Path) -> PathBuf {
+        match self.base.daemon_pid().filter(|_| self.usual_paths) {
+            Some(pid) => {
+                Path::new(&format!("/proc/{pid}/root")).join(path.strip_prefix("/").unwrap_or(path))
+            }
+            None => path.to_path_buf(),
+        }
+    }
+
+    fn mount_namespace(&self) -> Option<PathBuf> {
+        let pid = self.base.daemon_pid().filter(|_| self.usual_paths)?;
+        Some(PathBuf::from(format!("/proc/{pid}/ns/mnt")))
     }
 
     pub fn dir(&self) -> &Path {
@@ -91,10 +179,18 @@ impl PodmanService {
     }
 
     /// A `podman` command using this service's storage and settings. Containers
-    /// it runs should be given `--cgroup-parent` [`Self::cgroup_parent_arg`].
+    /// it runs should be given `--cgroup-parent` [`Self::cgroup_parent_arg`]. For a
+    /// service at the usual paths, a remote client of the service (`--remote
+    /// --url`): the service makes the containers, in its mount namespace, and
+    /// they are not the children of a command the test started.
     pub fn podman(&self) -> Command {
         let mut cmd = Command::new("podman");
         cmd.envs(podman_env(&self.base.dir)).stdin(Stdio::null());
+        if self.usual_paths {
+            cmd.arg("--remote")
+                .arg("--url")
+                .arg(format!("unix://{}", self.base.socket.display()));
+        }
         cmd
     }
 
@@ -155,12 +251,42 @@ pub(super) fn import_busybox(
     Ok(BUSYBOX_IMAGE)
 }
 
-/// `podman system service` on the engine's socket, with its settings.
-fn service_command(base: &Base) -> Command {
-    let mut cmd = Command::new("podman");
+/// `podman system service` on the engine's socket, with its settings. With
+/// `usual_paths`, started through `unshare` in a private mount namespace where `/run`
+/// and `/var/lib` are empty tmpfs and `/run/podman` is the engine's directory `run`
+/// (bind-mounted; its path is `sh`'s first argument, not part of the script), and
+/// listening at [`PODMAN_USUAL_SOCKET`]; `sh` mounts them and then becomes the
+/// service (`exec`), which keeps the service's pid the one the harness started and
+/// whose namespace [`PodmanService::in_mount_namespace`] enters.
+fn service_command(base: &Base, usual_paths: bool) -> Command {
+    let mut cmd = if usual_paths {
+        let mut c = Command::new("unshare");
+        c.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            "run=$1 && shift && \
+             mount -t tmpfs -o mode=0755 conlink-test /run && \
+             mount -t tmpfs -o mode=0755 conlink-test /var/lib && \
+             mkdir /run/podman && mount --bind \"$run\" /run/podman && exec podman \"$@\"",
+            "sh",
+        ])
+        .arg(base.dir.join("run"));
+        c
+    } else {
+        Command::new("podman")
+    };
+    let socket = if usual_paths {
+        PathBuf::from(PODMAN_USUAL_SOCKET)
+    } else {
+        base.socket.clone()
+    };
     cmd.envs(podman_env(&base.dir))
         .args(["system", "service", "--time=0"])
-        .arg(format!("unix://{}", base.socket.display()));
+        .arg(format!("unix://{}", socket.display()));
     cmd
 }
 

@@ -311,6 +311,12 @@ impl Lab {
 /// Nothing of `project` in the test's namespace, `/run/netns`, `/run/conlink` (but
 /// the commands' logs, which are removed then), `/run/lock/conlink`.
 pub fn assert_nothing_left(project: &str) {
+    assert_nothing_left_seen(project, &|p: &Path| p.to_path_buf());
+}
+
+/// [`assert_nothing_left`] for a conlink that ran in another mount namespace: `seen`
+/// gives where the test reads a path of that namespace (`/proc/PID/root/PATH`).
+pub fn assert_nothing_left_seen(project: &str, seen: &dyn Fn(&Path) -> PathBuf) {
     let links = crate::e2e::must("ip", &["-o", "link", "show"]);
     let mark = format!("alias conlink:{project}");
     assert!(
@@ -318,7 +324,7 @@ pub fn assert_nothing_left(project: &str) {
         "interfaces of {project} are left:\n{links}"
     );
     // The commands' logs stay for reading (docs/cli.md, "destroy"); nothing else.
-    let state = Path::new("/run/conlink").join(project);
+    let state = seen(&Path::new("/run/conlink").join(project));
     if let Ok(entries) = std::fs::read_dir(&state) {
         let names: Vec<String> = entries
             .flatten()
@@ -335,7 +341,7 @@ pub fn assert_nothing_left(project: &str) {
         ("/run/netns", format!("conlink.{project}")),
         ("/run/lock/conlink", format!("{project}.lock")),
     ] {
-        if let Ok(entries) = std::fs::read_dir(dir) {
+        if let Ok(entries) = std::fs::read_dir(seen(Path::new(dir))) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 assert!(
@@ -361,10 +367,16 @@ impl Drop for Lab {
 /// OPTION SOCKET ARGS` (`socket`: the option naming the engine's socket, and the
 /// socket), with a clean environment (no `DOCKER_HOST`).
 pub fn host_conlink(project: &str, socket: (&str, &Path), args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conlink"));
-    cmd.args(["--ovs", "no", "--project", project, socket.0])
-        .arg(socket.1)
-        .args(args)
+    let mut cmd = conlink_as(Command::new(env!("CARGO_BIN_EXE_conlink")), project);
+    cmd.arg(socket.0).arg(socket.1).args(args);
+    cmd
+}
+
+/// `conlink`, started by `cmd` (the binary, or a command that runs it, such as
+/// `nsenter … -- conlink`), with `--ovs no --project PROJECT` and a clean
+/// environment (no `DOCKER_HOST`); the caller adds the rest.
+pub fn conlink_as(mut cmd: Command, project: &str) -> Command {
+    cmd.args(["--ovs", "no", "--project", project])
         .env_clear()
         .env(
             "PATH",
@@ -530,6 +542,11 @@ impl Drop for Running {
 /// sorted.
 pub fn conlink_links(project: &str) -> Vec<String> {
     let links = crate::e2e::must_in_ns(&format!("conlink.{project}"), &["ip", "-o", "link"]);
+    link_names(&links)
+}
+
+/// The interface names `ip -o link` printed, sorted.
+pub fn link_names(links: &str) -> Vec<String> {
     let mut names: Vec<String> = links
         .lines()
         .filter_map(|l| l.split(": ").nth(1))

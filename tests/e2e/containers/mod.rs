@@ -1,7 +1,8 @@
 //! conlink with a real container engine: compose projects with conlink as the
 //! `network` service, `conlink run` on the host wiring `docker run` containers, and
 //! conlink in a rootless Podman container. Each test starts its own private `dockerd`
-//! (see [`lab`]) or Podman service; run them under the kernel-test lock.
+//! (see [`lab`]) or Podman service (for [`podman_default`], at Podman's usual socket
+//! in a mount namespace of its own); run them under the kernel-test lock.
 
 mod bench;
 mod compose_modes;
@@ -13,6 +14,8 @@ mod compose_wait;
 mod dropin_2x;
 mod host;
 mod host_names;
+// conlink given no socket finds Podman at its usual path.
+mod podman_default;
 mod podman_host;
 mod podman_rootless;
 mod recover;
