@@ -194,3 +194,26 @@ fn ping(socket: &Path) -> bool {
     let _ = s.read_to_string(&mut answer);
     answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.ends_with("OK")
 }
+
+/// `unshare` running `script` with `sh` in a private mount namespace, after empty
+/// tmpfs are mounted over `/run` and `/var/lib`: an engine at its usual paths that no
+/// other process on the machine sees. `script` ends by `exec`ing the engine with
+/// `"$@"` (the arguments the caller adds), so the engine keeps the pid the harness
+/// started; the mounts and the namespace go when its last process ends.
+pub(super) fn at_usual_paths(script: &str) -> Command {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "mount -t tmpfs -o mode=0755 conlink-test /run && \
+             mount -t tmpfs -o mode=0755 conlink-test /var/lib && {script}"
+        ),
+        "sh",
+    ]);
+    c
+}

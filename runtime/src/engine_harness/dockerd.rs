@@ -191,20 +191,8 @@ impl Dockerd {
 fn dockerd_command(base: &Base, usual_paths: bool) -> Command {
     let dir = &base.dir;
     let mut cmd = if usual_paths {
-        let mut c = Command::new("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o mode=0755 conlink-test /run && \
-             mount -t tmpfs -o mode=0755 conlink-test /var/lib && exec dockerd \"$@\"",
-            "sh",
-            "--host",
-            "unix:///var/run/docker.sock",
-        ]);
+        let mut c = super::base::at_usual_paths("exec dockerd \"$@\"");
+        c.args(["--host", "unix:///var/run/docker.sock"]);
         c
     } else {
         Command::new("dockerd")

@@ -260,21 +260,12 @@ pub(super) fn import_busybox(
 /// whose namespace [`PodmanService::in_mount_namespace`] enters.
 fn service_command(base: &Base, usual_paths: bool) -> Command {
     let mut cmd = if usual_paths {
-        let mut c = Command::new("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            "run=$1 && shift && \
-             mount -t tmpfs -o mode=0755 conlink-test /run && \
-             mount -t tmpfs -o mode=0755 conlink-test /var/lib && \
-             mkdir /run/podman && mount --bind \"$run\" /run/podman && exec podman \"$@\"",
-            "sh",
-        ])
-        .arg(base.dir.join("run"));
+        // The engine's directory `run` is the first argument, not part of the script.
+        let mut c = super::base::at_usual_paths(
+            "run=$1 && shift && mkdir /run/podman && mount --bind \"$run\" /run/podman && \
+             exec podman \"$@\"",
+        );
+        c.arg(base.dir.join("run"));
         c
     } else {
         Command::new("podman")

@@ -17,6 +17,7 @@ mod host_names;
 // conlink given no socket finds Podman at its usual path.
 mod podman_default;
 mod podman_host;
+mod podman_lab;
 mod podman_rootless;
 mod recover;
 // conlink through a proxy that allows only the calls docs/security.md lists.

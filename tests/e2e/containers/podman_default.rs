@@ -15,10 +15,11 @@
 //! namespaces are then in that namespace's `/run`, where the test looks for leftovers.
 
 use super::lab::{assert_nothing_left, assert_nothing_left_seen, conlink_as, link_names, Running};
+use super::podman_lab::{exec, ping};
 use crate::e2e::{can_run, show, text};
 use runtime::engine_harness::{PodmanService, PODMAN_USUAL_SOCKET};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -54,28 +55,6 @@ fn start_containers(podman: &PodmanService, image: &str, names: &[&str]) {
             "86400",
         ]);
     }
-}
-
-fn exec(podman: &PodmanService, name: &str, cmd: &[&str]) -> Output {
-    podman
-        .podman()
-        .args(["exec", name])
-        .args(cmd)
-        .output()
-        .unwrap()
-}
-
-/// Pings `addr` from container `name` (a few tries: ARP may take a moment).
-fn ping(podman: &PodmanService, name: &str, addr: &str) -> Result<(), String> {
-    let mut last = String::new();
-    for _ in 0..5 {
-        let out = exec(podman, name, &["ping", "-c", "1", "-W", "2", addr]);
-        if out.status.success() {
-            return Ok(());
-        }
-        last = show(&out);
-    }
-    Err(format!("{name} → {addr}: {last}"))
 }
 
 /// Checks that conlink left no interface in the containers `names`.

@@ -9,9 +9,10 @@
 //! SIGTERM.
 
 use super::lab::{assert_nothing_left, conlink_links, host_conlink, planned_outer, Running};
+use super::podman_lab::{exec, ping};
 use crate::e2e::{show, text};
 use runtime::engine_harness::PodmanService;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 const PROJECT: &str = "podmanhost";
@@ -29,27 +30,6 @@ fn conlink(podman: &PodmanService, args: &[&str]) -> Command {
     let mut cmd = host_conlink(PROJECT, ("--podman-socket", podman.socket()), args);
     cmd.env("NODE_NAME", NODE_NAME).env("LONG", LONG);
     cmd
-}
-
-fn exec(podman: &PodmanService, name: &str, cmd: &[&str]) -> Output {
-    podman
-        .podman()
-        .args(["exec", name])
-        .args(cmd)
-        .output()
-        .unwrap()
-}
-
-fn ping(podman: &PodmanService, name: &str, addr: &str) -> Result<(), String> {
-    let mut last = String::new();
-    for _ in 0..5 {
-        let out = exec(podman, name, &["ping", "-c", "1", "-W", "2", addr]);
-        if out.status.success() {
-            return Ok(());
-        }
-        last = show(&out);
-    }
-    Err(format!("{name} → {addr}: {last}"))
 }
 
 fn mac(podman: &PodmanService, name: &str) -> String {
