@@ -86,19 +86,20 @@ volumes:
             lab.logs("network")
         );
     }
+    // conlink copy (done before app started): the image's binary is static, so the
+    // copy comes without the warning that it needs shared libraries. Checked first: a
+    // copy that cannot run in busybox would leave app unstarted and the network
+    // waiting for it.
+    let copy_log = lab.logs("conlink-copy");
+    assert!(
+        copy_log.contains("conlink copy: copied conlink") && !copy_log.contains("warning"),
+        "{copy_log}"
+    );
     let log = lab.wait_log(
         "network",
         "All links connected: 3 unit(s), 2 container(s)",
         1,
         WAIT,
-    );
-
-    // conlink copy: the image's binary is static, so the copy comes without the
-    // warning that it needs shared libraries.
-    let copy_log = lab.logs("conlink-copy");
-    assert!(
-        copy_log.contains("conlink copy: copied conlink") && !copy_log.contains("warning"),
-        "{copy_log}"
     );
 
     // conlink wait, run from the copy in busybox: the command started with every
