@@ -2,7 +2,8 @@
 //! (tests/image.rs) and the container scenarios (tests/e2e/containers/lab.rs) each
 //! start their own private `dockerd`, and building the image in each would cost a
 //! `docker build` with `apt-get` per daemon. So the first test that needs it builds it
-//! with scripts/image.sh (from this run's binary, `CONLINK_BINARY`) in a private
+//! with scripts/image.sh (from this run's binary linked statically, as the Dockerfile
+//! links it: crate::static_binary, given as `CONLINK_BINARY`) in a private
 //! daemon of its own, saves it with `docker save` to [`saved_tar`] and stops that
 //! daemon; every test then `docker load`s the tar into its own daemon ([`load`]).
 //!
@@ -97,13 +98,15 @@ pub fn load(dockerd: &Dockerd, tag: &str) -> Result<(), String> {
 /// scripts/image.sh in a private daemon, then `docker save` to the target directory.
 fn build_and_save() -> Result<PathBuf, String> {
     can_build()?;
+    // Built before the daemon starts, which would wait idle for it.
+    let binary = crate::static_binary::path()?;
     let name = "dockerfile_image::build";
     let dockerd = Dockerd::start(name)
         .ok_or_else(|| "no private dockerd to build the image in (see the skip log)".to_string())?;
     let started = Instant::now();
     let built = Command::new(root().join("scripts/image.sh"))
         .arg(BUILT_TAG)
-        .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+        .env("CONLINK_BINARY", binary)
         .envs(dockerd.env())
         .output()
         .map_err(|e| format!("run scripts/image.sh: {e}"))?;

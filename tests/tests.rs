@@ -29,6 +29,8 @@ mod offline_image;
 mod image;
 // That image built once per test run, for tests/image.rs and the container scenarios.
 mod dockerfile_image;
+// The test run's conlink linked statically, for the images of those tests.
+mod static_binary;
 
 mod util;
 // End-to-end: real namespaces, real traffic (needs root; skips visibly otherwise).

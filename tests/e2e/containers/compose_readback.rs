@@ -15,7 +15,7 @@
 //!   interfaces because the plan switches it on for each of them, and for them only.
 
 use super::lab::{compose_file, Lab, Running};
-use super::scenario::{ops, plan_json, unit};
+use super::scenario::{assert_global_addrs_usable, ops, plan_json, unit};
 use crate::e2e::{show, text};
 use runtime::run::READY_LINE;
 use std::collections::BTreeSet;
@@ -111,14 +111,7 @@ fn read_back(lab: &Lab, service: &str, index: u32) -> Seen {
         })
         .collect();
     let addr_text = run(&["ip", "-o", "addr"]);
-    // conlink's addresses (the kernel's own link-local ones may still be tentative).
-    assert!(
-        addr_text
-            .lines()
-            .filter(|l| l.contains("scope global"))
-            .all(|l| !l.contains("tentative") && !l.contains("dadfailed")),
-        "{service}#{index}:\n{addr_text}"
-    );
+    assert_global_addrs_usable(&addr_text, &format!("{service}#{index}"));
     let addrs = addr_text
         .lines()
         .filter(|l| l.contains("scope global"))

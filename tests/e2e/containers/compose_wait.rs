@@ -1,13 +1,14 @@
 //! Scenario 7 and the healthcheck: two ways for a compose service to start after its
 //! network, with conlink as the `network` service.
 //!
-//! * `conlink wait` as the first word of a service's command (docs/cli.md, "conlink
-//!   wait"): the binary reaches the container as the README says, through a named
-//!   volume that a one-shot `conlink copy /conlink` service fills. The waiting service
-//!   records its addresses as its command starts: all of its links are there. (The
-//!   test's conlink is a dynamically linked debug build, so the waiting service runs
-//!   the lab's conlink image, which has its libraries; the released binary is static
-//!   and runs in busybox.)
+//! * `conlink wait` as the first word of a service's command, as docs/cli.md, "conlink
+//!   copy", shows it: a one-shot `conlink copy /conlink` service of the lab's conlink
+//!   image fills a named volume, and `app`, a busybox service with no conlink of its
+//!   own, runs `/conlink/conlink wait -- sh -c …` from that volume. The image's binary
+//!   is static (crate::static_binary), so the copy says nothing of shared libraries and
+//!   runs where there are none. `app` records its addresses with busybox's `ip` as its
+//!   command starts: all of its links are there, and none of conlink's addresses is
+//!   still tentative.
 //! * `conlink status` as the `network` service's `healthcheck:`, and a service with
 //!   `depends_on: {network: {condition: service_healthy}}`: the engine's events show
 //!   the network healthy before that service starts, and it is wired after. Scaled
@@ -19,8 +20,9 @@
 //! it off: conlink switches it on for the interface it creates.
 
 use super::lab::{compose_file_with, Lab, CONLINK_IMAGE};
-use super::scenario::conlink_in_network;
+use super::scenario::{assert_global_addrs_usable, conlink_in_network};
 use crate::e2e::poll;
+use runtime::engine_harness::BUSYBOX_IMAGE;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -62,12 +64,11 @@ fn wait_in_a_command_and_status_as_healthcheck() {
     volumes: ['conlink-bin:/conlink']
     command: [copy, /conlink]
   app:
-    image: {CONLINK_IMAGE}
+    image: {BUSYBOX_IMAGE}
     network_mode: none
     depends_on: {{conlink-copy: {{condition: service_completed_successfully}}}}
     volumes: ['conlink-bin:/conlink:ro', './out:/out']
-    entrypoint: [/conlink/conlink]
-    command: [wait, --, sh, -c, 'ip -o addr > /out/app.txt; exec sleep 86400']
+    command: [/conlink/conlink, wait, --, sh, -c, 'ip -o addr > /out/app.txt; exec sleep 86400']
 volumes:
   conlink-bin: {{}}
 "
@@ -85,6 +86,15 @@ volumes:
             lab.logs("network")
         );
     }
+    // conlink copy (done before app started): the image's binary is static, so the
+    // copy comes without the warning that it needs shared libraries. Checked first: a
+    // copy that cannot run in busybox would leave app unstarted and the network
+    // waiting for it.
+    let copy_log = lab.logs("conlink-copy");
+    assert!(
+        copy_log.contains("conlink copy: copied conlink") && !copy_log.contains("warning"),
+        "{copy_log}"
+    );
     let log = lab.wait_log(
         "network",
         "All links connected: 3 unit(s), 2 container(s)",
@@ -92,7 +102,8 @@ volumes:
         WAIT,
     );
 
-    // conlink wait: the command started with every link of app in place.
+    // conlink wait, run from the copy in busybox: the command started with every
+    // link of app in place.
     let app = lab.container_id("app", 1);
     let app_log = lab.docker_logs(&app);
     assert!(app_log.contains("conlink wait: links are up"), "{app_log}");
@@ -104,15 +115,7 @@ volumes:
             "{addr} missing from\n{recorded}\n{log}"
         );
     }
-    // conlink's addresses are usable at once (the kernel's own link-local ones may
-    // still be tentative).
-    assert!(
-        recorded
-            .lines()
-            .filter(|l| l.contains("scope global"))
-            .all(|l| !l.contains("tentative")),
-        "{recorded}"
-    );
+    assert_global_addrs_usable(&recorded, "app#1 as its command started");
     lab.ping("late", 1, "10.0.3.1").unwrap();
 
     // The healthcheck: the network was healthy before `late` started.

@@ -9,7 +9,9 @@
 //! lab's daemon), as `CONLINK_E2E_IMAGE=dockerfile|offline` says; by default the
 //! Dockerfile's where it can be built ([`conlink_image`]). Both have conlink at
 //! `/usr/local/bin/conlink`, the same entrypoint and 2.x paths, `sh`, `ip`, `ping` and
-//! `ls`: the scenarios use nothing else in the `network` service.
+//! `ls`: the scenarios use nothing else in the `network` service. Their conlink is the
+//! test run's, linked statically as the Dockerfile links it (crate::static_binary), so
+//! `conlink copy` of it runs in the busybox image as a user's copy does.
 //!
 //! [`Lab::start`] records a visible skip and returns `None` when the engine or
 //! `docker-compose` is missing; [`Lab::start_at_usual_paths`] gives the daemon
@@ -107,9 +109,11 @@ impl Lab {
                 }
             }
             ConlinkImage::Offline => {
+                let binary = crate::static_binary::path()
+                    .unwrap_or_else(|e| panic!("the offline image's binary: {e}"));
                 let built = Command::new(crate::util::root().join("scripts/offline-image.sh"))
                     .arg(CONLINK_IMAGE)
-                    .env("CONLINK_BINARY", env!("CARGO_BIN_EXE_conlink"))
+                    .env("CONLINK_BINARY", binary)
                     .envs(lab.dockerd.env())
                     .output()
                     .expect("run scripts/offline-image.sh");

@@ -1,6 +1,7 @@
 //! What the compose scenarios of bridge modes, read-back, `conlink wait` and the
 //! healthcheck share beyond the [`Lab`]: the plan conlink makes of the lab's compose
-//! file (the test's own binary on the host, as JSON), conlink run inside the `network`
+//! file (the test's own binary on the host, as JSON), the check that conlink's
+//! addresses are usable at once, conlink run inside the `network`
 //! service, and commands run from the host in a container's network namespace (the
 //! host's `ip` and `tc` show what busybox's do not, such as tc actions).
 
@@ -47,6 +48,25 @@ pub fn ops<'a>(unit: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::V
         .map(|s| &s["op"])
         .filter(|op| op["op"] == name)
         .collect()
+}
+
+/// Checks `ip -o addr` output (iproute2's or busybox's, which both name the flags
+/// `tentative` and `dadfailed`): every global address, i.e. conlink's, is usable at
+/// once, none still in or failed by duplicate address detection. The kernel's own
+/// link-local addresses may still be tentative and are not checked. `whose` names the
+/// container in the failure.
+pub fn assert_global_addrs_usable(addr_text: &str, whose: &str) {
+    let global: Vec<&str> = addr_text
+        .lines()
+        .filter(|l| l.contains("scope global"))
+        .collect();
+    assert!(
+        !global.is_empty()
+            && global
+                .iter()
+                .all(|l| !l.contains("tentative") && !l.contains("dadfailed")),
+        "{whose}: a global address is missing, tentative or failed:\n{addr_text}"
+    );
 }
 
 /// `conlink --ovs no ARGS --compose-file /test/compose.yaml` in the `network` service
