@@ -5,10 +5,10 @@
 //! its entrypoint, the debugging tools in it, conlink 2.x's command and tool paths,
 //! and conlink applying a network as a compose `network` service.
 //!
-//! The image is built from this test run's binary (`CONLINK_BINARY`), a dynamically
-//! linked debug build: the image's Debian is the host's release, so it runs there.
-//! The default static release build takes minutes and is checked by hand (README,
-//! "The image"). The script's Debian base is kept in its cache directory
+//! The image is built from this checkout's statically linked debug build
+//! (crate::static_binary, given as `CONLINK_BINARY`), as the Dockerfile's own build
+//! links it; the Dockerfile's release build from the Rust image takes minutes and a
+//! registry, and is checked by hand (README, "The image"). The script's Debian base is kept in its cache directory
 //! (`/var/cache/conlink-image`) for the next run; making it takes one to three
 //! minutes and needs `debootstrap` and Debian's package mirror.
 //!
