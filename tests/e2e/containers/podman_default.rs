@@ -15,7 +15,7 @@
 //! namespaces are then in that namespace's `/run`, where the test looks for leftovers.
 
 use super::lab::{assert_nothing_left, assert_nothing_left_seen, conlink_as, link_names, Running};
-use super::podman_lab::{exec, ping};
+use super::podman_lab::{exec, ping, start_containers};
 use crate::e2e::{can_run, show, text};
 use runtime::engine_harness::{PodmanService, PODMAN_USUAL_SOCKET};
 use std::path::Path;
@@ -32,28 +32,6 @@ fn image(test: &str, podman: &PodmanService) -> Option<&'static str> {
             runtime::testing::skip(test, &format!("no busybox image: {e}"));
             None
         }
-    }
-}
-
-/// `podman run -d --network none` busybox containers that sleep, named `names`.
-fn start_containers(podman: &PodmanService, image: &str, names: &[&str]) {
-    let cgroup = podman.cgroup_parent_arg();
-    for name in names {
-        // busybox's ping needs a raw socket, which Podman does not give by default.
-        podman.run(&[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--cap-add",
-            "NET_RAW",
-            &cgroup,
-            "--name",
-            name,
-            image,
-            "sleep",
-            "86400",
-        ]);
     }
 }
 

@@ -9,7 +9,7 @@
 //! SIGTERM.
 
 use super::lab::{assert_nothing_left, conlink_links, host_conlink, planned_outer, Running};
-use super::podman_lab::{exec, ping};
+use super::podman_lab::{exec, ping, start_containers};
 use crate::e2e::{show, text};
 use runtime::engine_harness::PodmanService;
 use std::process::Command;
@@ -66,25 +66,7 @@ fn rootful_podman_containers_wired_from_the_host() {
     assert!(outer_long.len() <= 15, "{outer_long}");
     assert_eq!(alt.as_deref(), Some(&*format!("{long}-eth0")));
 
-    // busybox's ping needs a raw socket, which Podman (unlike Docker) does not give
-    // by default.
-    let cgroup = podman.cgroup_parent_arg();
-    for name in [&a, &long] {
-        podman.run(&[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--cap-add",
-            "NET_RAW",
-            &cgroup,
-            "--name",
-            name,
-            image,
-            "sleep",
-            "86400",
-        ]);
-    }
+    start_containers(&podman, image, &[&a, &long]);
 
     let mut run = Running::spawn(conlink(&podman, &["run", "-n", net]));
     let log = run.wait_for("All links connected", 1, WAIT);

@@ -27,3 +27,25 @@ pub fn ping(podman: &PodmanService, name: &str, addr: &str) -> Result<(), String
     }
     Err(format!("{name} → {addr}: {last}"))
 }
+
+/// `podman run -d --network none` busybox containers that sleep, named `names`.
+pub fn start_containers(podman: &PodmanService, image: &str, names: &[&str]) {
+    let cgroup = podman.cgroup_parent_arg();
+    for name in names {
+        // busybox's ping needs a raw socket, which Podman does not give by default.
+        podman.run(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--cap-add",
+            "NET_RAW",
+            &cgroup,
+            "--name",
+            name,
+            image,
+            "sleep",
+            "86400",
+        ]);
+    }
+}
