@@ -92,6 +92,21 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        remove_dir_all_settled(&self.0);
+    }
+}
+
+/// Removes `dir` with everything in it, trying again while it is still there: a
+/// command's supervisor, which outlives the command conlink stopped by a moment,
+/// writes the command's exit record when it has reaped it. A file made between
+/// `remove_dir_all`'s listing and its final `rmdir` keeps the directory (ENOTEMPTY);
+/// once the directory is gone, the supervisor's write fails and nothing comes back.
+pub fn remove_dir_all_settled(dir: &std::path::Path) {
+    for _ in 0..50 {
+        let _ = std::fs::remove_dir_all(dir);
+        if !dir.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

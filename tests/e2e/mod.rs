@@ -151,7 +151,7 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        runtime::testing::remove_dir_all_settled(&self.0);
     }
 }
 
