@@ -207,8 +207,8 @@ pub fn private_dirs(state_dir: &Path, project: &str) -> io::Result<()> {
     files::private_dir(&project_dir(state_dir, project), true)
 }
 
-/// Removes the state of `project` (its logs stay for reading). A symbolic link there
-/// is removed itself, never what it points to.
+/// Removes the state of `project` (logs with output stay for reading; empty ones go).
+/// A symbolic link there is removed itself, never what it points to.
 pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
     let path = state_path(state_dir, project);
     match std::fs::remove_file(&path) {
@@ -216,13 +216,32 @@ pub fn remove(state_dir: &Path, project: &str) -> Result<(), StateError> {
             Err(StateError::Remove { path, source })
         }
         _ => {
-            // The project's directory goes with its last file: an empty logs
-            // directory goes, one holding command logs keeps both.
+            // The project's directory goes with its last file: empty command logs
+            // (commands that printed nothing) go, and the logs directory with them
+            // unless a log with output keeps it.
             if let Some(dir) = path.parent() {
-                let _ = std::fs::remove_dir(dir.join("logs"));
+                let logs = dir.join("logs");
+                remove_empty_logs(&logs);
+                let _ = std::fs::remove_dir(&logs);
                 let _ = std::fs::remove_dir(dir);
             }
             Ok(())
+        }
+    }
+}
+
+/// Removes the empty regular `*.log` files in `logs` (never following a link: the
+/// entry's own metadata decides, and a link is not a regular file).
+fn remove_empty_logs(logs: &Path) {
+    let Ok(entries) = std::fs::read_dir(logs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let empty_log = path.extension().is_some_and(|e| e == "log")
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if empty_log {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
@@ -260,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn removal_takes_an_empty_logs_directory_and_keeps_one_with_logs() {
+    fn removal_takes_empty_logs_and_keeps_those_with_output() {
         let dir = TempDir::new("conlink-state-");
         let dir = dir.path();
         let st = State::new("p", "conlink:p", 7, ConlinkNs::Own);
@@ -270,11 +289,23 @@ mod tests {
         remove(dir, "p").expect("remove");
         assert!(!project_dir(dir, "p").exists(), "nothing of p is left");
 
+        // Logs of commands that printed nothing go too.
         std::fs::create_dir_all(&logs).expect("logs");
-        std::fs::write(logs.join("node_h1_3.log"), "output\n").expect("log");
+        std::fs::write(logs.join("node_h1_3.log"), "").expect("log");
         save(dir, &st).expect("save");
         remove(dir, "p").expect("remove");
-        assert!(logs.join("node_h1_3.log").exists(), "a command's log stays");
+        assert!(!project_dir(dir, "p").exists(), "nothing of p is left");
+
+        std::fs::create_dir_all(&logs).expect("logs");
+        std::fs::write(logs.join("node_h1_3.log"), "output\n").expect("log");
+        std::fs::write(logs.join("node_h2_3.log"), "").expect("log");
+        save(dir, &st).expect("save");
+        remove(dir, "p").expect("remove");
+        assert!(
+            logs.join("node_h1_3.log").exists(),
+            "a log with output stays"
+        );
+        assert!(!logs.join("node_h2_3.log").exists(), "an empty log goes");
         assert!(!state_path(dir, "p").exists());
     }
 
