@@ -161,7 +161,7 @@ impl PodmanService {
     /// the test (`/proc/PID/root/PATH`); `path` itself for a service started with
     /// [`Self::start`]. `path` is absolute.
     pub fn seen_inside(&self, path: &Path) -> PathBuf {
-        match self.base.daemon_pid().filter(|_| self.usual_paths) {
+        match self.namespace_pid() {
             Some(pid) => {
                 Path::new(&format!("/proc/{pid}/root")).join(path.strip_prefix("/").unwrap_or(path))
             }
@@ -170,8 +170,14 @@ impl PodmanService {
     }
 
     fn mount_namespace(&self) -> Option<PathBuf> {
-        let pid = self.base.daemon_pid().filter(|_| self.usual_paths)?;
+        let pid = self.namespace_pid()?;
         Some(PathBuf::from(format!("/proc/{pid}/ns/mnt")))
+    }
+
+    /// The pid whose mount namespace is the service's own: the service's, when it
+    /// runs at the usual paths.
+    fn namespace_pid(&self) -> Option<u32> {
+        self.base.daemon_pid().filter(|_| self.usual_paths)
     }
 
     pub fn dir(&self) -> &Path {

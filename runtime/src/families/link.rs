@@ -566,20 +566,28 @@ pub fn delete_marked(sock: &mut Socket, mark: &str, group: u32) -> Result<Vec<St
 
 /// [`delete_marked`] in the namespace `file`, from a socket opened there.
 pub fn delete_marked_in(file: &File, mark: &str, group: u32) -> Result<Vec<String>, StepError> {
-    let deleted = crate::netns::enter(file, || -> Result<Vec<String>, StepError> {
+    with_route_socket_in(file, |sock| delete_marked(sock, mark, group))
+}
+
+/// Runs `f` with a route socket opened inside the namespace `file` (a socket talks
+/// to the namespace it was opened in), for the namespaces `destroy` reaches by file.
+fn with_route_socket_in<R>(
+    file: &File,
+    f: impl FnOnce(&mut Socket) -> Result<R, StepError>,
+) -> Result<R, StepError> {
+    let done = crate::netns::enter(file, || -> Result<R, StepError> {
         let mut sock = Socket::route().map_err(|e| StepError::io("open a netlink socket", e))?;
-        delete_marked(&mut sock, mark, group)
+        f(&mut sock)
     });
-    deleted.map_err(|e| StepError::io("enter the namespace", e))?
+    done.map_err(|e| StepError::io("enter the namespace", e))?
 }
 
 /// Deletes, in the namespace `file`, every interface of a kind created from another
 /// namespace (`destroy` without a state file; see [`Removal::CreatedFromElsewhere`]).
 /// Returns how many.
 pub fn delete_made_from_elsewhere(file: &File) -> Result<usize, StepError> {
-    let deleted = crate::netns::enter(file, || -> Result<usize, StepError> {
-        let mut sock = Socket::route().map_err(|e| StepError::io("open a netlink socket", e))?;
-        let doomed: Vec<u32> = observe::links(&mut sock)?
+    with_route_socket_in(file, |sock| {
+        let doomed: Vec<u32> = observe::links(sock)?
             .into_iter()
             .filter(|l| {
                 l.kind
@@ -591,10 +599,9 @@ pub fn delete_made_from_elsewhere(file: &File) -> Result<usize, StepError> {
         for i in &doomed {
             sock.queue(request::del(*i), 0);
         }
-        send_deletions(&mut sock)?;
+        send_deletions(sock)?;
         Ok(doomed.len())
-    });
-    deleted.map_err(|e| StepError::io("enter the namespace", e))?
+    })
 }
 
 /// Sends queued deletions; something already gone is deleted.
