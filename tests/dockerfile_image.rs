@@ -20,7 +20,6 @@
 use crate::util::{root, text};
 use runtime::engine_harness::Dockerd;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -141,15 +140,11 @@ fn build_and_save() -> Result<PathBuf, String> {
         let _ = fs::remove_file(&part);
         format!("rename {} to {}: {e}", part.display(), tar.display())
     })?;
-    // Said once per run past the harness's capture: the build is no one test's.
-    let _ = std::io::stderr().write_all(
-        format!(
-            "scripts/image.sh built and saved the Dockerfile's image in {:.1} s: {}\n",
-            started.elapsed().as_secs_f64(),
-            tar.display()
-        )
-        .as_bytes(),
-    );
+    crate::util::say_once_per_run(&format!(
+        "scripts/image.sh built and saved the Dockerfile's image in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        tar.display()
+    ));
     Ok(tar)
 }
 

@@ -20,7 +20,6 @@
 
 use crate::util::{root, text};
 use runtime::engine_harness::is_static_elf;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -88,14 +87,10 @@ fn build() -> Result<PathBuf, String> {
             binary.display()
         ));
     }
-    // Said once per run past the harness's capture: the build is no one test's.
-    let _ = std::io::stderr().write_all(
-        format!(
-            "built conlink statically for the container images in {:.1} s: {}\n",
-            started.elapsed().as_secs_f64(),
-            binary.display()
-        )
-        .as_bytes(),
-    );
+    crate::util::say_once_per_run(&format!(
+        "built conlink statically for the container images in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        binary.display()
+    ));
     Ok(binary)
 }

@@ -115,3 +115,11 @@ impl Drop for TempDir {
         runtime::testing::remove_dir_all_settled(&self.0);
     }
 }
+
+/// Writes `line` to standard error past the test harness's capture (which keeps only
+/// a failing test's output): for work done once per run that is no one test's, such
+/// as a build the tests share.
+pub fn say_once_per_run(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
